@@ -1,0 +1,50 @@
+"""The intake service: the system of record of the plan's reports, statistics and case records."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from flask import Flask
+
+from services.intake import idempotency, tokens
+from services.intake.config import Config
+from shared import db, observability
+from shared.api import init_api
+from shared.catalog import default_catalog, load_catalog
+
+SERVICE_DIR = Path(__file__).parent
+
+
+def create_app(config: Mapping | None = None) -> Flask:
+    """Build the intake app; `config` overrides the environment's settings (tests)."""
+    app = Flask(__name__)
+    app.config.from_object(Config)
+    if config:
+        app.config.from_mapping(config)
+    register_extensions(app)
+    register_blueprints(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    path = app.config.get("CATALOG_PATH")
+    app.extensions["catalog"] = load_catalog(path) if path else default_catalog()
+    app.extensions["token_resolver"] = tokens.resolve_in_app
+    observability.init_app(app)
+    db.init_app(app)
+    idempotency.init_app(app)  # after db: its hook must run before the commit
+
+
+def register_blueprints(app: Flask) -> None:
+    from services.intake.api import admin, cases, plan, reports
+
+    api = init_api(
+        app,
+        "DGBV intake",
+        "The system of record of New Taipei City's plan against digital gender-based violence: "
+        "quarterly activity reports, targets, outcome statistics, anonymous case records and the "
+        "change feed. Every route needs `Authorization: Bearer <token>`.",
+    )
+    for module in (plan, reports, cases, admin):
+        api.register_blueprint(module.blp)

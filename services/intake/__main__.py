@@ -1,0 +1,114 @@
+"""Command line of the intake service: `python -m services.intake [serve|migrate|mint-token|...]`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+
+import click
+from sqlalchemy import select
+
+from services.intake import SERVICE_DIR, create_app, tokens
+from services.intake.models import ApiToken
+from shared import migrations
+from shared.catalog import default_catalog
+from shared.server import serve
+
+
+def _app():
+    return create_app()
+
+
+@click.group(invoke_without_command=True)
+@click.pass_context
+def cli(ctx):
+    """The DGBV intake service."""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(run)
+
+
+@cli.command()
+def migrate():
+    """Apply pending database migrations."""
+    app = _app()
+    migrations.upgrade(SERVICE_DIR, app.config["DATABASE_URL"])
+    _register_admin_token(app)
+    click.echo("intake: database is up to date", err=True)
+
+
+def _register_admin_token(app) -> None:
+    if app.config.get("ADMIN_TOKEN"):
+        with app.extensions["database"].transaction() as session:
+            tokens.ensure_token(
+                session,
+                secret=app.config["ADMIN_TOKEN"],
+                name="admin (INTAKE_ADMIN_TOKEN)",
+                role="admin",
+                now=dt.datetime.now(dt.UTC),
+            )
+
+
+@cli.command()
+def run():
+    """Apply pending migrations, then serve (development)."""
+    app = _app()
+    migrations.upgrade(SERVICE_DIR, app.config["DATABASE_URL"])
+    _register_admin_token(app)
+    host, port = os.environ.get("HOST", "127.0.0.1"), int(os.environ.get("PORT", "8001"))
+    click.echo(
+        f"intake: listening on http://{host}:{port}  (API docs: http://{host}:{port}/docs)",
+        err=True,
+    )
+    if not app.config.get("ADMIN_TOKEN"):
+        click.echo(
+            "intake: get an admin token with: .venv/bin/python -m services.intake mint-token --role admin --name me",
+            err=True,
+        )
+    app.extensions["database"].dispose()  # workers must not inherit pooled connections
+    serve(app, host, port, workers=int(os.environ.get("WEB_WORKERS", "1")))
+
+
+@cli.command("mint-token")
+@click.option(
+    "--role",
+    required=True,
+    type=click.Choice(["admin", "coordinator", "bureau", "statistics", "viewer", "service"]),
+)
+@click.option("--name", required=True, help="Who or what the token is for.")
+@click.option("--bureau", default=None, help="The bureau of a bureau token.")
+def mint_token(role, name, bureau):
+    """Mint a token and print its secret (shown only once)."""
+    app = _app()
+    try:
+        with app.extensions["database"].transaction() as session:
+            token, secret = tokens.mint_token(
+                session,
+                default_catalog(),
+                name=name,
+                role=role,
+                bureau=bureau,
+                created_by="cli",
+                now=dt.datetime.now(dt.UTC),
+            )
+    except (tokens.TokenError, KeyError) as error:
+        raise click.ClickException(f"cannot mint token: {error}") from None
+    click.echo(f"token {token.id} ({role}{'/' + bureau if bureau else ''}) for {name}:", err=True)
+    click.echo(secret)
+
+
+@cli.command("revoke-token")
+@click.argument("token_id", type=int)
+def revoke_token(token_id):
+    """Revoke a token by its id."""
+    app = _app()
+    with app.extensions["database"].transaction() as session:
+        token = session.scalar(select(ApiToken).where(ApiToken.id == token_id))
+        if token is None:
+            raise click.ClickException(f"no token {token_id}")
+        token.revoked_at = token.revoked_at or dt.datetime.now(dt.UTC)
+    click.echo(f"token {token_id} revoked", err=True)
+
+
+if __name__ == "__main__":
+    sys.exit(cli())

@@ -1,0 +1,122 @@
+"""Anonymous case records and the change feed."""
+
+from __future__ import annotations
+
+from flask import current_app, request
+from flask.views import MethodView
+
+from services.intake import cases, feed
+from services.intake.api import api_blueprint, current_catalog, now
+from services.intake.schemas import (
+    CaseBatchSchema,
+    CaseQuerySchema,
+    CaseSchema,
+    ChangePageSchema,
+    ChangeQuerySchema,
+    UploadResultSchema,
+)
+from shared.auth import CASE_READERS, Role, require_roles
+from shared.db import get_database, get_session
+from shared.errors import DomainError, Invalid
+
+blp = api_blueprint("cases", __name__, "Anonymous case records for Tables 1-3, and the change feed.")
+
+UPLOADERS = (Role.ADMIN, Role.STATISTICS)
+FEED_READERS = (Role.ADMIN, Role.SERVICE)
+
+
+class UnsupportedMediaType(DomainError):
+    status = 415
+
+
+def _check_batch_size(count: int) -> None:
+    limit = current_app.config["MAX_CASE_BATCH"]
+    if count > limit:
+        raise Invalid(f"At most {limit} records per upload; this one has {count}. Split it.")
+
+
+@blp.route("/cases")
+class Cases(MethodView):
+    @require_roles(*CASE_READERS)
+    @blp.arguments(CaseQuerySchema, location="query")
+    @blp.response(200, CaseSchema(many=True))
+    def get(self, query):
+        """List case records (statistics, admin and service only), paged by `after_id`"""
+        return cases.list_records(get_session(), **query)
+
+    @require_roles(*UPLOADERS)
+    @blp.arguments(CaseBatchSchema)
+    @blp.response(200, UploadResultSchema)
+    def post(self, body):
+        """Upload case records as JSON
+
+        All or nothing. A known `ref` updates its record instead of adding one. A value
+        that looks like a national ID, a phone number or an e-mail address anywhere
+        rejects the whole upload.
+        """
+        _check_batch_size(len(body["records"]))
+        return cases.upsert_records(get_session(), current_catalog(), body["records"], now())
+
+
+@blp.route("/cases/csv")
+class CasesCsv(MethodView):
+    @require_roles(*UPLOADERS)
+    @blp.doc(
+        requestBody={
+            "required": True,
+            "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {"file": {"type": "string", "format": "binary"}},
+                    }
+                },
+            },
+        }
+    )
+    @blp.response(200, UploadResultSchema)
+    def post(self):
+        """Upload case records as CSV
+
+        Columns: ref, date, category, types (numbers separated by ';'), role, sex,
+        age_band or age, cause, relationship, district. UTF-8, with or without BOM.
+        Errors name the CSV row (the header is row 1). All or nothing.
+        """
+        if request.mimetype == "text/csv":
+            raw = request.get_data()
+        elif request.mimetype == "multipart/form-data" and "file" in request.files:
+            raw = request.files["file"].read()
+        else:
+            raise UnsupportedMediaType(
+                "Send the CSV as text/csv, or as a 'file' field of multipart/form-data."
+            )
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise Invalid("The CSV file must be UTF-8 encoded.") from None
+        records = cases.records_from_csv(text)
+        _check_batch_size(len(records))
+        return cases.upsert_records(get_session(), current_catalog(), records, now(), first_row_number=2)
+
+
+@blp.route("/changes")
+class Changes(MethodView):
+    @require_roles(*FEED_READERS)
+    @blp.arguments(ChangeQuerySchema, location="query")
+    @blp.response(200, ChangePageSchema)
+    def get(self, query):
+        """Read the change feed
+
+        Every created or changed report, target, outcome count and case record, in
+        commit order. Start with `after=0` and pass `next_cursor` back as `after`.
+        The cursor only grows: a consumer that stores it resumes without gaps or repeats.
+        """
+        feed.assign_positions(get_database())
+        changes = feed.read(get_session(), query["after"], query["limit"] + 1)
+        page = changes[: query["limit"]]
+        return {
+            "changes": page,
+            "next_cursor": page[-1].position if page else query["after"],
+            "has_more": len(changes) > query["limit"],
+        }

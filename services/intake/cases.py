@@ -1,0 +1,307 @@
+"""Anonymous case records: validation, PII rejection and all-or-nothing bulk upserts."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+from collections.abc import Iterable
+
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.orm import Session
+
+from services.intake import feed
+from services.intake.models import CaseRecord
+from shared.catalog import Catalog
+from shared.errors import Invalid
+
+FIELDS = (
+    "ref",
+    "date",
+    "category",
+    "types",
+    "role",
+    "sex",
+    "age_band",
+    "age",
+    "cause",
+    "relationship",
+    "district",
+)
+STORED = (
+    "occurred_on",
+    "category",
+    "role",
+    "sex",
+    "age_band",
+    "cause",
+    "relationship",
+    "district",
+    "types",
+)
+REF_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$")
+
+# Anything that looks like a person's identifier makes the whole upload unacceptable.
+PII_PATTERNS = (
+    # National ID / resident certificate: a letter, then 1, 2, 8, 9 or A-D, then 8 digits.
+    (
+        "a national ID or resident certificate number",
+        re.compile(r"(?<![A-Za-z0-9])[A-Za-z][1289ABCDabcd]\d{8}(?!\d)"),
+    ),
+    ("an e-mail address", re.compile(r"[^\s@]+@[^\s@]+\.[^\s@]+")),
+    (
+        "a mobile phone number",
+        re.compile(r"(?<!\d)(?:\+?886[-\s]?|0)9\d{2}[-\s]?\d{3}[-\s]?\d{3}(?!\d)"),
+    ),
+    (
+        "a telephone number",
+        re.compile(r"(?<!\d)(?:\(0\d{1,2}\)|0\d{1,2})[-\s]?\d{3,4}[-\s]?\d{4}(?!\d)"),
+    ),
+)
+
+
+def find_pii(value) -> str | None:
+    """Name the kind of personal data a value looks like, if any."""
+    for text in _strings(value):
+        for name, pattern in PII_PATTERNS:
+            if pattern.search(text):
+                return name
+    return None
+
+
+def _strings(value) -> Iterable[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield str(key)
+            yield from _strings(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _strings(item)
+
+
+def reject_pii(rows: list[dict], first_row_number: int = 1) -> None:
+    """Refuse the whole upload if any field of any row looks like personal data."""
+    for index, row in enumerate(rows):
+        for field, value in row.items():
+            kind = find_pii(value) or find_pii(field)
+            if kind:
+                number = index + first_row_number
+                raise Invalid(
+                    f"Row {number}, field '{field}' looks like {kind}. Case records must be anonymous: "
+                    "remove personal data and upload again. Nothing was saved.",
+                    {str(number): {str(field): [f"Looks like {kind}."]}},
+                )
+
+
+def check_record(catalog: Catalog, record: dict) -> dict:
+    """Validate one record against the catalog's code lists; return the stored columns."""
+    errors: dict[str, list[str]] = {}
+
+    def code(field, lookup, required=True):
+        value = record.get(field)
+        if value is None:
+            if required:
+                errors[field] = ["Missing data for required field."]
+            return None
+        try:
+            lookup(value)
+        except KeyError:
+            errors[field] = [f"Unknown code {value!r}."]
+        return value
+
+    category = code("category", catalog.crime_category)
+    role = record.get("role")
+    if role not in ("suspect", "victim"):
+        errors["role"] = ["Must be 'suspect' or 'victim'."]
+    if record.get("sex") not in ("male", "female"):
+        errors["sex"] = ["Must be 'male' or 'female'."]
+    age_band = record.get("age_band")
+    if record.get("age") is not None:
+        derived = catalog.age_band_for(record["age"]).id
+        if age_band is not None and age_band != derived:
+            errors["age_band"] = [f"Age {record['age']} belongs to band {derived}, not {age_band}."]
+        age_band = derived
+    elif age_band is None:
+        errors["age_band"] = ["Give an age band or an age."]
+    else:
+        code("age_band", catalog.age_band)
+    cause = code("cause", catalog.cause, required=False)
+    relationship = code("relationship", catalog.relationship, required=False)
+    if role == "suspect" and relationship is not None:
+        errors["relationship"] = ["Only victims have a relationship to the suspect."]
+    if role == "victim" and cause is not None:
+        errors["cause"] = ["Only suspects have a cause."]
+    district = code("district", catalog.district, required=False)
+    numbers = {t.number for t in catalog.gbv_types}
+    types = sorted(set(record.get("types") or []))
+    if any(t not in numbers for t in types):
+        errors["types"] = [f"Types are numbered {min(numbers)}-{max(numbers)}."]
+    if errors:
+        raise Invalid("Invalid case record.", errors)
+    return {
+        "occurred_on": record["date"],
+        "category": category,
+        "role": role,
+        "sex": record["sex"],
+        "age_band": age_band,
+        "cause": cause,
+        "relationship": relationship,
+        "district": district,
+        "types": types,
+    }
+
+
+def case_document(ref: str, columns: dict) -> dict:
+    document = {"ref": ref, **columns, "date": columns["occurred_on"].isoformat()}
+    del document["occurred_on"]
+    return document
+
+
+def upsert_records(
+    session: Session, catalog: Catalog, records: list[dict], now, first_row_number: int = 1
+) -> dict:
+    """Insert new refs, update changed ones, leave identical ones alone: all or nothing."""
+    reject_pii(records, first_row_number)
+    checked: dict[str, dict] = {}
+    errors = {}
+    for index, record in enumerate(records):
+        number = index + first_row_number
+        try:
+            columns = check_record(catalog, record)
+        except Invalid as error:
+            errors[str(number)] = error.errors
+            continue
+        if record["ref"] in checked:
+            errors[str(number)] = {"ref": [f"Reference {record['ref']!r} appears twice in this upload."]}
+        checked[record["ref"]] = columns
+    if errors:
+        first = next(iter(errors))
+        raise Invalid(f"{len(errors)} row(s) are invalid, first at row {first}. Nothing was saved.", errors)
+
+    existing = _existing(session, list(checked))
+    inserts, updates, changes = [], [], []
+    for ref, columns in checked.items():
+        current = existing.get(ref)
+        if current is None:
+            inserts.append({"ref": ref, **columns, "updated_at": now})
+        elif current[1:] != tuple(columns[c] for c in STORED):
+            updates.append({"record_id": current[0], **columns, "updated_at": now})
+        else:
+            continue
+        changes.append((ref, case_document(ref, columns)))
+    if inserts:
+        session.execute(insert(CaseRecord), inserts)
+    if updates:
+        statement = (
+            update(CaseRecord.__table__)
+            .where(CaseRecord.__table__.c.id == bindparam("record_id"))
+            .values({c: bindparam(c) for c in (*STORED, "updated_at")})
+        )
+        session.connection().execute(statement, updates)
+    feed.record_many(session, "case", changes, now)
+    return {
+        "received": len(records),
+        "created": len(inserts),
+        "updated": len(updates),
+        "unchanged": len(records) - len(inserts) - len(updates),
+    }
+
+
+def _existing(session: Session, refs: list[str]) -> dict[str, tuple]:
+    found = {}
+    columns = [CaseRecord.id, *(getattr(CaseRecord, c) for c in STORED)]
+    for start in range(0, len(refs), 1000):
+        chunk = refs[start : start + 1000]
+        for row in session.execute(select(CaseRecord.ref, *columns).where(CaseRecord.ref.in_(chunk))):
+            found[row[0]] = tuple(row[1:])
+    return found
+
+
+def parse_csv(text: str) -> list[dict]:
+    """Read a CSV upload into raw records; types are separated by ';' or '|'."""
+    reader = csv.DictReader(io.StringIO(text))
+    if not reader.fieldnames:
+        raise Invalid("The CSV file is empty: the first line must name the columns.")
+    unknown = [name for name in reader.fieldnames if name not in FIELDS]
+    if unknown:
+        reject_pii([{name: name for name in unknown}], 1)
+        raise Invalid(
+            f"Unknown CSV columns: {', '.join(unknown)}.",
+            {"columns": [f"Allowed: {', '.join(FIELDS)}."]},
+        )
+    rows = []
+    for row in reader:
+        if None in row:
+            raise Invalid(f"Line {reader.line_num} has more cells than the header.")
+        rows.append(
+            {key: value.strip() for key, value in row.items() if value is not None and value.strip() != ""}
+        )
+    return rows
+
+
+def coerce_csv_row(row: dict) -> dict:
+    """Turn a CSV row's text cells into the JSON record shape (numbers, dates, lists)."""
+    record = dict(row)
+    errors = {}
+    if "date" in record:
+        try:
+            record["date"] = dt.date.fromisoformat(record["date"])
+        except ValueError:
+            errors["date"] = ["Not a date (YYYY-MM-DD)."]
+    else:
+        errors["date"] = ["Missing data for required field."]
+    if "ref" not in record:
+        errors["ref"] = ["Missing data for required field."]
+    elif not REF_PATTERN.match(record["ref"]):
+        errors["ref"] = ["1-64 letters, digits or . _ : / -"]
+    if "age" in record:
+        try:
+            record["age"] = int(record["age"])
+            if not 0 <= record["age"] <= 130:
+                raise ValueError
+        except ValueError:
+            errors["age"] = ["Not an age (0-130)."]
+    if "types" in record:
+        try:
+            record["types"] = [int(t) for t in re.split(r"[;|]", record["types"]) if t.strip()]
+        except ValueError:
+            errors["types"] = ["Type numbers separated by ';'."]
+    if errors:
+        raise Invalid("Invalid CSV row.", errors)
+    return record
+
+
+def records_from_csv(text: str) -> list[dict]:
+    """Parse and coerce a CSV upload; errors name the CSV row (header is row 1)."""
+    rows = parse_csv(text)
+    reject_pii(rows, first_row_number=2)
+    records, errors = [], {}
+    for index, row in enumerate(rows):
+        try:
+            records.append(coerce_csv_row(row))
+        except Invalid as error:
+            errors[str(index + 2)] = error.errors
+    if errors:
+        first = next(iter(errors))
+        raise Invalid(
+            f"{len(errors)} CSV row(s) are invalid, first at row {first}. Nothing was saved.",
+            errors,
+        )
+    return records
+
+
+def list_records(
+    session: Session, *, after_id: int = 0, limit: int = 100, year=None, category=None
+) -> list[CaseRecord]:
+    query = select(CaseRecord).where(CaseRecord.id > after_id).order_by(CaseRecord.id).limit(limit)
+    if year is not None:
+        query = query.where(
+            CaseRecord.occurred_on >= dt.date(year, 1, 1),
+            CaseRecord.occurred_on <= dt.date(year, 12, 31),
+        )
+    if category is not None:
+        query = query.where(CaseRecord.category == category)
+    return list(session.scalars(query))

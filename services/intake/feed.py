@@ -1,0 +1,60 @@
+"""The change feed: every created or changed record, in commit order, with a growing cursor."""
+
+from __future__ import annotations
+
+from sqlalchemy import insert, select, text
+from sqlalchemy.orm import Session
+
+from services.intake.models import Change
+from shared.db import Database
+
+# Any constant works; it names the lock that serialises position assignment on PostgreSQL.
+_SEQUENCER_LOCK = 0x44474256
+
+
+def record(session: Session, entity: str, key: str, data: dict, now) -> None:
+    """Add one change to the feed, in the caller's transaction."""
+    session.add(Change(entity=entity, key=key, data=data, recorded_at=now))
+
+
+def record_many(session: Session, entity: str, items: list[tuple[str, dict]], now) -> None:
+    """Add many changes with one executemany."""
+    if items:
+        session.execute(
+            insert(Change),
+            [{"entity": entity, "key": key, "data": data, "recorded_at": now} for key, data in items],
+        )
+
+
+def assign_positions(database: Database) -> None:
+    """Give every committed change without a position the next positions, in id order.
+
+    Ids are taken when transactions start writing, but transactions may commit in
+    another order. Positions are handed out only to rows already committed, by one
+    sequencer at a time, so a consumer that has read up to position p never later
+    finds a new row below p.
+    """
+    with database.transaction() as session:
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SEQUENCER_LOCK})
+        session.execute(
+            text(
+                """
+                UPDATE changes SET position = numbered.base + numbered.n
+                FROM (
+                    SELECT c.id,
+                           ROW_NUMBER() OVER (ORDER BY c.id) AS n,
+                           (SELECT COALESCE(MAX(position), 0) FROM changes) AS base
+                    FROM changes c WHERE c.position IS NULL
+                ) AS numbered
+                WHERE changes.id = numbered.id
+                """
+            )
+        )
+
+
+def read(session: Session, after: int, limit: int) -> list[Change]:
+    """The changes after a cursor, oldest first."""
+    return list(
+        session.scalars(select(Change).where(Change.position > after).order_by(Change.position).limit(limit))
+    )

@@ -1,0 +1,416 @@
+"""Quarterly activity reports: saving, the submission lifecycle and revisions."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from services.intake import feed
+from services.intake.models import ActivityTarget, Report, ReportRevision
+from services.intake.targets import planned_to_date
+from shared.auth import Principal, Role
+from shared.catalog import Catalog
+from shared.errors import Conflict, Invalid, NotFound
+from shared.periods import TAIPEI, Quarter, days_late, due_at, lock_at
+
+DRAFT, SUBMITTED, ACCEPTED, RETURNED = "draft", "submitted", "accepted", "returned"
+STATUSES = (DRAFT, SUBMITTED, ACCEPTED, RETURNED)
+# Counted as reported when judging whether an action is behind its plan.
+REPORTED_STATUSES = (SUBMITTED, ACCEPTED, RETURNED)
+
+
+@dataclass(frozen=True)
+class Rules:
+    """What a report's lifecycle depends on besides the report itself."""
+
+    catalog: Catalog
+    due_days: int
+    lock_days: int
+    now: dt.datetime
+
+
+def report_document(report: Report, rules: Rules) -> dict:
+    """The report as the API and the change feed show it."""
+    quarter = Quarter(report.year, report.quarter)
+    order = {action.id: index for index, action in enumerate(rules.catalog.actions)}
+    return {
+        "bureau": report.bureau,
+        "year": report.year,
+        "quarter": report.quarter,
+        "period": str(quarter),
+        "period_label": quarter.label_zh,
+        "status": report.status,
+        "narrative": report.narrative,
+        "actions": [
+            {"action": action_id, **entry}
+            for action_id, entry in sorted(report.actions.items(), key=lambda item: order.get(item[0], 0))
+        ],
+        "revision": report.revision,
+        "due_at": due_at(quarter, rules.due_days).isoformat(),
+        "submitted_at": report.submitted_at.isoformat() if report.submitted_at else None,
+        "days_late": report.days_late,
+        "created_at": report.created_at.isoformat(),
+        "updated_at": report.updated_at.isoformat(),
+    }
+
+
+def revision_document(revision: ReportRevision) -> dict:
+    return {
+        "number": revision.number,
+        "event": revision.event,
+        "status": revision.status,
+        "actor": revision.actor,
+        "at": revision.at.isoformat(),
+        "reason": revision.reason,
+        "comment": revision.comment,
+        "changes": revision.changes,
+    }
+
+
+def find_report(session: Session, bureau: str, quarter: Quarter, *, lock: bool = False) -> Report | None:
+    query = select(Report).where(
+        Report.bureau == bureau, Report.year == quarter.year, Report.quarter == quarter.quarter
+    )
+    return session.scalar(query.with_for_update() if lock else query)
+
+
+def get_report(session: Session, principal: Principal, bureau: str, quarter: Quarter) -> Report:
+    """A report the principal may read; another bureau's report is simply not found."""
+    report = None
+    if principal.may_act_for(bureau):
+        report = session.scalar(
+            select(Report)
+            .options(selectinload(Report.revisions))
+            .where(
+                Report.bureau == bureau,
+                Report.year == quarter.year,
+                Report.quarter == quarter.quarter,
+            )
+        )
+    if report is None:
+        raise NotFound(f"No report of {bureau} for {quarter}.")
+    return report
+
+
+def list_reports(
+    session: Session, principal: Principal, *, year=None, quarter=None, bureau=None, status=None
+):
+    query = select(Report).order_by(Report.year, Report.quarter, Report.bureau)
+    if principal.role == Role.BUREAU:
+        query = query.where(Report.bureau == principal.bureau)
+    for column, value in (
+        (Report.year, year),
+        (Report.quarter, quarter),
+        (Report.bureau, bureau),
+        (Report.status, status),
+    ):
+        if value is not None:
+            query = query.where(column == value)
+    return list(session.scalars(query))
+
+
+def normalise_actions(catalog: Catalog, bureau: str, entries: list[dict]) -> dict:
+    """Check the entries against the bureau's actions and key them by action id."""
+    allowed = {action.id: action for action in catalog.actions_for(bureau)}
+    errors: dict = {}
+    result: dict = {}
+    for index, entry in enumerate(entries):
+        action = allowed.get(entry["action"])
+        if action is None:
+            errors[str(index)] = {"action": [f"{entry['action']!r} is not an action of {bureau}."]}
+            continue
+        if action.id in result:
+            errors[str(index)] = {"action": [f"{action.id} is given twice."]}
+            continue
+        metric_ids = {metric.id for metric in action.metrics}
+        unknown = sorted(set(entry.get("values", {})) - metric_ids)
+        if unknown:
+            errors[str(index)] = {"values": [f"Unknown metrics of {action.id}: {', '.join(unknown)}."]}
+            continue
+        result[action.id] = {
+            "values": {metric.id: entry.get("values", {}).get(metric.id) for metric in action.metrics},
+            "note": entry.get("note") or None,
+            "delay_reason": entry.get("delay_reason") or None,
+            "countermeasure": entry.get("countermeasure") or None,
+        }
+    if errors:
+        raise Invalid("Some actions are not valid for this bureau.", {"actions": errors})
+    return result
+
+
+def _diff(old, new, path="") -> list[dict]:
+    """Field-by-field changes between two snapshots."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        changes = []
+        for key in sorted(set(old) | set(new), key=str):
+            changes += _diff(old.get(key), new.get(key), f"{path}.{key}" if path else str(key))
+        return changes
+    return [] if old == new else [{"field": path, "old": old, "new": new}]
+
+
+def _snapshot(report: Report) -> dict:
+    return {
+        "status": report.status,
+        "narrative": report.narrative,
+        "actions": copy.deepcopy(report.actions),
+    }
+
+
+def _write_revision(
+    session,
+    report: Report,
+    before: dict,
+    event: str,
+    principal: Principal,
+    rules: Rules,
+    *,
+    reason=None,
+    comment=None,
+):
+    after = _snapshot(report)
+    report.revision += 1
+    report.updated_at = rules.now
+    session.add(
+        ReportRevision(
+            report_id=report.id,
+            number=report.revision,
+            event=event,
+            status=report.status,
+            actor=principal.name,
+            at=rules.now,
+            reason=reason,
+            comment=comment,
+            changes=_diff(before, after),
+            snapshot=after,
+        )
+    )
+    session.flush()
+    feed.record(
+        session,
+        "report",
+        f"{report.bureau}/{report.year}/{report.quarter}",
+        report_document(report, rules),
+        rules.now,
+    )
+
+
+def _check_period(rules: Rules, quarter: Quarter) -> None:
+    first = rules.catalog.plan.reporting_first_year
+    if quarter.year < first:
+        raise Invalid(f"Reports start in {first}.", {"year": [f"Must be {first} or later."]})
+    if quarter.start > rules.now.astimezone(TAIPEI).date():
+        raise Invalid(f"{quarter} has not started yet.", {"quarter": ["This quarter has not started yet."]})
+
+
+def is_locked(report: Report | None, quarter: Quarter, rules: Rules) -> bool:
+    """Closed for the bureau: past the lock date, unless a coordinator reopened it since."""
+    if rules.now <= lock_at(quarter, rules.due_days, rules.lock_days):
+        return False
+    if report is not None and report.reopened_at is not None:
+        return rules.now > report.reopened_at + dt.timedelta(days=rules.lock_days)
+    return True
+
+
+def _load_for_update(session: Session, bureau: str, quarter: Quarter, rules: Rules) -> Report:
+    """The report row, locked for this transaction; created as an empty draft if missing."""
+    report = find_report(session, bureau, quarter, lock=True)
+    if report is not None:
+        return report
+    try:
+        with session.begin_nested():
+            report = Report(
+                bureau=bureau,
+                year=quarter.year,
+                quarter=quarter.quarter,
+                status=DRAFT,
+                narrative="",
+                actions={},
+                revision=0,
+                created_at=rules.now,
+                updated_at=rules.now,
+            )
+            session.add(report)
+    except IntegrityError:
+        report = find_report(session, bureau, quarter, lock=True)  # created concurrently
+    return report
+
+
+def _authorise_bureau_write(principal: Principal, bureau: str, rules: Rules) -> None:
+    try:
+        rules.catalog.bureau(bureau)
+    except KeyError:
+        raise NotFound(f"No bureau {bureau!r}.") from None
+    if not principal.may_act_for(bureau):
+        raise NotFound(f"No report of {bureau}.")
+
+
+def save_report(
+    session,
+    rules: Rules,
+    principal: Principal,
+    bureau: str,
+    quarter: Quarter,
+    *,
+    narrative: str,
+    actions: list[dict],
+    reason: str | None,
+) -> Report:
+    """Save a report's content; a submitted or accepted report is amended, which needs a reason."""
+    _authorise_bureau_write(principal, bureau, rules)
+    _check_period(rules, quarter)
+    content = normalise_actions(rules.catalog, bureau, actions)
+    report = _load_for_update(session, bureau, quarter, rules)
+    if is_locked(report, quarter, rules):
+        raise Conflict(f"{quarter.label_zh} is locked for {bureau}; ask a coordinator to reopen it.")
+    amending = report.status in (SUBMITTED, ACCEPTED)
+    if amending and not reason:
+        raise Invalid(
+            "The report was submitted: give a reason to amend it.",
+            {"reason": ["A reason is required to amend a submitted report."]},
+        )
+    if report.narrative == narrative and report.actions == content and report.revision > 0:
+        return report  # nothing changed: no new revision
+    before = _snapshot(report)
+    report.narrative, report.actions = narrative, content
+    if amending:
+        report.status = SUBMITTED
+        _require_complete(session, rules, report)
+        _write_revision(session, report, before, "amended", principal, rules, reason=reason)
+    else:
+        _write_revision(
+            session,
+            report,
+            before,
+            "created" if report.revision == 0 else "saved",
+            principal,
+            rules,
+            reason=reason,
+        )
+    return report
+
+
+def behind_actions(session: Session, rules: Rules, report: Report) -> dict[str, list[dict]]:
+    """Actions whose year-to-date reported value is under the planned year-to-date value."""
+    targets = session.scalars(select(ActivityTarget).where(ActivityTarget.year == report.year)).all()
+    if not targets:
+        return {}
+    earlier = session.scalars(
+        select(Report).where(
+            Report.bureau == report.bureau,
+            Report.year == report.year,
+            Report.quarter < report.quarter,
+            Report.status.in_(REPORTED_STATUSES),
+        )
+    ).all()
+    own_actions = {action.id for action in rules.catalog.actions_for(report.bureau)}
+    behind: dict[str, list[dict]] = {}
+    for target in targets:
+        if target.action not in own_actions:
+            continue
+        reported = sum(
+            (r.actions.get(target.action, {}).get("values", {}).get(target.metric) or 0)
+            for r in [*earlier, report]
+        )
+        planned = planned_to_date(target, report.quarter)
+        if reported < planned:
+            behind.setdefault(target.action, []).append(
+                {"metric": target.metric, "planned_to_date": planned, "reported_to_date": reported}
+            )
+    return behind
+
+
+def _require_complete(session: Session, rules: Rules, report: Report) -> None:
+    """A submitted report has every metric and explains every action behind plan."""
+    errors: dict = {}
+    for action in rules.catalog.actions_for(report.bureau):
+        entry = report.actions.get(action.id, {})
+        missing = [m.id for m in action.metrics if entry.get("values", {}).get(m.id) is None]
+        if missing:
+            errors[action.id] = {"values": [f"Missing values: {', '.join(missing)}."]}
+    for action_id in behind_actions(session, rules, report):
+        entry = report.actions.get(action_id, {})
+        needed = {}
+        if not entry.get("delay_reason"):
+            needed["delay_reason"] = ["Behind plan: give the reasons for the delay (落後原因)."]
+        if not entry.get("countermeasure"):
+            needed["countermeasure"] = ["Behind plan: give the countermeasures (因應對策)."]
+        if needed:
+            errors.setdefault(action_id, {}).update(needed)
+    if errors:
+        raise Invalid("The report is incomplete and cannot be submitted.", {"actions": errors})
+
+
+def submit_report(session, rules: Rules, principal: Principal, bureau: str, quarter: Quarter) -> Report:
+    """Submit a draft or returned report; its days late are recorded on first submission."""
+    _authorise_bureau_write(principal, bureau, rules)
+    _check_period(rules, quarter)
+    report = find_report(session, bureau, quarter, lock=True)
+    if report is None:
+        raise NotFound(f"No report of {bureau} for {quarter}: save it first.")
+    if is_locked(report, quarter, rules):
+        raise Conflict(f"{quarter.label_zh} is locked for {bureau}; ask a coordinator to reopen it.")
+    if report.status not in (DRAFT, RETURNED):
+        raise Conflict(f"The report is already {report.status}; amend it with a reason instead.")
+    before = _snapshot(report)
+    _require_complete(session, rules, report)
+    event = "resubmitted" if report.status == RETURNED else "submitted"
+    report.status = SUBMITTED
+    if report.submitted_at is None:
+        report.submitted_at = rules.now
+        report.days_late = days_late(quarter, rules.now, rules.due_days)
+    _write_revision(session, report, before, event, principal, rules)
+    return report
+
+
+def _coordinator_report(session, rules: Rules, bureau: str, quarter: Quarter) -> Report:
+    try:
+        rules.catalog.bureau(bureau)
+    except KeyError:
+        raise NotFound(f"No bureau {bureau!r}.") from None
+    report = find_report(session, bureau, quarter, lock=True)
+    if report is None:
+        raise NotFound(f"No report of {bureau} for {quarter}.")
+    return report
+
+
+def accept_report(session, rules: Rules, principal: Principal, bureau: str, quarter: Quarter) -> Report:
+    report = _coordinator_report(session, rules, bureau, quarter)
+    if report.status != SUBMITTED:
+        raise Conflict(f"Only a submitted report can be accepted; this one is {report.status}.")
+    before = _snapshot(report)
+    report.status = ACCEPTED
+    _write_revision(session, report, before, "accepted", principal, rules)
+    return report
+
+
+def return_report(
+    session, rules: Rules, principal: Principal, bureau: str, quarter: Quarter, comment: str
+) -> Report:
+    report = _coordinator_report(session, rules, bureau, quarter)
+    if report.status not in (SUBMITTED, ACCEPTED):
+        raise Conflict(f"Only a submitted or accepted report can be returned; this one is {report.status}.")
+    before = _snapshot(report)
+    report.status = RETURNED
+    _write_revision(session, report, before, "returned", principal, rules, comment=comment)
+    return report
+
+
+def reopen_quarter(
+    session, rules: Rules, principal: Principal, bureau: str, quarter: Quarter, reason: str
+) -> Report:
+    """Let a bureau edit a locked quarter again for another lock period."""
+    try:
+        rules.catalog.bureau(bureau)
+    except KeyError:
+        raise NotFound(f"No bureau {bureau!r}.") from None
+    _check_period(rules, quarter)
+    report = _load_for_update(session, bureau, quarter, rules)
+    before = _snapshot(report)
+    report.reopened_at = rules.now
+    _write_revision(session, report, before, "reopened", principal, rules, reason=reason)
+    return report

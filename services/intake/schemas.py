@@ -1,0 +1,281 @@
+"""Request and response schemas of the intake API."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+
+from services.intake.cases import REF_PATTERN, reject_pii
+from shared.auth import Role
+from shared.fields import Count, Text
+
+YEAR = ma.validate.Range(min=1912, max=2200)
+QUARTER = ma.validate.Range(min=1, max=4)
+
+
+class StrictSchema(ma.Schema):
+    """Unknown fields are refused, never silently dropped."""
+
+    class Meta:
+        unknown = ma.RAISE
+        ordered = True
+
+
+# -- reports -----------------------------------------------------------------
+class ReportActionSchema(StrictSchema):
+    action = ma.fields.String(required=True, metadata={"example": "1.police.1"})
+    values = ma.fields.Dict(keys=ma.fields.String(), values=Count(allow_none=True), load_default=dict)
+    note = Text(allow_none=True, load_default=None)
+    delay_reason = Text(allow_none=True, load_default=None, metadata={"description": "落後原因"})
+    countermeasure = Text(allow_none=True, load_default=None, metadata={"description": "因應對策"})
+
+
+class ReportContentSchema(StrictSchema):
+    narrative = Text(max_length=20000, load_default="")
+    actions = ma.fields.List(ma.fields.Nested(ReportActionSchema), load_default=list)
+    reason = Text(
+        allow_none=True,
+        load_default=None,
+        metadata={"description": "Required to amend a submitted report"},
+    )
+
+
+class ReturnSchema(StrictSchema):
+    comment = Text(required=True, validate=[ma.validate.Length(min=1)])
+
+
+class ReasonSchema(StrictSchema):
+    reason = Text(required=True, validate=[ma.validate.Length(min=1)])
+
+
+class ReportSchema(ma.Schema):
+    bureau = ma.fields.String()
+    year = ma.fields.Integer()
+    quarter = ma.fields.Integer()
+    period = ma.fields.String()
+    period_label = ma.fields.String()
+    status = ma.fields.String()
+    narrative = ma.fields.String()
+    actions = ma.fields.List(ma.fields.Dict())
+    revision = ma.fields.Integer()
+    due_at = ma.fields.String()
+    submitted_at = ma.fields.String(allow_none=True)
+    days_late = ma.fields.Integer(allow_none=True)
+    created_at = ma.fields.String()
+    updated_at = ma.fields.String()
+
+
+class RevisionSchema(ma.Schema):
+    number = ma.fields.Integer()
+    event = ma.fields.String()
+    status = ma.fields.String()
+    actor = ma.fields.String()
+    at = ma.fields.String()
+    reason = ma.fields.String(allow_none=True)
+    comment = ma.fields.String(allow_none=True)
+    changes = ma.fields.List(ma.fields.Dict())
+
+
+class ReportWithHistorySchema(ReportSchema):
+    history = ma.fields.List(ma.fields.Nested(RevisionSchema))
+    behind = ma.fields.Dict(metadata={"description": "Actions behind their planned year-to-date value"})
+    locked = ma.fields.Boolean()
+
+
+class ReportQuerySchema(StrictSchema):
+    year = ma.fields.Integer(validate=YEAR)
+    quarter = ma.fields.Integer(validate=QUARTER)
+    bureau = ma.fields.String()
+    status = ma.fields.String(validate=ma.validate.OneOf(["draft", "submitted", "accepted", "returned"]))
+
+
+# -- targets -----------------------------------------------------------------
+class TargetInputSchema(StrictSchema):
+    annual = Count(required=True)
+    quarterly = ma.fields.List(
+        Count(), validate=ma.validate.Length(equal=4), allow_none=True, load_default=None
+    )
+
+
+class TargetSchema(ma.Schema):
+    year = ma.fields.Integer()
+    action = ma.fields.String()
+    metric = ma.fields.String()
+    annual = ma.fields.Integer()
+    quarterly = ma.fields.List(ma.fields.Integer(), allow_none=True)
+    updated_at = ma.fields.String()
+    updated_by = ma.fields.String()
+
+
+class TargetQuerySchema(StrictSchema):
+    year = ma.fields.Integer(validate=YEAR)
+    bureau = ma.fields.String()
+
+
+# -- outcome statistics ------------------------------------------------------
+class OutcomeInputSchema(StrictSchema):
+    count = Count(required=True)
+
+
+class OutcomeItemSchema(StrictSchema):
+    indicator = ma.fields.String(required=True)
+    year = ma.fields.Integer(required=True, validate=YEAR)
+    quarter = ma.fields.Integer(required=True, validate=QUARTER)
+    count = Count(required=True)
+
+
+class OutcomeBatchSchema(StrictSchema):
+    items = ma.fields.List(
+        ma.fields.Nested(OutcomeItemSchema),
+        required=True,
+        validate=ma.validate.Length(min=1, max=1000),
+    )
+
+
+class OutcomeSchema(ma.Schema):
+    indicator = ma.fields.String()
+    year = ma.fields.Integer()
+    quarter = ma.fields.Integer()
+    count = ma.fields.Integer()
+    revision = ma.fields.Integer()
+    updated_at = ma.fields.String()
+    updated_by = ma.fields.String()
+    history = ma.fields.List(ma.fields.Dict())
+
+
+class OutcomeQuerySchema(StrictSchema):
+    indicator = ma.fields.String()
+    year = ma.fields.Integer(validate=YEAR)
+
+
+# -- case records ------------------------------------------------------------
+class CaseRecordSchema(StrictSchema):
+    ref = ma.fields.String(
+        required=True,
+        validate=ma.validate.Regexp(REF_PATTERN),
+        metadata={"description": "Opaque external reference; re-uploading it updates the record"},
+    )
+    date = ma.fields.Date(required=True)
+    category = ma.fields.String(required=True)
+    types = ma.fields.List(
+        ma.fields.Integer(strict=True), load_default=list, validate=ma.validate.Length(max=10)
+    )
+    role = ma.fields.String(required=True, validate=ma.validate.OneOf(["suspect", "victim"]))
+    sex = ma.fields.String(required=True, validate=ma.validate.OneOf(["male", "female"]))
+    age_band = ma.fields.String()
+    age = ma.fields.Integer(strict=True, validate=ma.validate.Range(min=0, max=130))
+    cause = ma.fields.String()
+    relationship = ma.fields.String()
+    district = ma.fields.String()
+
+
+class CaseBatchSchema(StrictSchema):
+    records = ma.fields.List(
+        ma.fields.Nested(CaseRecordSchema), required=True, validate=ma.validate.Length(min=1)
+    )
+
+    @ma.pre_load
+    def refuse_personal_data(self, data, **kwargs):
+        """Personal data is named as such, before any other validation."""
+        if isinstance(data, dict) and isinstance(data.get("records"), list):
+            reject_pii([r for r in data["records"] if isinstance(r, dict)])
+        return data
+
+
+class UploadResultSchema(ma.Schema):
+    received = ma.fields.Integer()
+    created = ma.fields.Integer()
+    updated = ma.fields.Integer()
+    unchanged = ma.fields.Integer()
+
+
+class CaseSchema(ma.Schema):
+    id = ma.fields.Integer()
+    ref = ma.fields.String()
+    date = ma.fields.Date(attribute="occurred_on")
+    category = ma.fields.String()
+    types = ma.fields.List(ma.fields.Integer())
+    role = ma.fields.String()
+    sex = ma.fields.String()
+    age_band = ma.fields.String()
+    cause = ma.fields.String(allow_none=True)
+    relationship = ma.fields.String(allow_none=True)
+    district = ma.fields.String(allow_none=True)
+
+
+class CaseQuerySchema(StrictSchema):
+    after_id = ma.fields.Integer(load_default=0, validate=ma.validate.Range(min=0))
+    limit = ma.fields.Integer(load_default=100, validate=ma.validate.Range(min=1, max=1000))
+    year = ma.fields.Integer(validate=YEAR)
+    category = ma.fields.String()
+
+
+# -- change feed -------------------------------------------------------------
+class ChangeQuerySchema(StrictSchema):
+    after = ma.fields.Integer(load_default=0, validate=ma.validate.Range(min=0))
+    limit = ma.fields.Integer(load_default=500, validate=ma.validate.Range(min=1, max=5000))
+
+
+class ChangeSchema(ma.Schema):
+    position = ma.fields.Integer()
+    entity = ma.fields.String(metadata={"description": "report, target, outcome or case"})
+    key = ma.fields.String()
+    data = ma.fields.Dict()
+    recorded_at = ma.fields.DateTime()
+
+
+class ChangePageSchema(ma.Schema):
+    changes = ma.fields.List(ma.fields.Nested(ChangeSchema))
+    next_cursor = ma.fields.Integer(metadata={"description": "Pass as 'after' to continue"})
+    has_more = ma.fields.Boolean()
+
+
+# -- bureau directory ---------------------------------------------------------
+class ContactSchema(StrictSchema):
+    email = ma.fields.Email(required=True)
+    name = Text(max_length=100, allow_none=True, load_default=None)
+
+
+class BureauContactsInputSchema(StrictSchema):
+    contacts = ma.fields.List(
+        ma.fields.Nested(ContactSchema), required=True, validate=ma.validate.Length(max=50)
+    )
+
+
+class BureauSchema(ma.Schema):
+    id = ma.fields.String()
+    name = ma.fields.String()
+    name_en = ma.fields.String()
+    contacts = ma.fields.List(ma.fields.Nested(ContactSchema))
+
+
+# -- tokens ------------------------------------------------------------------
+class TokenInputSchema(StrictSchema):
+    name = Text(required=True, max_length=100, validate=[ma.validate.Length(min=1)])
+    role = ma.fields.String(required=True, validate=ma.validate.OneOf([r.value for r in Role]))
+    bureau = ma.fields.String(allow_none=True, load_default=None)
+
+
+class TokenSchema(ma.Schema):
+    id = ma.fields.Integer()
+    name = ma.fields.String()
+    role = ma.fields.String()
+    bureau = ma.fields.String(allow_none=True)
+    created_at = ma.fields.DateTime()
+    created_by = ma.fields.String()
+    revoked_at = ma.fields.DateTime(allow_none=True)
+
+
+class MintedTokenSchema(TokenSchema):
+    token = ma.fields.String(metadata={"description": "The secret: shown only in this response"})
+
+
+class IntrospectionInputSchema(StrictSchema):
+    token = ma.fields.String(required=True, validate=ma.validate.Length(max=200))
+
+
+class IntrospectionSchema(ma.Schema):
+    active = ma.fields.Boolean(required=True)
+    sub = ma.fields.String()
+    name = ma.fields.String()
+    role = ma.fields.String()
+    bureau = ma.fields.String(allow_none=True)

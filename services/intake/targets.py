@@ -1,0 +1,83 @@
+"""Activity targets: the planned value of each action metric for a year."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from services.intake import feed
+from services.intake.models import ActivityTarget
+from shared.auth import Principal
+from shared.catalog import Catalog
+from shared.errors import Invalid
+
+
+def target_document(target: ActivityTarget) -> dict:
+    return {
+        "year": target.year,
+        "action": target.action,
+        "metric": target.metric,
+        "annual": target.annual,
+        "quarterly": target.quarterly,
+        "updated_at": target.updated_at.isoformat(),
+        "updated_by": target.updated_by,
+    }
+
+
+def set_target(
+    session: Session,
+    catalog: Catalog,
+    principal: Principal,
+    *,
+    year,
+    action,
+    metric,
+    annual,
+    quarterly,
+    now,
+) -> ActivityTarget:
+    """Create or replace a target; quarterly values, when given, must add up to the annual one."""
+    try:
+        catalog.metric(action, metric)
+    except KeyError:
+        raise Invalid(f"Unknown action metric {action}/{metric}.", {"metric": ["Unknown metric."]}) from None
+    if quarterly is not None and sum(quarterly) != annual:
+        raise Invalid(
+            f"The quarterly values add up to {sum(quarterly)}, not the annual {annual}.",
+            {"quarterly": ["Must add up to the annual value."]},
+        )
+    target = session.scalar(
+        select(ActivityTarget)
+        .where(
+            ActivityTarget.year == year,
+            ActivityTarget.action == action,
+            ActivityTarget.metric == metric,
+        )
+        .with_for_update()
+    )
+    if target is None:
+        target = ActivityTarget(year=year, action=action, metric=metric)
+        session.add(target)
+    elif target.annual == annual and target.quarterly == quarterly:
+        return target
+    target.annual, target.quarterly = annual, quarterly
+    target.updated_at, target.updated_by = now, principal.name
+    session.flush()
+    feed.record(session, "target", f"{year}/{action}/{metric}", target_document(target), now)
+    return target
+
+
+def list_targets(session: Session, catalog: Catalog, *, year=None, bureau=None) -> list[ActivityTarget]:
+    query = select(ActivityTarget).order_by(ActivityTarget.year, ActivityTarget.action, ActivityTarget.metric)
+    if year is not None:
+        query = query.where(ActivityTarget.year == year)
+    if bureau is not None:
+        query = query.where(ActivityTarget.action.in_([a.id for a in catalog.actions_for(bureau)]))
+    return list(session.scalars(query))
+
+
+def planned_to_date(target: ActivityTarget, quarter: int) -> float:
+    """The planned value for quarters 1..quarter: the quarterly split, or an even share of the year."""
+    if target.quarterly:
+        return float(sum(target.quarterly[:quarter]))
+    return target.annual * quarter / 4

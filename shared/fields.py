@@ -1,0 +1,28 @@
+"""Marshmallow fields every service's schemas use."""
+
+from __future__ import annotations
+
+import re
+
+import marshmallow as ma
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+class Text(ma.fields.String):
+    """A string without control characters (tabs and line breaks allowed), trimmed."""
+
+    def __init__(self, *, max_length: int = 2000, **kwargs):
+        validators = [*kwargs.pop("validate", []), ma.validate.Length(max=max_length)]
+        super().__init__(validate=validators, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if _CONTROL.search(text):
+            raise ma.ValidationError("Control characters are not allowed.")
+        return text.strip()
+
+
+def Count(**kwargs) -> ma.fields.Integer:  # noqa: N802 - reads like a field class
+    """A non-negative whole number, as counts and reported values are."""
+    return ma.fields.Integer(strict=True, validate=ma.validate.Range(min=0, max=1_000_000_000), **kwargs)

@@ -1,0 +1,90 @@
+"""Fixtures shared by the whole suite: databases, clocks and a policy against skips in CI."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+
+import pytest
+
+from tests.helpers.databases import postgres_database, sqlite_template
+
+
+def pytest_collection_modifyitems(config, items):
+    """In CI every backend must be tested: a missing PostgreSQL is a failure, not a skip."""
+    if os.environ.get("CI") == "true" and not os.environ.get("TEST_DATABASE_URL"):
+        raise pytest.UsageError("CI=true but TEST_DATABASE_URL is not set: PostgreSQL tests cannot run")
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    skipped = terminalreporter.stats.get("skipped", [])
+    if os.environ.get("CI") == "true" and skipped:
+        terminalreporter.write_line(f"CI forbids skipped tests: {len(skipped)} skipped", red=True)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session, exitstatus):
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if os.environ.get("CI") == "true" and reporter and reporter.stats.get("skipped"):
+        session.exitstatus = 1
+
+
+def backends() -> list:
+    """SQLite always; PostgreSQL when TEST_DATABASE_URL names a server."""
+    params = ["sqlite"]
+    if os.environ.get("TEST_DATABASE_URL"):
+        params.append("postgresql")
+    return params
+
+
+class Clock:
+    """An injectable clock: tests move time instead of sleeping."""
+
+    def __init__(self, now: dt.datetime):
+        self.now = now
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def set_taipei(self, *args) -> None:
+        self.now = dt.datetime(*args, tzinfo=dt.timezone(dt.timedelta(hours=8))).astimezone(dt.UTC)
+
+    def advance(self, **kwargs) -> None:
+        self.now += dt.timedelta(**kwargs)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    # Early in July 2022: the second quarter of the target year has just ended.
+    clock = Clock(dt.datetime(2022, 7, 5, 2, 0, tzinfo=dt.UTC))
+    return clock
+
+
+@pytest.fixture(params=backends())
+def backend(request) -> str:
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def _intake_sqlite_template(tmp_path_factory):
+    from services.intake import SERVICE_DIR
+
+    return sqlite_template(tmp_path_factory.mktemp("intake-template"), SERVICE_DIR)
+
+
+@pytest.fixture(scope="session")
+def _intake_postgres():
+    from services.intake import SERVICE_DIR
+
+    with postgres_database(os.environ["TEST_DATABASE_URL"], SERVICE_DIR) as database:
+        yield database
+
+
+@pytest.fixture
+def intake_db_url(backend, request, tmp_path) -> str:
+    """A migrated, empty intake database on the backend under test."""
+    if backend == "sqlite":
+        return request.getfixturevalue("_intake_sqlite_template").copy_to(tmp_path / "intake.db")
+    database = request.getfixturevalue("_intake_postgres")
+    database.truncate_all()
+    return database.url

@@ -1,0 +1,79 @@
+"""An intake app on a real database, with a token for every role."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.intake import create_app, tokens
+from shared.catalog import default_catalog
+
+ROLE_TOKENS = {
+    "admin": ("admin", None),
+    "coordinator": ("coordinator", None),
+    "statistics": ("statistics", None),
+    "viewer": ("viewer", None),
+    "service": ("service", None),
+    "police": ("bureau", "police"),
+    "education": ("bureau", "education"),
+}
+
+
+@pytest.fixture
+def intake_app(intake_db_url, clock):
+    app = create_app({"DATABASE_URL": intake_db_url, "CLOCK": clock, "TESTING": True})
+    yield app
+    app.extensions["database"].dispose()
+
+
+class Api:
+    """A test client that speaks as one of the minted principals."""
+
+    def __init__(self, app, secrets: dict[str, str]):
+        self.app = app
+        self.client = app.test_client()
+        self.secrets = secrets
+
+    def request(self, who: str | None, method: str, path: str, **kwargs):
+        headers = dict(kwargs.pop("headers", {}) or {})
+        if who is not None:
+            headers["Authorization"] = f"Bearer {self.secrets.get(who, who)}"
+        return self.client.open(path, method=method, headers=headers, **kwargs)
+
+    def get(self, who, path, **kwargs):
+        return self.request(who, "GET", path, **kwargs)
+
+    def put(self, who, path, **kwargs):
+        return self.request(who, "PUT", path, **kwargs)
+
+    def post(self, who, path, **kwargs):
+        return self.request(who, "POST", path, **kwargs)
+
+
+@pytest.fixture
+def api(intake_app, clock) -> Api:
+    """Tokens for: admin, coordinator, statistics, viewer, service, police, education."""
+    secrets = {}
+    with intake_app.extensions["database"].transaction() as session:
+        for who, (role, bureau) in ROLE_TOKENS.items():
+            _, secret = tokens.mint_token(
+                session,
+                default_catalog(),
+                name=who,
+                role=role,
+                bureau=bureau,
+                created_by="test",
+                now=clock(),
+            )
+            secrets[who] = secret
+    return Api(intake_app, secrets)
+
+
+def full_report(bureau: str, value: int = 1, **overrides) -> dict:
+    """A complete report body: every metric of every action of the bureau set to `value`."""
+    return {
+        "narrative": overrides.pop("narrative", "本季依計畫辦理。"),
+        "actions": [
+            {"action": action.id, "values": {m.id: value for m in action.metrics}, **overrides}
+            for action in default_catalog().actions_for(bureau)
+        ],
+    }

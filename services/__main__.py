@@ -1,6 +1,77 @@
-"""`python -m services`: run the whole product locally on its embedded defaults (make run)."""
+"""`python -m services` (make run): the whole product on its embedded defaults, on 127.0.0.1.
 
-from services.intake.__main__ import cli
+Each service runs as its own process, as in production; this runner only starts
+them with matching settings and stops them together.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+VAR = Path(os.environ.get("DGBV_VAR_DIR", "var")).resolve()
+HOST = "127.0.0.1"
+# (module, port); later services follow intake, which they depend on.
+SERVICES = [("intake", 8001)]
+
+
+def _python(*args: str, env: dict | None = None) -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", *args], env=env, check=True, capture_output=True, text=True
+    )
+    return result.stdout.strip()
+
+
+def _service_token(env: dict) -> str:
+    """The token kpi and notify use towards intake, minted once and kept under var/."""
+    path = VAR / "dev-service-token"
+    if not path.exists():
+        token = _python(
+            "services.intake", "mint-token", "--role", "service", "--name", "dev services", env=env
+        )
+        path.write_text(token)
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def main() -> int:
+    VAR.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "DGBV_VAR_DIR": str(VAR), "HOST": HOST}
+    _python("services.intake", "migrate", env=env)
+    env["INTAKE_URL"] = f"http://{HOST}:8001"
+    env["INTAKE_TOKEN"] = _service_token(env)
+    processes = []
+    for name, port in SERVICES:
+        processes.append(
+            subprocess.Popen([sys.executable, "-m", f"services.{name}"], env={**env, "PORT": str(port)})
+        )
+        print(f"{name}: http://{HOST}:{port}  (docs: http://{HOST}:{port}/docs)", flush=True)
+    print(
+        "Admin token: .venv/bin/python -m services.intake mint-token --role admin --name me\n"
+        "Press Ctrl+C to stop.",
+        flush=True,
+    )
+
+    def stop(*_):
+        for process in processes:
+            if process.poll() is None:
+                process.terminate()
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        while all(p.poll() is None for p in processes):
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    stop()
+    for process in processes:
+        process.wait(timeout=15)
+    return 0
+
 
 if __name__ == "__main__":
-    cli(["run"])
+    sys.exit(main())

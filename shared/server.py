@@ -29,5 +29,7 @@ def serve(app, host: str, port: int, workers: int = 1) -> None:
             "threads": 4,
             "accesslog": None,
             "graceful_timeout": 5,
+            # Several services share one machine: a shared control socket path would collide.
+            "control_socket_disable": True,
         },
     ).run()

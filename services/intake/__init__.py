@@ -22,6 +22,7 @@ def create_app(config: Mapping | None = None) -> Flask:
     app.config.from_object(Config)
     if config:
         app.config.from_mapping(config)
+    app.json.ensure_ascii = False  # Traditional Chinese stays readable in responses
     register_extensions(app)
     register_blueprints(app)
     return app

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import flask_smorest
 from flask import Flask, send_from_directory
 from swagger_ui_bundle import swagger_ui_path
+from webargs.flaskparser import FlaskParser
 
 from shared.errors import ProblemApi, register_error_handlers
+
+
+class Blueprint(flask_smorest.Blueprint):
+    """A smorest blueprint that refuses unknown query parameters as it refuses unknown body fields."""
+
+    # unknown=None lets each schema's Meta (RAISE) decide; webargs would silently drop them.
+    ARGUMENTS_PARSER = FlaskParser(unknown=None)
 
 
 def init_api(app: Flask, title: str, description: str) -> ProblemApi:

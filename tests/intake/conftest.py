@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from services.intake import create_app, tokens
@@ -21,6 +23,18 @@ ROLE_TOKENS = {
 @pytest.fixture
 def intake_app(intake_db_url, clock):
     app = create_app({"DATABASE_URL": intake_db_url, "CLOCK": clock, "TESTING": True})
+    yield app
+    app.extensions["database"].dispose()
+
+
+@pytest.fixture
+def postgres_intake_app(request, clock):
+    """An intake app on PostgreSQL, for behaviour only PostgreSQL has (CI always provides it)."""
+    if not os.environ.get("TEST_DATABASE_URL"):
+        pytest.skip("needs TEST_DATABASE_URL (a PostgreSQL server)")
+    database = request.getfixturevalue("_intake_postgres")
+    database.truncate_all()
+    app = create_app({"DATABASE_URL": database.url, "CLOCK": clock, "TESTING": True})
     yield app
     app.extensions["database"].dispose()
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from flask import current_app
-from flask_smorest import Blueprint
 
 from services.intake import idempotency
 from services.intake.reports import Rules
+from shared.api import Blueprint
 from shared.auth import authenticate_request
 from shared.catalog import Catalog
 

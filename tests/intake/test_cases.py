@@ -1,0 +1,168 @@
+"""Anonymous case records: bulk uploads that are all or nothing, idempotent by reference, and free of PII."""
+
+from __future__ import annotations
+
+import pytest
+
+CASES = "/api/v1/cases"
+
+
+def record(ref: str, **overrides) -> dict:
+    base = {
+        "ref": ref,
+        "date": "2021-03-04",
+        "category": "secret_filming",
+        "types": [2, 3],
+        "role": "suspect",
+        "sex": "male",
+        "age_band": "24-29",
+        "cause": "sexual_impulse",
+        "district": "banqiao",
+    }
+    return {**base, **overrides}
+
+
+def stored(api) -> list[dict]:
+    return api.get("statistics", CASES + "?limit=1000").json
+
+
+def test_a_batch_of_ten_thousand_records_is_stored_in_one_request(api):
+    records = [record(f"NTPC-{i:05d}", sex="female" if i % 3 else "male") for i in range(10_000)]
+    response = api.post("statistics", CASES, json={"records": records})
+    assert response.status_code == 200
+    assert response.json == {"received": 10_000, "created": 10_000, "updated": 0, "unchanged": 0}
+    assert len(api.get("statistics", CASES + "?limit=1000&after_id=9000").json) == 1000
+
+
+def test_re_uploading_a_reference_updates_it_and_never_duplicates(api):
+    api.post("statistics", CASES, json={"records": [record("R-1"), record("R-2")]})
+    again = api.post("statistics", CASES, json={"records": [record("R-1", age_band="30-39"), record("R-2")]})
+    assert again.json == {"received": 2, "created": 0, "updated": 1, "unchanged": 1}
+    rows = stored(api)
+    assert [(r["ref"], r["age_band"]) for r in rows] == [("R-1", "30-39"), ("R-2", "24-29")]
+
+
+def test_an_age_is_turned_into_its_band_and_not_kept(api):
+    api.post(
+        "statistics", CASES, json={"records": [record("R-1", age_band=None, age=17) | {"age_band": "0-17"}]}
+    )
+    api.post(
+        "statistics",
+        CASES,
+        json={"records": [{k: v for k, v in record("R-2", age=60).items() if k != "age_band"}]},
+    )
+    rows = stored(api)
+    assert [r["age_band"] for r in rows] == ["0-17", "60+"]
+    assert "age" not in rows[0]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "kind"),
+    [
+        ("ref", "A123456789", "national ID"),
+        ("ref", "f212345678", "national ID"),
+        ("ref", "0912-345-678", "mobile phone"),
+        ("ref", "0912345678", "mobile phone"),
+        ("ref", "+886912345678", "mobile phone"),
+        ("ref", "02-2960-3456", "telephone"),
+        ("ref", "victim@example.com", "e-mail"),
+        ("district", "A223456789", "national ID"),
+        ("name", "王小明 0912345678", "mobile phone"),
+    ],
+)
+def test_anything_that_looks_like_personal_data_rejects_the_whole_upload(api, field, value, kind):
+    records = [record("OK-1"), record("OK-2"), {**record("OK-3"), field: value}]
+    response = api.post("statistics", CASES, json={"records": records})
+    assert response.status_code == 422
+    assert f"Row 3, field '{field}'" in response.json["detail"]
+    assert kind in response.json["detail"]
+    assert stored(api) == []
+
+
+def test_references_and_dates_that_merely_contain_digits_are_not_mistaken_for_pii(api):
+    records = [record("NTPC-2022-000123"), record("case:2021/05/0001"), record("B12-3456")]
+    assert api.post("statistics", CASES, json={"records": records}).status_code == 200
+
+
+def test_an_upload_with_one_bad_record_saves_nothing_and_names_the_row(api):
+    records = [
+        record("R-1"),
+        record("R-2", cause="jealousy"),
+        record("R-3", role="victim", relationship="stranger"),
+    ]
+    response = api.post("statistics", CASES, json={"records": records})
+    assert response.status_code == 422
+    assert response.json["errors"]["2"]["cause"] == ["Unknown code 'jealousy'."]
+    assert response.json["errors"]["3"]["cause"] == ["Only suspects have a cause."]
+    assert stored(api) == []
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"types": [11]},
+        {"sex": "unknown"},
+        {"age_band": "25-30"},
+        {"age": 131},
+        {"date": "2021-02-30"},
+        {"category": "theft"},
+        {"phone": "x"},
+        {"ref": ""},
+        {"ref": "x" * 65},
+    ],
+)
+def test_invalid_fields_are_refused(api, bad):
+    response = api.post("statistics", CASES, json={"records": [record("R-1") | bad]})
+    assert response.status_code == 422
+    assert response.content_type == "application/problem+json"
+    assert stored(api) == []
+
+
+def test_csv_uploads_name_the_csv_row_and_are_all_or_nothing(api):
+    good = (
+        "ref,date,category,types,role,sex,age,cause,relationship,district\n"
+        "C-1,2021-01-02,secret_filming,2;3,suspect,male,25,sexual_impulse,,banqiao\n"
+        "C-2,2021-01-03,secret_filming,,victim,female,31,,stranger,\n"
+    )
+    response = api.post("statistics", CASES + "/csv", data=good.encode("utf-8-sig"), content_type="text/csv")
+    assert response.json == {"received": 2, "created": 2, "updated": 0, "unchanged": 0}
+    assert [(r["ref"], r["age_band"], r["types"]) for r in stored(api)] == [
+        ("C-1", "24-29", [2, 3]),
+        ("C-2", "30-39", []),
+    ]
+
+    bad = good.replace("C-1,", "C-3,").replace("C-2,2021-01-03", "C-4,2021-13-03")
+    refused = api.post("statistics", CASES + "/csv", data=bad, content_type="text/csv")
+    assert refused.status_code == 422
+    assert "row 3" in refused.json["detail"]
+    assert refused.json["errors"]["3"]["date"]
+    assert len(stored(api)) == 2
+
+
+def test_csv_upload_as_a_file_and_its_refusals(api):
+    import io
+
+    csv_text = (
+        "ref,date,category,role,sex,age_band\nF-1,2021-01-02,obscene_distribution,suspect,female,40-49\n"
+    )
+    ok = api.post("statistics", CASES + "/csv", data={"file": (io.BytesIO(csv_text.encode()), "cases.csv")})
+    assert ok.status_code == 200
+    assert api.post("statistics", CASES + "/csv", data="x", content_type="application/xml").status_code == 415
+    assert (
+        api.post("statistics", CASES + "/csv", data=b"\xff\xfe", content_type="text/csv").status_code == 422
+    )
+    unknown = api.post("statistics", CASES + "/csv", data="ref,date,name\n", content_type="text/csv")
+    assert "Unknown CSV columns: name" in unknown.json["detail"]
+
+
+@pytest.mark.parametrize("who", ["viewer", "coordinator", "police", "service"])
+def test_case_records_are_written_only_by_statistics_and_admin(api, who):
+    assert api.post(who, CASES, json={"records": [record("R-1")]}).status_code == 403
+
+
+@pytest.mark.parametrize("who", ["viewer", "coordinator", "police"])
+def test_case_records_never_reach_viewers_coordinators_or_bureaus(api, who):
+    api.post("statistics", CASES, json={"records": [record("R-1")]})
+    assert api.get(who, CASES).status_code == 403
+    assert api.get(who, "/api/v1/changes").status_code == 403
+    assert api.get("service", CASES).status_code == 200

@@ -66,6 +66,18 @@ def authenticate_request() -> None:
     g.principal = principal
 
 
+def authorize_request() -> None:
+    """Refuse (403) a role the view does not list; a view that lists none is closed to all."""
+    if request.method == "OPTIONS":
+        return
+    view = current_app.view_functions.get(request.endpoint)
+    method = "get" if request.method == "HEAD" else request.method.lower()
+    handler = getattr(getattr(view, "view_class", None), method, view)
+    allowed = getattr(handler, "allowed_roles", frozenset())
+    if g.principal.role not in allowed:
+        abort(403, message=f"The role '{g.principal.role}' may not do this.")
+
+
 def current_principal() -> Principal:
     return g.principal
 

@@ -59,11 +59,6 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
-def is_sqlite(engine_or_session: Engine | Session) -> bool:
-    bind = engine_or_session.get_bind() if isinstance(engine_or_session, Session) else engine_or_session
-    return bind.dialect.name == "sqlite"
-
-
 class Database:
     """The engine of one service and the sessions made from it."""
 

@@ -266,7 +266,9 @@ class TokenSchema(ma.Schema):
 
 
 class MintedTokenSchema(TokenSchema):
-    token = ma.fields.String(metadata={"description": "The secret: shown only in this response"})
+    token = ma.fields.String(
+        attribute="secret", metadata={"description": "The secret: shown only in this response"}
+    )
 
 
 class IntrospectionInputSchema(StrictSchema):

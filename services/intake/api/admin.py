@@ -52,7 +52,8 @@ class Tokens(MethodView):
             )
         except (tokens.TokenError, KeyError) as error:
             raise Invalid(f"Cannot mint this token: {error}", {"bureau": [str(error)]}) from None
-        return {**TokenSchema().dump(token), "token": secret}
+        token.secret = secret  # not a column: returned once, never stored
+        return token
 
 
 @blp.route("/tokens/<int:token_id>/revoke")

@@ -17,16 +17,12 @@ from services.intake.schemas import (
 )
 from shared.auth import CASE_READERS, Role, require_roles
 from shared.db import get_database, get_session
-from shared.errors import DomainError, Invalid
+from shared.errors import Invalid
 
 blp = api_blueprint("cases", __name__, "Anonymous case records for Tables 1-3, and the change feed.")
 
 UPLOADERS = (Role.ADMIN, Role.STATISTICS)
 FEED_READERS = (Role.ADMIN, Role.SERVICE)
-
-
-class UnsupportedMediaType(DomainError):
-    status = 415
 
 
 def _check_batch_size(count: int) -> None:
@@ -60,6 +56,8 @@ class Cases(MethodView):
 
 @blp.route("/cases/csv")
 class CasesCsv(MethodView):
+    body_media_types = ("text/csv", "multipart/form-data")
+
     @require_roles(*UPLOADERS)
     @blp.doc(
         requestBody={

@@ -1,0 +1,80 @@
+"""The intake service as a real process on 127.0.0.1, spoken to over HTTP."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import requests
+
+from shared.periods import Quarter
+
+from tests.helpers.processes import ServiceProcess, free_port, run_cli
+from tests.intake.conftest import full_report
+
+ADMIN_SECRET = "dgbv_test-admin-secret-for-the-server-test"
+
+
+@pytest.fixture
+def server_env(intake_db_url, tmp_path):
+    return {"DATABASE_URL": intake_db_url, "INTAKE_ADMIN_TOKEN": ADMIN_SECRET, "DGBV_VAR_DIR": str(tmp_path)}
+
+
+def test_python_m_services_intake_migrates_serves_and_takes_a_report(server_env, tmp_path):
+    server = ServiceProcess(["services.intake"], server_env, free_port(), tmp_path / "intake.log")
+    try:
+        server.start()
+        admin = {"Authorization": f"Bearer {ADMIN_SECRET}"}
+        minted = requests.post(
+            server.url + "/api/v1/tokens",
+            json={"name": "警察局", "role": "bureau", "bureau": "police"},
+            headers=admin,
+            timeout=10,
+        )
+        assert minted.status_code == 201
+        police = {"Authorization": f"Bearer {minted.json()['token']}"}
+
+        # The real clock runs here, so report on the current quarter (older ones are locked).
+        current = Quarter.containing(dt.date.today())
+        report = f"{server.url}/api/v1/reports/police/{current.year}/{current.quarter}"
+        saved = requests.put(report, json=full_report("police", 1), headers=police, timeout=10)
+        assert saved.status_code == 200
+        submitted = requests.post(report + "/submit", headers=police, timeout=10)
+        assert submitted.json()["status"] == "submitted"
+
+        metrics = requests.get(server.url + "/metrics", timeout=10).text
+        assert 'dgbv_intake_reports_submitted_total{bureau="police"} 1.0' in metrics
+        assert (
+            'dgbv_http_requests_total{endpoint="/api/v1/reports/<string:bureau>/<int:year>/<int:quarter>/submit"'
+            in metrics
+        )
+        assert requests.get(server.url + "/readyz", timeout=10).json()["status"] == "ready"
+        assert submitted.headers["X-Request-ID"]
+    finally:
+        server.stop()
+    assert ADMIN_SECRET not in server.log()
+    assert minted.json()["token"] not in server.log()
+
+
+def test_the_production_command_is_gunicorn_after_migrate(server_env, tmp_path):
+    run_cli(["services.intake", "migrate"], server_env)
+    token = run_cli(
+        ["services.intake", "mint-token", "--role", "viewer", "--name", "委員會"], server_env
+    ).strip()
+    port = free_port()
+    server = ServiceProcess(
+        ["gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}", "services.intake:create_app()"],
+        server_env,
+        port,
+        tmp_path / "gunicorn.log",
+    )
+    try:
+        server.start()
+        for _ in range(6):  # several requests, so both workers answer
+            response = requests.get(
+                server.url + "/api/v1/catalog", headers={"Authorization": f"Bearer {token}"}, timeout=10
+            )
+            assert response.status_code == 200
+        assert response.json()["plan"]["title"] == "推動防治數位性別暴力案件及被害協助"
+    finally:
+        server.stop()

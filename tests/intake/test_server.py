@@ -8,7 +8,6 @@ import pytest
 import requests
 
 from shared.periods import Quarter
-
 from tests.helpers.processes import ServiceProcess, free_port, run_cli
 from tests.intake.conftest import full_report
 

@@ -83,12 +83,10 @@ class CasesCsv(MethodView):
         """
         if request.mimetype == "text/csv":
             raw = request.get_data()
-        elif request.mimetype == "multipart/form-data" and "file" in request.files:
+        elif "file" in request.files:
             raw = request.files["file"].read()
         else:
-            raise UnsupportedMediaType(
-                "Send the CSV as text/csv, or as a 'file' field of multipart/form-data."
-            )
+            raise Invalid("Send the CSV file in a form field named 'file'.")
         try:
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError:

@@ -58,22 +58,28 @@ def test_python_m_services_intake_migrates_serves_and_takes_a_report(server_env,
 def test_the_production_command_is_gunicorn_after_migrate(server_env, tmp_path):
     run_cli(["services.intake", "migrate"], server_env)
     token = run_cli(
-        ["services.intake", "mint-token", "--role", "viewer", "--name", "委員會"], server_env
-    ).strip()
+        ["services.intake", "mint-token", "--role", "bureau", "--bureau", "police", "--name", "警察局"],
+        server_env,
+    )
+    headers = {"Authorization": f"Bearer {token.strip()}"}
     port = free_port()
     server = ServiceProcess(
-        ["gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}", "services.intake:create_app()"],
-        server_env,
+        ["gunicorn", "-c", "python:services.gunicorn_conf", "services.intake:create_app()"],
+        {**server_env, "WEB_WORKERS": "2", "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prometheus")},
         port,
         tmp_path / "gunicorn.log",
     )
     try:
         server.start()
-        for _ in range(6):  # several requests, so both workers answer
-            response = requests.get(
-                server.url + "/api/v1/catalog", headers={"Authorization": f"Bearer {token}"}, timeout=10
-            )
-            assert response.status_code == 200
+        response = requests.get(server.url + "/api/v1/catalog", headers=headers, timeout=10)
         assert response.json()["plan"]["title"] == "推動防治數位性別暴力案件及被害協助"
+        current = Quarter.containing(dt.date.today())
+        report = f"{server.url}/api/v1/reports/police/{current.year}/{current.quarter}"
+        requests.put(report, json=full_report("police", 1), headers=headers, timeout=10)
+        assert requests.post(report + "/submit", headers=headers, timeout=10).status_code == 200
+        # Whichever worker answers the scrape, the count is the sum over both workers.
+        for _ in range(6):
+            metrics = requests.get(server.url + "/metrics", timeout=10).text
+            assert 'dgbv_intake_reports_submitted_total{bureau="police"} 1.0' in metrics
     finally:
         server.stop()

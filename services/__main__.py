@@ -16,7 +16,7 @@ from pathlib import Path
 VAR = Path(os.environ.get("DGBV_VAR_DIR", "var")).resolve()
 HOST = "127.0.0.1"
 # (module, port); later services follow intake, which they depend on.
-SERVICES = [("intake", 8001)]
+SERVICES = [("intake", 8001), ("kpi", 8002)]
 
 
 def _python(*args: str, env: dict | None = None) -> str:

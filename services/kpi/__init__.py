@@ -1,0 +1,62 @@
+"""The KPI service: the plan's goals, report compliance, activity progress and Tables 1-3.
+
+It follows intake's change feed into a read model of its own, computes a snapshot of every
+figure in one scheduler process, and serves that snapshot through its API and /metrics.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from flask import Flask
+
+from services.kpi.collector import SnapshotCollector
+from services.kpi.config import Config
+from shared import db, observability
+from shared.api import init_api
+from shared.catalog import default_catalog, load_catalog
+from shared.introspection import IntrospectionResolver
+
+SERVICE_DIR = Path(__file__).parent
+
+
+def create_app(config: Mapping | None = None) -> Flask:
+    """Build the KPI app; `config` overrides the environment's settings (tests)."""
+    app = Flask(__name__)
+    app.config.from_object(Config)
+    if config:
+        app.config.from_mapping(config)
+    missing = [name for name in Config.REQUIRED if not app.config.get(name)]
+    if missing:
+        raise RuntimeError(f"kpi needs {' and '.join(missing)}: set them in the environment")
+    app.json.ensure_ascii = False  # Traditional Chinese stays readable in responses
+    register_extensions(app)
+    register_blueprints(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    path = app.config.get("CATALOG_PATH")
+    app.extensions["catalog"] = load_catalog(path) if path else default_catalog()
+    # One identity for the whole system: intake's tokens, verified by intake.
+    app.extensions["token_resolver"] = IntrospectionResolver(
+        app.config["INTAKE_URL"], app.config["INTAKE_TOKEN"], ttl=app.config["INTROSPECTION_TTL_SECONDS"]
+    )
+    observability.init_app(app)
+    database = db.init_app(app)
+    observability.add_collector(app, SnapshotCollector(database, app.config["CLOCK"]))
+
+
+def register_blueprints(app: Flask) -> None:
+    from services.kpi.api import indicators, reports, status, tables
+
+    api = init_api(
+        app,
+        "DGBV KPI",
+        "The plan's figures, computed from intake's records: the outcome indicators against the "
+        "3% goal, report compliance, activity progress, trends and Tables 1-3. Every route under "
+        "/api/v1 needs `Authorization: Bearer <token>` with a token issued by intake.",
+    )
+    for module in (indicators, reports, tables, status):
+        api.register_blueprint(module.blp)

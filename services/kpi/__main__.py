@@ -1,0 +1,91 @@
+"""Command line of the KPI service: `python -m services.kpi [run|migrate|scheduler|sync-once|rebuild]`."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import click
+
+from services.kpi import SERVICE_DIR, create_app, scheduler
+from services.kpi.config import Config
+from shared import migrations
+from shared.server import serve
+
+
+def _app():
+    try:
+        return create_app()
+    except RuntimeError as error:
+        raise click.ClickException(str(error)) from None
+
+
+@click.group(invoke_without_command=True)
+@click.pass_context
+def cli(ctx):
+    """The DGBV KPI service."""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(run)
+
+
+@cli.command()
+def migrate():
+    """Apply pending database migrations."""
+    migrations.upgrade(SERVICE_DIR, Config.DATABASE_URL)
+    click.echo("kpi: database is up to date", err=True)
+
+
+@cli.command()
+def run():
+    """Development: migrate, then run the scheduler (a child process) and the web server."""
+    app = _app()
+    migrations.upgrade(SERVICE_DIR, app.config["DATABASE_URL"])
+    host, port = os.environ.get("HOST", "127.0.0.1"), int(os.environ.get("PORT", "8002"))
+    child = subprocess.Popen(
+        [sys.executable, "-m", "services.kpi", "scheduler"],
+        env={**os.environ, scheduler.PARENT_PID_VAR: str(os.getpid())},
+    )
+    click.echo(f"kpi: listening on http://{host}:{port}  (API docs: http://{host}:{port}/docs)", err=True)
+    app.extensions["database"].dispose()  # workers must not inherit pooled connections
+    try:
+        serve(app, host, port, workers=int(os.environ.get("WEB_WORKERS", "1")))
+    finally:
+        child.terminate()
+        try:
+            child.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            child.kill()
+
+
+@cli.command("scheduler")
+def scheduler_command():
+    """Production: the one process that syncs from intake and recomputes the snapshot."""
+    scheduler.run_scheduler(_app())
+
+
+@cli.command("sync-once")
+@click.option("--max-pages", type=int, default=None, help="Stop after this many pages of the feed.")
+def sync_once(max_pages):
+    """Sync from intake once (to the end of the feed), then recompute the snapshot."""
+    result = scheduler.run_cycle(_app(), max_pages=max_pages)
+    click.echo(
+        f"kpi: read {result.changes} changes in {result.pages} pages; cursor {result.cursor}", err=True
+    )
+    if not result.ok:
+        raise click.ClickException(f"sync failed: {result.error}")
+    click.echo(result.cursor)
+
+
+@cli.command()
+def rebuild():
+    """Reset the cursor and the read model, sync again from zero, and recompute."""
+    result = scheduler.rebuild(_app())
+    click.echo(f"kpi: rebuilt from {result.changes} changes; cursor {result.cursor}", err=True)
+    if not result.ok:
+        raise click.ClickException(f"rebuild failed: {result.error}")
+    click.echo(result.cursor)
+
+
+if __name__ == "__main__":
+    sys.exit(cli())

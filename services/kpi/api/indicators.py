@@ -1,0 +1,67 @@
+"""The plan's goal: the outcome indicators against their targets, and their trends."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+
+from services.kpi import snapshot, trends
+from services.kpi.api import api_blueprint, current_catalog
+from services.kpi.schemas import IndicatorQuerySchema, IndicatorSchema, TrendQuerySchema, TrendSchema
+from shared.auth import ALL_ROLES, require_roles
+from shared.db import get_session
+from shared.errors import NotFound
+
+blp = api_blueprint("indicators", __name__, "The outcome indicators against the 3% goal, and their trends.")
+
+
+@blp.route("/indicators")
+class Indicators(MethodView):
+    @require_roles(*ALL_ROLES)
+    @blp.arguments(IndicatorQuerySchema, location="query")
+    @blp.response(200, IndicatorSchema(many=True))
+    def get(self, query):
+        """The indicators in a year
+
+        For the target year (the default) against the baseline year; for any other year
+        against the year before. `status` is on_track (year-to-date count at or under the
+        seasonal target), at_risk (over the target, at or under the baseline's same
+        quarters), off_track (over the baseline's same quarters), no_data, no_baseline (a
+        quarter of the baseline year is missing), and met or missed once the fourth
+        quarter is in.
+        """
+        year = query.get("year", current_catalog().plan.target_year)
+        found = snapshot.require(get_session(), "indicators", str(year), f"indicator figures for {year}")
+        return found["items"]
+
+
+@blp.route("/trends")
+class Trends(MethodView):
+    @require_roles(*ALL_ROLES)
+    @blp.arguments(TrendQuerySchema, location="query")
+    @blp.response(200, TrendSchema)
+    def get(self, query):
+        """An indicator's trend over a span of years
+
+        The yearly counts of the indicator (null for a year with a missing quarter), their
+        compound annual growth rate (年增率) from the first to the last year, and from the
+        case records of the indicator's category and role: the counts per sex, each sex's
+        growth rate, and the male/female ratio (倍) of each year with its range.
+        """
+        catalog = current_catalog()
+        try:
+            indicator = catalog.indicator(query["indicator"])
+        except KeyError:
+            raise NotFound(f"No indicator {query['indicator']!r}.") from None
+        from_year = query.get("from_year", catalog.plan.history_first_year)
+        to_year = query.get("to_year", max(from_year, catalog.plan.baseline_year))
+        session = get_session()
+        counts = snapshot.require(get_session(), "outcomes", indicator.id, f"counts of {indicator.id}")[
+            "counts"
+        ]
+        quarters: dict[int, dict[int, int]] = {}
+        for c in counts:
+            quarters.setdefault(c["year"], {})[c["quarter"]] = c["count"]
+        yearly = {year: sum(q.values()) if len(q) == 4 else None for year, q in quarters.items()}
+        by_role = (snapshot.item(session, "case_years", indicator.category) or {}).get(indicator.role, {})
+        by_sex = {sex: {int(year): n for year, n in years.items()} for sex, years in by_role.items()}
+        return trends.trend(indicator, yearly, by_sex, from_year, to_year)

@@ -1,0 +1,91 @@
+"""The plan's gender statistics tables (Tables 1-3), for the roles that may read case records."""
+
+from __future__ import annotations
+
+from flask import Response
+from flask.views import MethodView
+
+from services.kpi import snapshot, tables
+from services.kpi.api import api_blueprint, current_catalog
+from services.kpi.schemas import TableQuerySchema, TableSchema
+from shared.auth import CASE_READERS, require_roles
+from shared.db import get_session
+from shared.errors import NotFound
+
+blp = api_blueprint("tables", __name__, "Tables 1-3 of the plan from the anonymous case records.")
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@blp.route("/tables/<string:kind>")
+class Tables(MethodView):
+    @require_roles(*CASE_READERS)
+    @blp.arguments(TableQuerySchema, location="query")
+    @blp.response(200, TableSchema)
+    @blp.doc(
+        parameters=[{"in": "path", "name": "kind", "schema": {"type": "string", "enum": list(tables.KINDS)}}],
+        responses={
+            "200": {
+                "content": {
+                    "text/csv": {"schema": {"type": "string"}},
+                    XLSX: {"schema": {"type": "string", "format": "binary"}},
+                }
+            }
+        },
+    )
+    def get(self, query, kind):
+        """A table for a span of years and a crime category
+
+        `suspects`: suspects by sex x crime cause x age band (Tables 1 and 3); `victims`:
+        victims by sex x age band x relationship to the suspect (Table 2); `types`: the 10
+        types of digital gender-based violence by role and sex. Per sex a total row and a
+        composition row (構成比, percent, rounded half-up to two decimals); cause rows by
+        count descending, ties in catalog order, other/unknown last. `format=csv` or `xlsx`
+        downloads the table with zero shown as `-`. Without years: the latest two years
+        with records (近二年). Readable by the roles that may read case records.
+        """
+        if kind not in tables.KINDS:
+            raise NotFound(f"No table {kind!r}: choose one of {', '.join(tables.KINDS)}.")
+        catalog, session = current_catalog(), get_session()
+        category = query.get("category")
+        if category is not None:
+            try:
+                catalog.crime_category(category)
+            except KeyError:
+                raise NotFound(f"No crime category {category!r}.") from None
+        summary = snapshot.summary(session)
+        to_year = query.get("to_year") or (summary["case_years"] or [catalog.plan.baseline_year])[-1]
+        from_year = query.get("from_year", to_year - 1)
+        if category is not None:
+            stored = {category: snapshot.item(session, "cases", category) or {}}
+        else:
+            stored = snapshot.items(session, "cases")
+        cells = [
+            tables.CaseCell(year, name, *rest)
+            for name, data in stored.items()
+            for year, *rest in data.get("cells", [])
+        ]
+        type_cells = [
+            tables.TypeCell(year, name, *rest)
+            for name, data in stored.items()
+            for year, *rest in data.get("types", [])
+        ]
+        table = tables.build(kind, catalog, cells, type_cells, category, from_year, to_year)
+        return _respond(table, query["format"])
+
+
+def _respond(table: tables.Table, format: str):
+    """The table as JSON, or as a CSV or XLSX download."""
+    if format == "json":
+        return table.to_json()
+    name = f"{table.kind}_{table.category or 'all'}_{table.from_year}-{table.to_year}"
+    if format == "csv":
+        # The byte order mark lets Excel open the Chinese labels correctly.
+        body, mimetype = "\ufeff" + table.to_csv(), "text/csv; charset=utf-8"
+    else:
+        body, mimetype = table.to_xlsx(), XLSX
+    return Response(
+        body,
+        content_type=mimetype,
+        headers={"Content-Disposition": f'attachment; filename="{name}.{format}"'},
+    )

@@ -1,0 +1,202 @@
+"""The KPI metrics at /metrics: a custom collector that reads the stored snapshot.
+
+A scrape reads a handful of snapshot rows and formats them; it never recomputes or scans the
+records, and it answers the same in every web worker.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from prometheus_client.core import GaugeMetricFamily
+from sqlalchemy import exc as sa_exc
+from sqlalchemy import select
+
+from services.kpi.indicators import STATUSES
+from services.kpi.models import SnapshotItem, SyncState
+from shared.db import Database
+
+log = logging.getLogger(__name__)
+
+# name -> (help, labels); README.md ("KPI metrics") explains each one.
+METRICS = {
+    "dgbv_indicator_count": ("Quarterly count of an outcome indicator.", ["indicator", "year", "quarter"]),
+    "dgbv_indicator_baseline": (
+        "Baseline of an indicator: the sum of the baseline year's four quarters.",
+        ["indicator"],
+    ),
+    "dgbv_indicator_target": (
+        "Target of an indicator for the target year: baseline x (1 - reduction).",
+        ["indicator"],
+    ),
+    "dgbv_indicator_ytd": (
+        "Year-to-date count of an indicator, through its latest complete quarter.",
+        ["indicator", "year"],
+    ),
+    "dgbv_indicator_ytd_target": (
+        "Seasonal year-to-date target: the same quarters of the baseline year x (1 - reduction).",
+        ["indicator", "year"],
+    ),
+    "dgbv_indicator_change_pct": (
+        "Year-to-date change from the same quarters of the baseline year, in percent.",
+        ["indicator", "year"],
+    ),
+    "dgbv_indicator_projection": (
+        "Projected year-end count if the rest of the year follows the baseline's season.",
+        ["indicator", "year"],
+    ),
+    "dgbv_indicator_status": (
+        "1 for the indicator's current status in the target year, 0 for the others.",
+        ["indicator", "status"],
+    ),
+    "dgbv_report_submitted": (
+        "1 if the bureau has submitted its report for the quarter, else 0.",
+        ["bureau", "year", "quarter"],
+    ),
+    "dgbv_report_days_late": (
+        "Days the submission came after the due date; unsubmitted: days past the due date so far.",
+        ["bureau", "year", "quarter"],
+    ),
+    "dgbv_report_completeness_ratio": (
+        "Bureaus that submitted / bureaus expected, for the quarter.",
+        ["year", "quarter"],
+    ),
+    "dgbv_report_timeliness_ratio": (
+        "Bureaus that submitted on time / bureaus expected, for the quarter.",
+        ["year", "quarter"],
+    ),
+    "dgbv_action_progress_ratio": (
+        "Year-to-date reported / planned value of an action metric, at the latest progress quarter.",
+        ["bureau", "program", "action", "metric"],
+    ),
+    "dgbv_action_progress_period": (
+        "1 for the year and quarter that dgbv_action_progress_ratio describes.",
+        ["year", "quarter"],
+    ),
+    "dgbv_gbv_type_count": (
+        "Case records of a type of digital gender-based violence, by role, sex and year.",
+        ["type", "role", "sex", "year"],
+    ),
+    "dgbv_sync_last_success_timestamp_seconds": (
+        "Unix time of the last sync that read intake's change feed to its end.",
+        [],
+    ),
+    "dgbv_sync_last_attempt_timestamp_seconds": (
+        "Unix time of the last sync attempt, successful or not.",
+        [],
+    ),
+    "dgbv_sync_age_seconds": ("Seconds since the last successful sync (how old the figures may be).", []),
+    "dgbv_sync_source_up": ("1 if the last sync could read intake, 0 if intake was down or refused.", []),
+    "dgbv_sync_cursor": ("Position in intake's change feed that the read model has reached.", []),
+    "dgbv_snapshot_timestamp_seconds": ("Unix time the served snapshot was computed.", []),
+}
+SECTIONS = ("summary", "indicators", "outcomes", "compliance", "progress", "gbv_types")
+
+
+class SnapshotCollector:
+    """Formats the stored snapshot and sync state as Prometheus gauges."""
+
+    def __init__(self, database: Database, clock: Callable):
+        self.database = database
+        self.clock = clock
+
+    def describe(self):
+        """The metric names, without touching the database (registration calls this)."""
+        return [
+            GaugeMetricFamily(name, help_text, labels=labels) for name, (help_text, labels) in METRICS.items()
+        ]
+
+    def collect(self):
+        try:
+            state, stored = self._read()
+        except sa_exc.SQLAlchemyError as error:
+            log.warning("metrics: the kpi database cannot be read: %s", type(error).__name__)
+            return
+        families = {name: GaugeMetricFamily(name, h, labels=labels) for name, (h, labels) in METRICS.items()}
+        self._sync(families, state)
+        if ("summary", "current") in stored:
+            self._indicators(families, stored)
+            self._reports(families, stored)
+            self._progress(families, stored)
+            for type_number, role, sex, year, count in stored[("gbv_types", "all")]["counts"]:
+                families["dgbv_gbv_type_count"].add_metric([str(type_number), role, sex, str(year)], count)
+        yield from families.values()
+
+    def _read(self):
+        with self.database.session(write=False) as session:
+            state = session.get(SyncState, 1)
+            rows = session.scalars(select(SnapshotItem).where(SnapshotItem.section.in_(SECTIONS))).all()
+            return state, {(row.section, row.key): row.data for row in rows}
+
+    def _sync(self, families, state: SyncState | None) -> None:
+        if state is None:
+            return
+        families["dgbv_sync_cursor"].add_metric([], state.cursor)
+        if state.source_up is not None:
+            families["dgbv_sync_source_up"].add_metric([], 1 if state.source_up else 0)
+        if state.last_sync_at:
+            families["dgbv_sync_last_attempt_timestamp_seconds"].add_metric(
+                [], state.last_sync_at.timestamp()
+            )
+        if state.last_success_at:
+            families["dgbv_sync_last_success_timestamp_seconds"].add_metric(
+                [], state.last_success_at.timestamp()
+            )
+            age = (self.clock() - state.last_success_at).total_seconds()
+            families["dgbv_sync_age_seconds"].add_metric([], max(0.0, age))
+        if state.snapshot_at:
+            families["dgbv_snapshot_timestamp_seconds"].add_metric([], state.snapshot_at.timestamp())
+
+    def _indicators(self, families, stored) -> None:
+        summary = stored[("summary", "current")]
+        for (section, indicator), data in stored.items():
+            if section == "outcomes":
+                for c in data["counts"]:
+                    families["dgbv_indicator_count"].add_metric(
+                        [indicator, str(c["year"]), str(c["quarter"])], c["count"]
+                    )
+        for year in summary["indicator_years"]:
+            for doc in stored[("indicators", str(year))]["items"]:
+                labels = [doc["indicator"], str(year)]
+                for name, field in (
+                    ("dgbv_indicator_ytd", "ytd_actual"),
+                    ("dgbv_indicator_ytd_target", "ytd_target"),
+                    ("dgbv_indicator_change_pct", "change_pct"),
+                    ("dgbv_indicator_projection", "projection"),
+                ):
+                    if doc[field] is not None:
+                        families[name].add_metric(labels, doc[field])
+        for doc in stored[("indicators", str(summary["target_year"]))]["items"]:
+            if doc["baseline"] is not None:
+                families["dgbv_indicator_baseline"].add_metric([doc["indicator"]], doc["baseline"])
+                families["dgbv_indicator_target"].add_metric([doc["indicator"]], doc["target"])
+            for status in STATUSES:
+                families["dgbv_indicator_status"].add_metric(
+                    [doc["indicator"], status], 1 if doc["status"] == status else 0
+                )
+
+    def _reports(self, families, stored) -> None:
+        for key in stored[("summary", "current")]["compliance_quarters"]:
+            doc = stored[("compliance", key)]
+            period = [str(doc["year"]), str(doc["quarter"])]
+            families["dgbv_report_completeness_ratio"].add_metric(period, doc["completeness"])
+            families["dgbv_report_timeliness_ratio"].add_metric(period, doc["timeliness"])
+            for bureau in doc["bureaus"]:
+                labels = [bureau["bureau"], *period]
+                families["dgbv_report_submitted"].add_metric(labels, 1 if bureau["submitted"] else 0)
+                families["dgbv_report_days_overdue"].add_metric(labels, bureau["days_overdue"])
+                if bureau["submitted"]:
+                    families["dgbv_report_days_late"].add_metric(labels, bureau["days_late"])
+
+    def _progress(self, families, stored) -> None:
+        key = stored[("summary", "current")]["latest_progress_quarter"]
+        if key is None:
+            return
+        doc = stored[("progress", key)]
+        families["dgbv_action_progress_period"].add_metric([str(doc["year"]), str(doc["quarter"])], 1)
+        for row in doc["actions"]:
+            if row["ratio"] is not None:
+                families["dgbv_action_progress_ratio"].add_metric(
+                    [row["bureau"], row["program"], row["action"], row["metric"]], row["ratio"]
+                )

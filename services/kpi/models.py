@@ -1,0 +1,105 @@
+"""The KPI service's tables: a read model of intake's change feed, the cursor, and the snapshot."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import JSON, BigInteger, Boolean, Date, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from shared.db import UtcDateTime
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dt.datetime: UtcDateTime(), dict: JSON, list: JSON}
+
+
+class SyncState(Base):
+    """The one row saying how far the feed has been read and how the last attempts went."""
+
+    __tablename__ = "sync_state"
+
+    id: Mapped[int] = mapped_column(primary_key=True)  # always 1
+    cursor: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_sync_at: Mapped[dt.datetime | None]
+    last_success_at: Mapped[dt.datetime | None]
+    source_up: Mapped[bool | None] = mapped_column(Boolean)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    snapshot_at: Mapped[dt.datetime | None]
+    snapshot_cursor: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class ReportRow(Base):
+    """The latest state of a bureau's quarterly report, as the feed last showed it."""
+
+    __tablename__ = "reports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(120), unique=True)  # bureau/year/quarter
+    bureau: Mapped[str] = mapped_column(String(40))
+    year: Mapped[int]
+    quarter: Mapped[int]
+    status: Mapped[str] = mapped_column(String(20))
+    submitted_at: Mapped[dt.datetime | None]
+    # {action_id: {metric_id: int | None}}
+    values: Mapped[dict]
+    revision: Mapped[int]
+
+
+class TargetRow(Base):
+    """The planned value of one action metric for a year."""
+
+    __tablename__ = "targets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(120), unique=True)  # year/action/metric
+    year: Mapped[int]
+    action: Mapped[str] = mapped_column(String(40))
+    metric: Mapped[str] = mapped_column(String(40))
+    annual: Mapped[int]
+    quarterly: Mapped[list | None]
+
+
+class OutcomeRow(Base):
+    """The quarterly count of an outcome indicator."""
+
+    __tablename__ = "outcomes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(120), unique=True)  # indicator/year/quarter
+    indicator: Mapped[str] = mapped_column(String(60))
+    year: Mapped[int]
+    quarter: Mapped[int]
+    count: Mapped[int]
+
+
+class CaseRow(Base):
+    """An anonymous case record, with its year kept apart for grouping."""
+
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(120), unique=True)  # the record's ref
+    occurred_on: Mapped[dt.date] = mapped_column(Date)
+    year: Mapped[int] = mapped_column(Integer, index=True)
+    category: Mapped[str] = mapped_column(String(40))
+    role: Mapped[str] = mapped_column(String(10))
+    sex: Mapped[str] = mapped_column(String(10))
+    age_band: Mapped[str] = mapped_column(String(10))
+    cause: Mapped[str | None] = mapped_column(String(40))
+    relationship: Mapped[str | None] = mapped_column(String(40))
+    district: Mapped[str | None] = mapped_column(String(40))
+    types: Mapped[list]
+
+
+class SnapshotItem(Base):
+    """One part of the computed snapshot (a section and a key), replaced whole at each recompute."""
+
+    __tablename__ = "snapshot_items"
+
+    section: Mapped[str] = mapped_column(String(40), primary_key=True)
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    data: Mapped[dict]
+
+
+READ_MODEL = (ReportRow, TargetRow, OutcomeRow, CaseRow)

@@ -1,0 +1,91 @@
+"""The scheduler process: sync from intake, then recompute the snapshot, every interval.
+
+Exactly one such process runs per deployment; web workers never sync or compute. Its job
+store is in memory: nothing is shared with any other process.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import signal
+
+from apscheduler.schedulers.blocking import BlockingScheduler
+from flask import Flask
+
+from services.kpi import snapshot, sync
+from services.kpi.intake_client import IntakeFeed
+
+log = logging.getLogger(__name__)
+PARENT_PID_VAR = "KPI_SCHEDULER_PARENT_PID"
+
+
+def run_cycle(app: Flask, feed: IntakeFeed | None = None, max_pages: int | None = None) -> sync.SyncResult:
+    """One sync followed by one recompute; the snapshot is recomputed even if intake is down,
+    because figures such as days overdue move with the clock."""
+    config, database = app.config, app.extensions["database"]
+    own_feed = feed is None
+    feed = feed or IntakeFeed.from_config(config)
+    try:
+        result = sync.sync(database, feed, config["CLOCK"](), max_pages=max_pages)
+    finally:
+        if own_feed:
+            feed.close()
+    snapshot.recompute(
+        database,
+        app.extensions["catalog"],
+        now=config["CLOCK"](),
+        due_days=config["REPORT_DUE_DAYS"],
+        threshold=config["BEHIND_THRESHOLD"],
+    )
+    return result
+
+
+def rebuild(app: Flask) -> sync.SyncResult:
+    """Forget everything read so far and read the whole feed again, then recompute."""
+    sync.reset(app.extensions["database"])
+    return run_cycle(app)
+
+
+def _cycle_job(app: Flask, feed: IntakeFeed) -> None:
+    try:
+        run_cycle(app, feed)
+    except Exception:  # noqa: BLE001 - one failed cycle must not stop the scheduler
+        log.exception("sync cycle failed")
+
+
+def run_scheduler(app: Flask) -> None:
+    """Run until SIGTERM/SIGINT (or, under `run`, until the parent process is gone)."""
+    interval = app.config["SYNC_INTERVAL_SECONDS"]
+    feed = IntakeFeed.from_config(app.config)
+    scheduler = BlockingScheduler(timezone=dt.UTC)
+    scheduler.add_job(
+        _cycle_job,
+        "interval",
+        seconds=interval,
+        args=[app, feed],
+        id="sync",
+        next_run_time=dt.datetime.now(dt.UTC),
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=max(1, int(interval)),
+    )
+    parent = os.environ.get(PARENT_PID_VAR)
+    if parent:
+        # Started by `run`: stop with the web server even if it could not say so.
+        scheduler.add_job(
+            lambda: os.getppid() != int(parent) and os.kill(os.getpid(), signal.SIGTERM),
+            "interval",
+            seconds=1,
+            id="watch-parent",
+        )
+
+    def stop(*_):
+        scheduler.shutdown(wait=False)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    log.info("scheduler: syncing from %s every %ss", app.config["INTAKE_URL"], interval)
+    scheduler.start()
+    feed.close()

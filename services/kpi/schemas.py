@@ -1,0 +1,238 @@
+"""Request and response schemas of the KPI API."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+
+YEAR = ma.validate.Range(min=1912, max=2200)
+QUARTER = ma.validate.Range(min=1, max=4)
+FORMATS = ("json", "csv", "xlsx")
+
+
+class StrictSchema(ma.Schema):
+    """Unknown fields are refused, never silently dropped."""
+
+    class Meta:
+        unknown = ma.RAISE
+        ordered = True
+
+
+def _number(description: str | None = None) -> ma.fields.Float:
+    return ma.fields.Float(allow_none=True, metadata={"description": description} if description else {})
+
+
+def _year_and_quarter_together(data: dict) -> None:
+    if ("year" in data) != ("quarter" in data):
+        raise ma.ValidationError("Give both year and quarter, or neither.", "quarter")
+
+
+# -- indicators --------------------------------------------------------------
+class IndicatorQuerySchema(StrictSchema):
+    year = ma.fields.Integer(validate=YEAR, metadata={"description": "Default: the plan's target year"})
+
+
+class IndicatorQuarterSchema(ma.Schema):
+    quarter = ma.fields.Integer()
+    count = ma.fields.Integer(allow_none=True)
+    baseline_count = ma.fields.Integer(allow_none=True)
+    seasonal_target = _number("The baseline year's count of this quarter x (1 - reduction)")
+
+
+class IndicatorSchema(ma.Schema):
+    indicator = ma.fields.String()
+    name = ma.fields.String()
+    year = ma.fields.Integer()
+    baseline_year = ma.fields.Integer()
+    baseline = ma.fields.Integer(
+        allow_none=True, metadata={"description": "Sum of the baseline year's quarters"}
+    )
+    target = _number("baseline x (1 - reduction)")
+    latest_quarter = ma.fields.Integer(allow_none=True)
+    ytd_actual = ma.fields.Integer(allow_none=True)
+    baseline_ytd = ma.fields.Integer(allow_none=True)
+    ytd_target = _number("baseline_ytd x (1 - reduction)")
+    change_pct = _number("(ytd_actual / baseline_ytd - 1) x 100, two decimals half-up")
+    status = ma.fields.String(
+        metadata={
+            "description": "on_track, at_risk, off_track, no_data, no_baseline; met or missed at year end"
+        }
+    )
+    projection = _number("ytd_actual x baseline / baseline_ytd")
+    quarters = ma.fields.List(ma.fields.Nested(IndicatorQuarterSchema))
+
+
+# -- trends ------------------------------------------------------------------
+class TrendQuerySchema(StrictSchema):
+    indicator = ma.fields.String(required=True)
+    from_year = ma.fields.Integer(
+        validate=YEAR, metadata={"description": "Default: the plan's first history year"}
+    )
+    to_year = ma.fields.Integer(validate=YEAR, metadata={"description": "Default: the plan's baseline year"})
+
+    @ma.validates_schema
+    def check_span(self, data, **kwargs):
+        if "from_year" in data and "to_year" in data and data["from_year"] > data["to_year"]:
+            raise ma.ValidationError("Must not be before from_year.", "to_year")
+
+
+class TrendYearSchema(ma.Schema):
+    year = ma.fields.Integer()
+    count = ma.fields.Integer(
+        allow_none=True, metadata={"description": "The indicator's count (four quarters)"}
+    )
+    male = ma.fields.Integer(metadata={"description": "Case records of the category and role, men"})
+    female = ma.fields.Integer(metadata={"description": "Case records of the category and role, women"})
+    male_female_ratio = _number("male / female (倍), two decimals half-up")
+
+
+class RangeSchema(ma.Schema):
+    min = ma.fields.Float()
+    max = ma.fields.Float()
+
+
+class TrendSchema(ma.Schema):
+    indicator = ma.fields.String()
+    name = ma.fields.String()
+    category = ma.fields.String()
+    role = ma.fields.String()
+    sex = ma.fields.String()
+    from_year = ma.fields.Integer()
+    to_year = ma.fields.Integer()
+    years = ma.fields.List(ma.fields.Nested(TrendYearSchema))
+    growth_rate_pct = _number("Compound annual growth rate of the indicator's counts (年增率), percent")
+    growth_rate_pct_by_sex = ma.fields.Dict(keys=ma.fields.String(), values=_number())
+    male_female_ratio_range = ma.fields.Nested(RangeSchema, allow_none=True)
+
+
+# -- compliance --------------------------------------------------------------
+class ComplianceQuerySchema(StrictSchema):
+    year = ma.fields.Integer(validate=YEAR)
+    quarter = ma.fields.Integer(validate=QUARTER)
+
+    @ma.validates_schema
+    def check_pair(self, data, **kwargs):
+        _year_and_quarter_together(data)
+
+
+class BureauComplianceSchema(ma.Schema):
+    bureau = ma.fields.String()
+    name = ma.fields.String()
+    status = ma.fields.String(metadata={"description": "draft, submitted, accepted, returned or not_started"})
+    submitted = ma.fields.Boolean()
+    submitted_at = ma.fields.String(allow_none=True)
+    days_late = ma.fields.Integer(allow_none=True)
+    on_time = ma.fields.Boolean()
+    days_overdue = ma.fields.Integer(
+        metadata={"description": "Days past the due date while unsubmitted, else 0"}
+    )
+
+
+class ComplianceSummarySchema(ma.Schema):
+    year = ma.fields.Integer()
+    quarter = ma.fields.Integer()
+    period_label = ma.fields.String()
+    due_date = ma.fields.String(metadata={"description": "The last day a report is on time (ISO date)"})
+    expected = ma.fields.Integer()
+    submitted = ma.fields.Integer()
+    on_time = ma.fields.Integer()
+    completeness = ma.fields.Float(metadata={"description": "submitted / expected"})
+    timeliness = ma.fields.Float(metadata={"description": "on_time / expected"})
+
+
+class ComplianceSchema(ComplianceSummarySchema):
+    bureaus = ma.fields.List(ma.fields.Nested(BureauComplianceSchema))
+
+
+# -- progress ----------------------------------------------------------------
+class ProgressQuerySchema(StrictSchema):
+    year = ma.fields.Integer(validate=YEAR)
+    quarter = ma.fields.Integer(validate=QUARTER)
+    bureau = ma.fields.String()
+    program = ma.fields.String()
+
+    @ma.validates_schema
+    def check_pair(self, data, **kwargs):
+        _year_and_quarter_together(data)
+
+
+class ActionProgressSchema(ma.Schema):
+    action = ma.fields.String()
+    bureau = ma.fields.String()
+    program = ma.fields.String()
+    metric = ma.fields.String()
+    metric_name = ma.fields.String()
+    unit = ma.fields.String()
+    planned_to_date = ma.fields.Float()
+    reported_to_date = ma.fields.Integer()
+    ratio = _number("reported_to_date / planned_to_date")
+    behind = ma.fields.Boolean()
+
+
+class BureauProgressSchema(ma.Schema):
+    bureau = ma.fields.String()
+    ratio = _number("Mean of the bureau's action metric ratios")
+    behind_actions = ma.fields.List(ma.fields.String())
+
+
+class ProgramProgressSchema(ma.Schema):
+    program = ma.fields.String()
+    ratio = _number("Mean of the program's action metric ratios")
+    behind_actions = ma.fields.List(ma.fields.String())
+
+
+class ProgressSchema(ma.Schema):
+    year = ma.fields.Integer()
+    quarter = ma.fields.Integer()
+    threshold = ma.fields.Float()
+    actions = ma.fields.List(ma.fields.Nested(ActionProgressSchema))
+    bureaus = ma.fields.List(ma.fields.Nested(BureauProgressSchema))
+    programs = ma.fields.List(ma.fields.Nested(ProgramProgressSchema))
+
+
+# -- tables ------------------------------------------------------------------
+class TableQuerySchema(StrictSchema):
+    from_year = ma.fields.Integer(validate=YEAR, metadata={"description": "Default: the year before to_year"})
+    to_year = ma.fields.Integer(
+        validate=YEAR, metadata={"description": "Default: the latest year with records"}
+    )
+    category = ma.fields.String(metadata={"description": "A crime category of the catalog; default: all"})
+    format = ma.fields.String(load_default="json", validate=ma.validate.OneOf(FORMATS))
+
+    @ma.validates_schema
+    def check_span(self, data, **kwargs):
+        if "from_year" in data and "to_year" in data and data["from_year"] > data["to_year"]:
+            raise ma.ValidationError("Must not be before from_year.", "to_year")
+
+
+class TableRowSchema(ma.Schema):
+    label = ma.fields.String()
+    row_type = ma.fields.String(metadata={"description": "total, share (構成比), cause, age_band or type"})
+    sex = ma.fields.String(allow_none=True)
+    code = ma.fields.String(allow_none=True)
+    values = ma.fields.List(ma.fields.Raw(), metadata={"description": "One number per column"})
+
+
+class TableSchema(ma.Schema):
+    kind = ma.fields.String()
+    title = ma.fields.String()
+    unit = ma.fields.String()
+    category = ma.fields.String(allow_none=True)
+    category_name = ma.fields.String()
+    from_year = ma.fields.Integer()
+    to_year = ma.fields.Integer()
+    label_header = ma.fields.String()
+    columns = ma.fields.List(ma.fields.String())
+    rows = ma.fields.List(ma.fields.Nested(TableRowSchema))
+
+
+# -- status ------------------------------------------------------------------
+class StatusSchema(ma.Schema):
+    cursor = ma.fields.Integer(metadata={"description": "Position reached in intake's change feed"})
+    last_sync_at = ma.fields.DateTime(allow_none=True)
+    last_success_at = ma.fields.DateTime(allow_none=True)
+    age_seconds = _number("Seconds since the last successful sync")
+    source_up = ma.fields.Boolean(
+        allow_none=True, metadata={"description": "Could the last sync read intake?"}
+    )
+    last_error = ma.fields.String(allow_none=True)
+    snapshot_at = ma.fields.DateTime(allow_none=True)

@@ -1,0 +1,198 @@
+"""The computed snapshot: every figure the API and /metrics serve, stored in the kpi database.
+
+Only the scheduler computes it (after each sync); web workers and scrapes only read it, so
+every worker and replica answers alike and a scrape never scans the records.
+
+Sections (each row is one section and key; numbers are JSON numbers, rounded as documented):
+- `summary`/`current`: the years and quarters the other sections hold, and the defaults;
+- `indicators`/<year>: the indicators' standing in that year;
+- `outcomes`/<indicator>: the quarterly counts;
+- `compliance`/<2022Q2>: report compliance of a quarter;
+- `progress`/<2022Q2>: activity progress at a quarter;
+- `cases`/<category>: the case records counted into cells, for the tables;
+- `case_years`/<category>: case records per role, sex and year, for the trends;
+- `gbv_types`/`all`: records per type, role, sex and year, for /metrics.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from decimal import Decimal
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.orm import Session
+
+from services.kpi import compliance, indicators, progress, tables
+from services.kpi.models import CaseRow, OutcomeRow, ReportRow, SnapshotItem, SyncState, TargetRow
+from shared.catalog import Catalog
+from shared.db import Database
+from shared.errors import DomainError, NotFound
+from shared.periods import Quarter
+
+
+class NotReady(DomainError):
+    """No snapshot has been computed yet."""
+
+    status = 503
+
+
+def jsonable(value):
+    """Decimals become JSON numbers; they are already rounded to their published precision."""
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, dict):
+        return {key: jsonable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(item) for item in value]
+    return value
+
+
+def _case_sections(records) -> dict[tuple[str, str], dict]:
+    cells, type_cells = tables.count_cells(records)
+    by_category: dict[str, dict] = defaultdict(lambda: {"cells": [], "types": []})
+    years: dict[str, dict] = defaultdict(lambda: defaultdict(lambda: defaultdict(dict)))
+    gbv: dict[tuple, int] = defaultdict(int)
+    for cell in cells:
+        by_category[cell.category]["cells"].append([cell.year, *cell[2:]])
+        role_sex = years[cell.category][cell.role][cell.sex]
+        role_sex[str(cell.year)] = role_sex.get(str(cell.year), 0) + cell.count
+    for cell in type_cells:
+        by_category[cell.category]["types"].append([cell.year, cell.role, cell.sex, cell.type, cell.count])
+        gbv[(cell.type, cell.role, cell.sex, cell.year)] += cell.count
+    sections = {("cases", category): data for category, data in by_category.items()}
+    sections.update({("case_years", category): data for category, data in years.items()})
+    sections[("gbv_types", "all")] = {"counts": [[*key, count] for key, count in sorted(gbv.items())]}
+    return sections
+
+
+def compute(
+    catalog: Catalog,
+    *,
+    reports: list,
+    targets: list,
+    outcomes: list,
+    cases: list,
+    now: dt.datetime,
+    due_days: int,
+    threshold: float,
+) -> dict[tuple[str, str], dict]:
+    """Every section of the snapshot from the read model's rows."""
+    sections: dict[tuple[str, str], dict] = {}
+
+    counts: dict[str, dict[tuple[int, int], int]] = defaultdict(dict)
+    for row in outcomes:
+        counts[row.indicator][(row.year, row.quarter)] = row.count
+    for indicator in catalog.indicators:
+        history = sorted(counts.get(indicator.id, {}).items())
+        sections[("outcomes", indicator.id)] = {
+            "counts": [{"year": y, "quarter": q, "count": n} for (y, q), n in history]
+        }
+    last_year = max([catalog.plan.target_year, *(y for c in counts.values() for (y, _) in c)])
+    indicator_years = list(range(catalog.plan.history_first_year + 1, last_year + 1))
+    for year in indicator_years:
+        sections[("indicators", str(year))] = {"items": indicators.assess_all(catalog, year, counts)}
+
+    compliance_quarters = compliance.tracked_quarters(catalog, reports, now, due_days)
+    for quarter in compliance_quarters:
+        sections[("compliance", str(quarter))] = compliance.quarter_compliance(
+            catalog, quarter, reports, now, due_days
+        )
+    due_passed = [q for q in compliance_quarters if sections[("compliance", str(q))]["due_passed"]]
+
+    progress_quarters = progress.tracked_quarters(targets, reports, now)
+    for quarter in progress_quarters:
+        rows = progress.action_progress(catalog, quarter, targets, reports, threshold)
+        sections[("progress", str(quarter))] = progress.progress_document(catalog, quarter, rows, threshold)
+
+    sections.update(_case_sections(cases))
+    sections[("summary", "current")] = {
+        "computed_at": now.isoformat(),
+        "target_year": catalog.plan.target_year,
+        "indicator_years": indicator_years,
+        "compliance_quarters": [str(q) for q in compliance_quarters],
+        "latest_due_quarter": str(due_passed[-1]) if due_passed else None,
+        "progress_quarters": [str(q) for q in progress_quarters],
+        "latest_progress_quarter": str(progress_quarters[-1]) if progress_quarters else None,
+        "case_categories": sorted({row.category for row in cases}),
+        "case_years": sorted({row.year for row in cases}),
+    }
+    return {key: jsonable(value) for key, value in sections.items()}
+
+
+def recompute(
+    database: Database, catalog: Catalog, *, now: dt.datetime, due_days: int, threshold: float
+) -> int:
+    """Compute the snapshot from the read model and replace the stored one; return its cursor."""
+    with database.session(write=False) as session:
+        if session.get_bind().dialect.name == "postgresql":
+            # Every table read in one consistent view, even while a sync commits.
+            session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        cursor = session.scalar(select(SyncState.cursor).where(SyncState.id == 1))
+        sections = compute(
+            catalog,
+            reports=list(session.scalars(select(ReportRow))),
+            targets=list(session.scalars(select(TargetRow))),
+            outcomes=list(session.scalars(select(OutcomeRow))),
+            cases=list(
+                session.execute(
+                    select(
+                        CaseRow.year,
+                        CaseRow.category,
+                        CaseRow.role,
+                        CaseRow.sex,
+                        CaseRow.age_band,
+                        CaseRow.cause,
+                        CaseRow.relationship,
+                        CaseRow.types,
+                    )
+                )
+            ),
+            now=now,
+            due_days=due_days,
+            threshold=threshold,
+        )
+    with database.transaction() as session:
+        session.execute(delete(SnapshotItem))
+        session.execute(
+            insert(SnapshotItem),
+            [{"section": section, "key": key, "data": data} for (section, key), data in sections.items()],
+        )
+        state = session.scalar(select(SyncState).where(SyncState.id == 1).with_for_update())
+        state.snapshot_at, state.snapshot_cursor = now, cursor
+    return cursor
+
+
+# -- reading ---------------------------------------------------------------------------------
+def item(session: Session, section: str, key: str) -> dict | None:
+    found = session.get(SnapshotItem, (section, key))
+    return found.data if found else None
+
+
+def items(session: Session, section: str) -> dict[str, dict]:
+    return {
+        row.key: row.data
+        for row in session.scalars(select(SnapshotItem).where(SnapshotItem.section == section))
+    }
+
+
+def summary(session: Session) -> dict:
+    """The snapshot's summary; 503 until the scheduler has computed a first snapshot."""
+    found = item(session, "summary", "current")
+    if found is None:
+        raise NotReady(
+            "No figures have been computed yet: the first sync has not finished. Try again shortly."
+        )
+    return found
+
+
+def require(session: Session, section: str, key: str, what: str) -> dict:
+    summary(session)
+    found = item(session, section, key)
+    if found is None:
+        raise NotFound(f"No {what}.")
+    return found
+
+
+def quarter_key(year: int, quarter: int) -> str:
+    return str(Quarter(year, quarter))

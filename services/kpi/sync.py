@@ -1,0 +1,189 @@
+"""Follow intake's change feed into the read model.
+
+Each page is applied in one transaction together with the cursor it reaches, so a restart
+resumes exactly where the last committed page ended, and a page is never applied twice.
+Later changes of the same key supersede earlier ones.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from services.kpi.intake_client import IntakeFeed, Page, SourceUnavailable
+from services.kpi.models import READ_MODEL, CaseRow, OutcomeRow, ReportRow, SnapshotItem, SyncState, TargetRow
+from shared.db import Database
+
+log = logging.getLogger(__name__)
+_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    pages: int
+    changes: int
+    cursor: int
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def _parse_time(value: str | None) -> dt.datetime | None:
+    return dt.datetime.fromisoformat(value) if value else None
+
+
+def _report(data: dict) -> dict:
+    return {
+        "bureau": data["bureau"],
+        "year": data["year"],
+        "quarter": data["quarter"],
+        "status": data["status"],
+        "submitted_at": _parse_time(data.get("submitted_at")),
+        "values": {entry["action"]: dict(entry.get("values") or {}) for entry in data.get("actions", [])},
+        "revision": data.get("revision", 0),
+    }
+
+
+def _target(data: dict) -> dict:
+    return {
+        "year": data["year"],
+        "action": data["action"],
+        "metric": data["metric"],
+        "annual": data["annual"],
+        "quarterly": data.get("quarterly"),
+    }
+
+
+def _outcome(data: dict) -> dict:
+    return {
+        "indicator": data["indicator"],
+        "year": data["year"],
+        "quarter": data["quarter"],
+        "count": data["count"],
+    }
+
+
+def _case(data: dict) -> dict:
+    occurred_on = dt.date.fromisoformat(data["date"])
+    return {
+        "occurred_on": occurred_on,
+        "year": occurred_on.year,
+        "category": data["category"],
+        "role": data["role"],
+        "sex": data["sex"],
+        "age_band": data["age_band"],
+        "cause": data.get("cause"),
+        "relationship": data.get("relationship"),
+        "district": data.get("district"),
+        "types": list(data.get("types") or []),
+    }
+
+
+# entity of the feed -> (read model table, columns from the change's data)
+ENTITIES: dict[str, tuple[type, Callable[[dict], dict]]] = {
+    "report": (ReportRow, _report),
+    "target": (TargetRow, _target),
+    "outcome": (OutcomeRow, _outcome),
+    "case": (CaseRow, _case),
+}
+
+
+def apply_changes(session: Session, changes: list[dict]) -> None:
+    """Upsert the latest state of every key the changes mention."""
+    latest: dict[str, dict[str, dict]] = {}
+    for change in changes:
+        if change["entity"] not in ENTITIES:
+            log.warning("ignoring a change of unknown entity %r", change["entity"])
+            continue
+        latest.setdefault(change["entity"], {})[change["key"]] = change["data"]
+    for entity, items in latest.items():
+        model, columns_of = ENTITIES[entity]
+        keys = list(items)
+        existing = {}
+        for start in range(0, len(keys), _CHUNK):
+            chunk = keys[start : start + _CHUNK]
+            existing.update(
+                {row.key: row for row in session.scalars(select(model).where(model.key.in_(chunk)))}
+            )
+        for key, data in items.items():
+            columns = columns_of(data)
+            row = existing.get(key)
+            if row is None:
+                session.add(model(key=key, **columns))
+            else:
+                for name, value in columns.items():
+                    setattr(row, name, value)
+
+
+def _locked_state(session: Session) -> SyncState:
+    return session.scalar(select(SyncState).where(SyncState.id == 1).with_for_update())
+
+
+def current_cursor(database: Database) -> int:
+    with database.session(write=False) as session:
+        return session.scalar(select(SyncState.cursor).where(SyncState.id == 1))
+
+
+def apply_page(database: Database, after: int, page: Page) -> bool:
+    """Apply a page read after `after` and move the cursor, in one transaction.
+
+    Returns False, applying nothing, if another process has moved the cursor meanwhile.
+    """
+    with database.transaction() as session:
+        state = _locked_state(session)
+        if state.cursor != after:
+            return False
+        apply_changes(session, page.changes)
+        state.cursor = page.next_cursor
+    return True
+
+
+def _record_attempt(database: Database, at: dt.datetime, error: str | None) -> None:
+    with database.transaction() as session:
+        state = _locked_state(session)
+        state.last_sync_at = at
+        state.source_up = error is None
+        state.last_error = error
+        if error is None:
+            state.last_success_at = at
+
+
+def sync(database: Database, feed: IntakeFeed, now: dt.datetime, max_pages: int | None = None) -> SyncResult:
+    """Read the feed from the stored cursor until it has no more (or `max_pages` pages)."""
+    pages = changes = 0
+    try:
+        while max_pages is None or pages < max_pages:
+            after = current_cursor(database)
+            page = feed.page(after)
+            if page.changes and not apply_page(database, after, page):
+                continue  # another process applied this page: read on from its cursor
+            pages += 1
+            changes += len(page.changes)
+            if not page.has_more:
+                break
+    except SourceUnavailable as error:
+        log.warning("sync failed: %s", error)
+        _record_attempt(database, now, str(error))
+        return SyncResult(pages, changes, current_cursor(database), str(error))
+    _record_attempt(database, now, None)
+    result = SyncResult(pages, changes, current_cursor(database))
+    if changes:
+        log.info("synced %d changes; cursor %d", changes, result.cursor)
+    return result
+
+
+def reset(database: Database) -> None:
+    """Forget the read model, the snapshot and the cursor: the next sync starts from zero."""
+    with database.transaction() as session:
+        state = _locked_state(session)
+        for model in (*READ_MODEL, SnapshotItem):
+            session.execute(delete(model))
+        state.cursor = 0
+        state.snapshot_at = state.snapshot_cursor = None

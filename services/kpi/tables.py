@@ -1,0 +1,337 @@
+"""The gender statistics tables of the plan (Tables 1-3), built from anonymous case records.
+
+Case records are first counted into cells (year, category, role, sex, age band, cause,
+relationship); the snapshot stores the cells, and a table sums the cells of a span of years
+and a category. Layouts, as printed in the plan:
+
+- `suspects` (Tables 1 and 3): per sex a total row and a composition row (構成比) across the
+  age bands, then one row per crime cause with a nonzero count, by count descending, ties in
+  catalog order, residual causes (其他/不明) last;
+- `victims` (Table 2): per sex a total row and a composition row across the relationships, in
+  catalog order, then one row per age band;
+- `types`: the 10 types of digital gender-based violence by role and sex.
+
+Women come first, as in the plan. Shares are percentages rounded half-up to two decimals.
+CSV and XLSX show zero as `-`, as the printed tables do.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import NamedTuple
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font
+
+from services.kpi.numbers import share_pct
+from shared.catalog import Catalog
+from shared.periods import roc_year
+
+KINDS = ("suspects", "victims", "types")
+SEXES = (("female", "女性"), ("male", "男性"))
+ROLES = (("suspect", "嫌疑人"), ("victim", "被害人"))
+SHARE_LABEL = "構成比"
+UNIT = "人、%"
+ZERO = "-"
+
+
+class CaseCell(NamedTuple):
+    """How many case records share these attributes."""
+
+    year: int
+    category: str
+    role: str
+    sex: str
+    age_band: str
+    cause: str | None
+    relationship: str | None
+    count: int
+
+
+class TypeCell(NamedTuple):
+    """How many case records of these attributes fall under one type (a record may have several)."""
+
+    year: int
+    category: str
+    role: str
+    sex: str
+    type: int
+    count: int
+
+
+def count_cells(records: Iterable) -> tuple[list[CaseCell], list[TypeCell]]:
+    """Count case records (objects with the read model's attributes) into cells."""
+    cells: Counter = Counter()
+    types: Counter = Counter()
+    for r in records:
+        cells[(r.year, r.category, r.role, r.sex, r.age_band, r.cause, r.relationship)] += 1
+        for number in r.types or ():
+            types[(r.year, r.category, r.role, r.sex, number)] += 1
+    return (
+        [CaseCell(*key, count) for key, count in sorted(cells.items(), key=_sort_key)],
+        [TypeCell(*key, count) for key, count in sorted(types.items(), key=_sort_key)],
+    )
+
+
+def _sort_key(item):
+    return tuple("" if v is None else str(v) for v in item[0])
+
+
+@dataclass
+class Row:
+    label: str
+    row_type: str  # total, share, cause, age_band or type
+    sex: str | None
+    code: str | None
+    values: list = field(default_factory=list)
+
+
+@dataclass
+class Table:
+    kind: str
+    title: str
+    category: str | None
+    category_name: str
+    from_year: int
+    to_year: int
+    label_header: str
+    columns: list[str]
+    rows: list[Row]
+    unit: str = UNIT
+
+    def to_json(self) -> dict:
+        """Numbers as numbers (shares with two decimals), labels verbatim."""
+        return {
+            "kind": self.kind,
+            "title": self.title,
+            "unit": self.unit,
+            "category": self.category,
+            "category_name": self.category_name,
+            "from_year": self.from_year,
+            "to_year": self.to_year,
+            "label_header": self.label_header,
+            "columns": self.columns,
+            "rows": [
+                {
+                    "label": row.label,
+                    "row_type": row.row_type,
+                    "sex": row.sex,
+                    "code": row.code,
+                    "values": [float(v) if isinstance(v, Decimal) else v for v in row.values],
+                }
+                for row in self.rows
+            ],
+        }
+
+    def text_rows(self) -> list[list[str]]:
+        """The header and every row as the printed table shows them: zero as '-'."""
+        return [[self.label_header, *self.columns]] + [
+            [row.label, *(_display(v) for v in row.values)] for row in self.rows
+        ]
+
+    def to_csv(self) -> str:
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="\r\n").writerows(self.text_rows())
+        return buffer.getvalue()
+
+    def to_xlsx(self) -> bytes:
+        """One sheet: the title, the unit, the header and the rows; shares formatted 0.00."""
+        workbook = Workbook()
+        sheet = workbook.active
+        sheet.title = self.kind
+        sheet.append([self.title])
+        sheet.append([f"單位：{self.unit}"])
+        sheet.append([self.label_header, *self.columns])
+        sheet["A1"].font = Font(bold=True, size=12)
+        for cell in sheet[3]:
+            cell.font = Font(bold=True)
+            cell.alignment = Alignment(horizontal="center", wrap_text=True)
+        for row in self.rows:
+            sheet.append([row.label, *(_xlsx_value(v) for v in row.values)])
+            if row.row_type == "share":
+                for cell in sheet[sheet.max_row][1:]:
+                    if not isinstance(cell.value, str):
+                        cell.number_format = "0.00"
+            if row.row_type == "total":
+                for cell in sheet[sheet.max_row]:
+                    cell.font = Font(bold=True)
+        sheet.column_dimensions["A"].width = 34
+        sheet.freeze_panes = "B4"
+        buffer = io.BytesIO()
+        workbook.save(buffer)
+        return buffer.getvalue()
+
+
+def _display(value) -> str:
+    if value is None or value == 0:
+        return ZERO
+    if isinstance(value, Decimal):
+        return f"{value:.2f}"
+    return str(value)
+
+
+def _xlsx_value(value):
+    if value is None or value == 0:
+        return ZERO
+    return float(value) if isinstance(value, Decimal) else value
+
+
+def _title(catalog: Catalog, category_name: str, from_year: int, to_year: int, subject: str) -> str:
+    span = (
+        f"民國{roc_year(from_year)}年"
+        if from_year == to_year
+        else f"民國{roc_year(from_year)}年至{roc_year(to_year)}年"
+    )
+    return f"{span}{catalog.plan.city}{category_name}案{subject}"
+
+
+def _category_name(catalog: Catalog, category: str | None) -> str:
+    return catalog.crime_category(category).name if category else "各"
+
+
+def _select(cells: Iterable, role: str, category: str | None, from_year: int, to_year: int) -> list:
+    return [
+        c
+        for c in cells
+        if c.role == role and from_year <= c.year <= to_year and (category is None or c.category == category)
+    ]
+
+
+def _total_and_share(label: str, sex: str, counts: list[int]) -> list[Row]:
+    total = sum(counts)
+    return [
+        Row(label, "total", sex, None, [total, *counts]),
+        Row(
+            SHARE_LABEL, "share", sex, None, [share_pct(total, total), *(share_pct(n, total) for n in counts)]
+        ),
+    ]
+
+
+def suspects_table(
+    catalog: Catalog, cells: Iterable[CaseCell], category: str | None, from_year: int, to_year: int
+) -> Table:
+    """Suspects by sex x crime cause x age band (Tables 1 and 3)."""
+    selected = _select(cells, "suspect", category, from_year, to_year)
+    bands = [band.id for band in catalog.age_bands]
+    causes = {code.id: (index, code) for index, code in enumerate(catalog.causes)}
+    unknown = next(code.id for code in catalog.causes if code.residual)
+    rows: list[Row] = []
+    for sex, sex_label in SEXES:
+        counts: Counter = Counter()
+        for cell in selected:
+            if cell.sex == sex and cell.age_band in bands:
+                cause = cell.cause if cell.cause in causes else unknown
+                counts[(cause, cell.age_band)] += cell.count
+        rows += _total_and_share(
+            f"{sex_label}總計", sex, [sum(n for (_, b), n in counts.items() if b == band) for band in bands]
+        )
+        by_cause = {cause: [counts[(cause, band)] for band in bands] for cause in causes}
+        shown = [cause for cause, values in by_cause.items() if sum(values)]
+        shown.sort(key=lambda c: (causes[c][1].residual, -sum(by_cause[c]), causes[c][0]))
+        for cause in shown:
+            values = by_cause[cause]
+            rows.append(Row(causes[cause][1].label, "cause", sex, cause, [sum(values), *values]))
+    name = _category_name(catalog, category)
+    return Table(
+        kind="suspects",
+        title=_title(catalog, name, from_year, to_year, "犯罪原因—年齡別"),
+        category=category,
+        category_name=name,
+        from_year=from_year,
+        to_year=to_year,
+        label_header="犯罪原因別",
+        columns=["總計", *(band.label for band in catalog.age_bands)],
+        rows=rows,
+    )
+
+
+def victims_table(
+    catalog: Catalog, cells: Iterable[CaseCell], category: str | None, from_year: int, to_year: int
+) -> Table:
+    """Victims by sex x age band x relationship to the suspect (Table 2)."""
+    selected = _select(cells, "victim", category, from_year, to_year)
+    relationships = [code.id for code in catalog.relationships]
+    unknown = next(code.id for code in catalog.relationships if code.residual)
+    rows: list[Row] = []
+    for sex, sex_label in SEXES:
+        counts: Counter = Counter()
+        for cell in selected:
+            if cell.sex == sex:
+                relationship = cell.relationship if cell.relationship in relationships else unknown
+                counts[(cell.age_band, relationship)] += cell.count
+        rows += _total_and_share(
+            f"{sex_label}總計",
+            sex,
+            [sum(n for (_, r), n in counts.items() if r == rel) for rel in relationships],
+        )
+        for band in catalog.age_bands:
+            values = [counts[(band.id, rel)] for rel in relationships]
+            rows.append(Row(band.label, "age_band", sex, band.id, [sum(values), *values]))
+    name = _category_name(catalog, category)
+    return Table(
+        kind="victims",
+        title=_title(catalog, name, from_year, to_year, "被害人與嫌疑人關係"),
+        category=category,
+        category_name=name,
+        from_year=from_year,
+        to_year=to_year,
+        label_header="年齡別",
+        columns=["總計", *(code.label for code in catalog.relationships)],
+        rows=rows,
+    )
+
+
+def types_table(
+    catalog: Catalog, cells: Iterable[TypeCell], category: str | None, from_year: int, to_year: int
+) -> Table:
+    """Counts of the 10 types of digital gender-based violence by role and sex."""
+    counts: Counter = Counter()
+    for cell in cells:
+        if from_year <= cell.year <= to_year and (category is None or cell.category == category):
+            counts[(cell.type, cell.role, cell.sex)] += cell.count
+    columns, rows = [], []
+    for _, role_label in ROLES:
+        columns += [f"{role_label}總計", *(f"{role_label}{sex_label}" for _, sex_label in SEXES)]
+    for gbv_type in catalog.gbv_types:
+        values = []
+        for role, _ in ROLES:
+            by_sex = [counts[(gbv_type.number, role, sex)] for sex, _ in SEXES]
+            values += [sum(by_sex), *by_sex]
+        rows.append(Row(f"{gbv_type.number}.{gbv_type.name}", "type", None, str(gbv_type.number), values))
+    name = _category_name(catalog, category)
+    return Table(
+        kind="types",
+        title=_title(catalog, name, from_year, to_year, "數位/網路性別暴力類型—依角色及性別分"),
+        category=category,
+        category_name=name,
+        from_year=from_year,
+        to_year=to_year,
+        label_header="類型別",
+        columns=columns,
+        rows=rows,
+        unit="人",
+    )
+
+
+def build(
+    kind: str,
+    catalog: Catalog,
+    cells: Iterable[CaseCell],
+    type_cells: Iterable[TypeCell],
+    category: str | None,
+    from_year: int,
+    to_year: int,
+) -> Table:
+    """The table of one kind for a span of years and a category (None: every category)."""
+    if kind == "suspects":
+        return suspects_table(catalog, cells, category, from_year, to_year)
+    if kind == "victims":
+        return victims_table(catalog, cells, category, from_year, to_year)
+    if kind == "types":
+        return types_table(catalog, type_cells, category, from_year, to_year)
+    raise ValueError(f"unknown table kind {kind!r}")

@@ -1,0 +1,82 @@
+"""Trends over the years, as the plan's text states them.
+
+- The compound annual growth rate (年增率) from year a to year b:
+  ((count_b / count_a) ^ (1 / (b - a)) - 1) x 100, in percent, two decimals half-up
+  ("年增率為 10.28%").
+- The male/female ratio of each year and its range over the span ("4.21 倍至 8.13 倍").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal, localcontext
+
+from services.kpi.numbers import HUNDRED, half_up
+from shared.catalog import Indicator
+
+
+def cagr_pct(first: int | None, last: int | None, years: int) -> Decimal | None:
+    """The compound annual growth rate in percent; None without two positive endpoints."""
+    if not first or last is None or years <= 0 or first < 0:
+        return None
+    if last == 0:
+        return Decimal("-100.00")
+    with localcontext() as context:
+        context.prec = 40
+        growth = (Decimal(last) / Decimal(first)) ** (Decimal(1) / Decimal(years))
+        return half_up((growth - 1) * HUNDRED)
+
+
+def times(numerator: int | None, denominator: int | None) -> Decimal | None:
+    """How many times the denominator the numerator is (倍), two decimals half-up."""
+    if numerator is None or not denominator:
+        return None
+    return half_up(Decimal(numerator) / Decimal(denominator))
+
+
+def _range(values: list[Decimal | None]) -> dict | None:
+    known = [v for v in values if v is not None]
+    return {"min": min(known), "max": max(known)} if known else None
+
+
+def trend(
+    indicator: Indicator,
+    yearly: Mapping[int, int | None],
+    by_sex: Mapping[str, Mapping[int, int]],
+    from_year: int,
+    to_year: int,
+) -> dict:
+    """The indicator's yearly counts, growth rates and male/female ratios from from_year to to_year.
+
+    `yearly` holds the indicator's counts (None for a year with a missing quarter); `by_sex`
+    the case records' counts of the indicator's category and role per sex and year.
+    """
+    span = to_year - from_year
+    years = []
+    for year in range(from_year, to_year + 1):
+        male = by_sex.get("male", {}).get(year, 0)
+        female = by_sex.get("female", {}).get(year, 0)
+        years.append(
+            {
+                "year": year,
+                "count": yearly.get(year),
+                "male": male,
+                "female": female,
+                "male_female_ratio": times(male, female),
+            }
+        )
+    return {
+        "indicator": indicator.id,
+        "name": indicator.name,
+        "category": indicator.category,
+        "role": indicator.role,
+        "sex": indicator.sex,
+        "from_year": from_year,
+        "to_year": to_year,
+        "years": years,
+        "growth_rate_pct": cagr_pct(yearly.get(from_year), yearly.get(to_year), span),
+        "growth_rate_pct_by_sex": {
+            sex: cagr_pct(years[0][sex], years[-1][sex], span) for sex in ("male", "female")
+        },
+        "male_female_ratio_range": _range([y["male_female_ratio"] for y in years]),
+    }

@@ -3,11 +3,32 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 
 import pytest
 
 from tests.helpers.databases import postgres_database, sqlite_template
+from tests.helpers.secrets import find_secrets
+
+
+class _SecretWatch(logging.Handler):
+    """Sees every log record of the whole run, to prove no token or password is ever logged."""
+
+    def __init__(self):
+        super().__init__(level=logging.DEBUG)
+        self.leaks: list[str] = []
+
+    def emit(self, record):
+        text = f"{record.getMessage()} {record.__dict__}"
+        self.leaks += [f"{record.name}: {secret[:12]}…" for secret in find_secrets(text)]
+
+
+SECRET_WATCH = _SecretWatch()
+
+
+def pytest_configure(config):
+    logging.getLogger().addHandler(SECRET_WATCH)
 
 
 def pytest_collection_modifyitems(config, items):
@@ -26,6 +47,10 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
 def pytest_sessionfinish(session, exitstatus):
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if os.environ.get("CI") == "true" and reporter and reporter.stats.get("skipped"):
+        session.exitstatus = 1
+    if SECRET_WATCH.leaks:
+        if reporter:
+            reporter.write_line(f"secrets reached the logs: {SECRET_WATCH.leaks[:5]}", red=True)
         session.exitstatus = 1
 
 

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import requests
 
+from tests.helpers.secrets import find_secrets
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -84,6 +86,8 @@ class ServiceProcess:
         # gunicorn workers could outlive a killed master: make sure the group is gone.
         if self.process:
             self._signal_group(signal.SIGKILL)
+            leaks = find_secrets(self.log_path.read_text(errors="replace"))
+            assert not leaks, f"{self.args} logged secrets: {[leak[:12] for leak in leaks]}"
 
 
 def run_cli(args: list[str], env: dict[str, str]) -> str:

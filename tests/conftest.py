@@ -21,7 +21,7 @@ class _SecretWatch(logging.Handler):
 
     def emit(self, record):
         text = f"{record.getMessage()} {record.__dict__}"
-        self.leaks += [f"{record.name}: {secret[:12]}…" for secret in find_secrets(text)]
+        self.leaks += [f"{record.name}: {secret[:12]}…" for secret in set(find_secrets(text))]
 
 
 SECRET_WATCH = _SecretWatch()

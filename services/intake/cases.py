@@ -222,15 +222,21 @@ def _existing(session: Session, refs: list[str]) -> dict[str, tuple]:
 
 def parse_csv(text: str) -> list[dict]:
     """Read a CSV upload into raw records; types are separated by ';' or '|'."""
-    reader = csv.DictReader(io.StringIO(text))
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        return _read_rows(reader)
+    except csv.Error as error:
+        raise Invalid(f"This is not a readable CSV file (line {reader.line_num}): {error}.") from None
+
+
+def _read_rows(reader: csv.DictReader) -> list[dict]:
     if not reader.fieldnames:
         raise Invalid("The CSV file is empty: the first line must name the columns.")
     unknown = [name for name in reader.fieldnames if name not in FIELDS]
     if unknown:
         reject_pii([{name: name for name in unknown}], 1)
         raise Invalid(
-            f"Unknown CSV columns: {', '.join(unknown)}.",
-            {"columns": [f"Allowed: {', '.join(FIELDS)}."]},
+            f"Unknown CSV columns: {', '.join(unknown)}.", {"columns": [f"Allowed: {', '.join(FIELDS)}."]}
         )
     rows = []
     for row in reader:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import marshmallow as ma
+from flask import current_app
 
 from services.intake.cases import REF_PATTERN, reject_pii
 from shared.auth import Role
@@ -10,6 +11,12 @@ from shared.fields import Count, Text
 
 YEAR = ma.validate.Range(min=1912, max=2200)
 QUARTER = ma.validate.Range(min=1, max=4)
+
+
+def known_bureau(value: str) -> None:
+    """Bureau ids come from the catalog the app loaded, so another city's plan needs no code change."""
+    if value not in {b.id for b in current_app.extensions["catalog"].bureaus}:
+        raise ma.ValidationError(f"Unknown bureau {value!r}.")
 
 
 class StrictSchema(ma.Schema):
@@ -84,7 +91,7 @@ class ReportWithHistorySchema(ReportSchema):
 class ReportQuerySchema(StrictSchema):
     year = ma.fields.Integer(validate=YEAR)
     quarter = ma.fields.Integer(validate=QUARTER)
-    bureau = ma.fields.String()
+    bureau = ma.fields.String(validate=known_bureau)
     status = ma.fields.String(validate=ma.validate.OneOf(["draft", "submitted", "accepted", "returned"]))
 
 
@@ -108,7 +115,7 @@ class TargetSchema(ma.Schema):
 
 class TargetQuerySchema(StrictSchema):
     year = ma.fields.Integer(validate=YEAR)
-    bureau = ma.fields.String()
+    bureau = ma.fields.String(validate=known_bureau)
 
 
 # -- outcome statistics ------------------------------------------------------
@@ -203,7 +210,7 @@ class CaseSchema(ma.Schema):
 
 
 class CaseQuerySchema(StrictSchema):
-    after_id = ma.fields.Integer(load_default=0, validate=ma.validate.Range(min=0))
+    after_id = ma.fields.Integer(load_default=0, validate=ma.validate.Range(min=0, max=2**62))
     limit = ma.fields.Integer(load_default=100, validate=ma.validate.Range(min=1, max=1000))
     year = ma.fields.Integer(validate=YEAR)
     category = ma.fields.String()
@@ -211,7 +218,7 @@ class CaseQuerySchema(StrictSchema):
 
 # -- change feed -------------------------------------------------------------
 class ChangeQuerySchema(StrictSchema):
-    after = ma.fields.Integer(load_default=0, validate=ma.validate.Range(min=0))
+    after = ma.fields.Integer(load_default=0, validate=ma.validate.Range(min=0, max=2**62))
     limit = ma.fields.Integer(load_default=500, validate=ma.validate.Range(min=1, max=5000))
 
 

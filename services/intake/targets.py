@@ -37,6 +37,9 @@ def set_target(
     now,
 ) -> ActivityTarget:
     """Create or replace a target; quarterly values, when given, must add up to the annual one."""
+    first = catalog.plan.reporting_first_year
+    if not first <= year <= now.year + 5:
+        raise Invalid(f"Targets are set for {first} to {now.year + 5}.", {"year": ["Year out of range."]})
     try:
         catalog.metric(action, metric)
     except KeyError:

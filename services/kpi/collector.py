@@ -55,7 +55,11 @@ METRICS = {
         ["bureau", "year", "quarter"],
     ),
     "dgbv_report_days_late": (
-        "Days the submission came after the due date; unsubmitted: days past the due date so far.",
+        "Days the bureau's first submission came after the due date (submitted reports only).",
+        ["bureau", "year", "quarter"],
+    ),
+    "dgbv_report_days_overdue": (
+        "Days past the due date while the bureau's report is still unsubmitted, else 0.",
         ["bureau", "year", "quarter"],
     ),
     "dgbv_report_completeness_ratio": (

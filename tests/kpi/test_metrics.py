@@ -1,0 +1,137 @@
+"""/metrics: the KPI figures as Prometheus gauges, read from the stored snapshot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from services.kpi import snapshot, sync
+from services.kpi.collector import METRICS
+from services.kpi.indicators import STATUSES
+from services.kpi.intake_client import IntakeFeed
+
+MALE = "secret_filming_male_suspects"
+
+
+def scrape(kpi) -> dict[tuple[str, frozenset], float]:
+    """Every sample of /metrics (asked without a token), keyed by name and labels."""
+    response = kpi.get(None, "/metrics")
+    assert response.status_code == 200
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(response.get_data(as_text=True))
+        for sample in family.samples
+    }
+
+
+def sample(samples, name: str, **labels) -> float:
+    return samples[(name, frozenset(labels.items()))]
+
+
+@pytest.fixture
+def plan_in_motion(intake, kpi, clock):
+    """Counts, reports, a target and case records, synced at 2022-07-05."""
+    intake.outcomes(MALE, {2021: [50, 50, 50, 50], 2022: [40, 50]})
+    intake.target(2022, "1.police.1", "sessions", 40)
+    clock.set_taipei(2022, 4, 8, 10)
+    intake.submit_report("police", 2022, 1, values={"1.police.1": {"sessions": 1}})
+    clock.set_taipei(2022, 4, 13, 10)
+    intake.submit_report("education", 2022, 1)
+    intake.cases(
+        [
+            {
+                "ref": "C-1",
+                "date": "2021-03-01",
+                "category": "secret_filming",
+                "types": [2, 5],
+                "role": "suspect",
+                "sex": "male",
+                "age_band": "24-29",
+                "cause": "greed",
+            },
+            {
+                "ref": "C-2",
+                "date": "2021-03-01",
+                "category": "obscene_distribution",
+                "types": [2],
+                "role": "suspect",
+                "sex": "male",
+                "age_band": "30-39",
+            },
+        ]
+    )
+    clock.set_taipei(2022, 7, 5, 10)
+    assert kpi.sync().ok
+    return kpi
+
+
+def test_the_collectors_output_parses_back_into_the_kpi_figures(plan_in_motion, clock):
+    samples = scrape(plan_in_motion)
+
+    for status in STATUSES:
+        assert sample(samples, "dgbv_indicator_status", indicator=MALE, status=status) == (
+            status == "on_track"
+        )
+    assert sample(samples, "dgbv_indicator_baseline", indicator=MALE) == 200
+    assert sample(samples, "dgbv_indicator_target", indicator=MALE) == 194
+    assert sample(samples, "dgbv_indicator_count", indicator=MALE, year="2022", quarter="1") == 40
+    assert sample(samples, "dgbv_indicator_ytd", indicator=MALE, year="2022") == 90
+    assert sample(samples, "dgbv_indicator_ytd_target", indicator=MALE, year="2022") == 97
+    assert sample(samples, "dgbv_indicator_projection", indicator=MALE, year="2022") == 180
+    assert sample(samples, "dgbv_indicator_change_pct", indicator=MALE, year="2022") == -10
+
+    q1 = {"year": "2022", "quarter": "1"}
+    assert sample(samples, "dgbv_report_submitted", bureau="police", **q1) == 1
+    assert sample(samples, "dgbv_report_submitted", bureau="labor", **q1) == 0
+    assert sample(samples, "dgbv_report_days_late", bureau="police", **q1) == 0
+    assert sample(samples, "dgbv_report_days_late", bureau="education", **q1) == 3
+    assert ("dgbv_report_days_late", frozenset({"bureau": "labor", **q1}.items())) not in samples
+    assert sample(samples, "dgbv_report_days_overdue", bureau="labor", **q1) == 86  # 2022-04-10 to 07-05
+    assert sample(samples, "dgbv_report_days_overdue", bureau="police", **q1) == 0
+    assert sample(samples, "dgbv_report_completeness_ratio", **q1) == 0.3333
+    assert sample(samples, "dgbv_report_timeliness_ratio", **q1) == 0.1667
+
+    # The latest progress quarter is 2022Q2: 1 session reported of 40 x 2 / 4 = 20 planned.
+    assert sample(samples, "dgbv_action_progress_period", year="2022", quarter="2") == 1
+    labels = {"bureau": "police", "program": "primary", "action": "1.police.1", "metric": "sessions"}
+    assert sample(samples, "dgbv_action_progress_ratio", **labels) == 0.05
+
+    assert sample(samples, "dgbv_gbv_type_count", type="2", role="suspect", sex="male", year="2021") == 2
+    assert sample(samples, "dgbv_gbv_type_count", type="5", role="suspect", sex="male", year="2021") == 1
+
+    assert sample(samples, "dgbv_sync_source_up") == 1
+    assert sample(samples, "dgbv_sync_last_success_timestamp_seconds") == clock().timestamp()
+    assert sample(samples, "dgbv_sync_age_seconds") == 0
+    assert sample(samples, "dgbv_sync_cursor") > 0
+
+
+def test_a_scrape_reads_the_stored_snapshot_and_never_recomputes(plan_in_motion, intake, kpi_app):
+    intake.outcomes(MALE, {2022: [40, 50, 70]})
+    database = kpi_app.extensions["database"]
+    feed = IntakeFeed.from_config(kpi_app.config)
+    assert sync.sync(database, feed, kpi_app.config["CLOCK"]()).changes == 1  # the read model moves ...
+    assert (
+        sample(scrape(plan_in_motion), "dgbv_indicator_ytd", indicator=MALE, year="2022") == 90
+    )  # ... not the figures
+    snapshot.recompute(
+        database, kpi_app.extensions["catalog"], now=kpi_app.config["CLOCK"](), due_days=10, threshold=0.9
+    )
+    assert sample(scrape(plan_in_motion), "dgbv_indicator_ytd", indicator=MALE, year="2022") == 160
+
+
+def test_before_the_first_sync_only_the_sync_state_is_exposed(kpi):
+    samples = scrape(kpi)
+    assert sample(samples, "dgbv_sync_cursor") == 0
+    assert not any(name.startswith("dgbv_indicator") for name, _ in samples)
+    assert kpi.get("viewer", "/api/v1/indicators").status_code == 503
+
+
+def test_every_kpi_metric_is_documented_in_the_readme():
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## KPI metrics", 1)[1].split("\n## ", 1)[0]
+    for name, (_, labels) in METRICS.items():
+        assert f"`{name}`" in section, name
+        for label in labels:
+            assert f"`{label}`" in section, (name, label)

@@ -1,0 +1,141 @@
+"""Faults with real processes: a killed intake, an unreachable PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import random
+import threading
+import time
+
+import pytest
+import requests
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from shared.db import normalise_url
+from shared.periods import Quarter
+from tests.helpers.databases import postgres_database
+from tests.helpers.processes import ServiceProcess, free_port, run_cli
+from tests.helpers.proxy import TcpProxy
+from tests.intake.conftest import full_report
+from tests.reliability.test_load import mint
+
+BATCH = 10_000
+
+
+def case_csv(prefix: str, count: int) -> str:
+    lines = ["ref,date,category,types,role,sex,age_band,cause"]
+    lines += [f"{prefix}-{i:06d},2021-06-01,secret_filming,2,suspect,male,30-39,greed" for i in range(count)]
+    return "\n".join(lines) + "\n"
+
+
+def count_refs(database_url: str, prefix: str) -> int:
+    engine = create_engine(normalise_url(database_url))
+    with engine.connect() as connection:
+        found = connection.execute(
+            text("SELECT COUNT(*) FROM case_records WHERE ref LIKE :p"), {"p": prefix + "-%"}
+        ).scalar()
+    engine.dispose()
+    return found
+
+
+def test_intake_killed_during_a_bulk_upload_keeps_the_batch_whole_or_not_at_all(intake_server, intake_db_url):
+    token = mint(intake_server, "statistics", "stats")
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "text/csv"}
+    outcomes = []
+    for attempt, delay in enumerate((0.05, 0.3, 0.8)):
+        prefix = f"KILL{attempt}"
+        body = case_csv(prefix, BATCH)
+
+        def upload(body=body):
+            try:
+                outcomes.append(
+                    requests.post(
+                        intake_server.url + "/api/v1/cases/csv", data=body, headers=headers, timeout=60
+                    ).status_code
+                )
+            except requests.RequestException:
+                outcomes.append("connection lost")
+
+        uploader = threading.Thread(target=upload)
+        uploader.start()
+        time.sleep(delay + random.random() * 0.05)
+        intake_server.kill()
+        uploader.join()
+        assert count_refs(intake_db_url, prefix) in (0, BATCH)
+        intake_server.start()
+    assert "connection lost" in outcomes  # at least one kill really landed mid-upload
+
+
+@pytest.fixture
+def postgres_behind_proxy(tmp_path):
+    """A private PostgreSQL database reached through a proxy the test can cut."""
+    server_url = os.environ.get("TEST_DATABASE_URL")
+    if not server_url:
+        pytest.skip("needs TEST_DATABASE_URL (a PostgreSQL server)")
+    from services.intake import SERVICE_DIR
+
+    with postgres_database(server_url, SERVICE_DIR) as database:
+        url = make_url(normalise_url(database.url))
+        proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432).start()
+        try:
+            yield proxy, url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+        finally:
+            proxy.stop()
+
+
+def test_requests_during_a_database_outage_get_503_and_the_service_recovers_by_itself(
+    postgres_behind_proxy, tmp_path
+):
+    proxy, database_url = postgres_behind_proxy
+    admin_secret = "dgbv_outage-admin-secret-0123456789abcdef"
+    env = {
+        "DATABASE_URL": database_url,
+        "INTAKE_ADMIN_TOKEN": admin_secret,
+        "DGBV_VAR_DIR": str(tmp_path),
+        "WEB_WORKERS": "2",
+    }
+    run_cli(["services.intake", "migrate"], env)
+    server = ServiceProcess(
+        ["gunicorn", "-c", "python:services.gunicorn_conf", "services.intake:create_app()"],
+        env,
+        free_port(),
+        tmp_path / "intake.log",
+    )
+    server.admin_token = admin_secret
+    try:
+        server.start()
+        police = {"Authorization": f"Bearer {mint(server, 'bureau', 'police', 'police')}"}
+        current = Quarter.containing(dt.date.today())
+        report = f"{server.url}/api/v1/reports/police/{current.year}/{current.quarter}"
+        assert (
+            requests.put(report, json=full_report("police", 1), headers=police, timeout=30).status_code == 200
+        )
+
+        proxy.cut()
+        during = []
+        for attempt in range(8):
+            body = full_report("police", 2 + attempt)
+            response = requests.put(report, json=body, headers=police, timeout=60)
+            during.append(response)
+        assert {r.status_code for r in during} == {503}
+        for response in during:
+            assert response.headers["Content-Type"] == "application/problem+json"
+            assert "Traceback" not in response.text
+            assert response.json()["detail"]
+        assert requests.get(server.url + "/readyz", timeout=30).status_code == 503
+
+        proxy.restore()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if requests.get(server.url + "/readyz", timeout=30).status_code == 200:
+                break
+            time.sleep(0.5)
+        recovered = requests.put(report, json=full_report("police", 42), headers=police, timeout=30)
+        assert recovered.status_code == 200
+        assert (
+            requests.get(report, headers=police, timeout=30).json()["revision"] == 2
+        )  # nothing from the outage
+    finally:
+        server.stop()

@@ -38,15 +38,12 @@ def migrate():
 
 
 def _register_admin_token(app) -> None:
-    if app.config.get("ADMIN_TOKEN"):
-        with app.extensions["database"].transaction() as session:
-            tokens.ensure_token(
-                session,
-                secret=app.config["ADMIN_TOKEN"],
-                name="admin (INTAKE_ADMIN_TOKEN)",
-                role="admin",
-                now=dt.datetime.now(dt.UTC),
-            )
+    """Register the tokens a deployment hands over in the environment (admin, and kpi/notify's service)."""
+    given = [("ADMIN_TOKEN", "admin (INTAKE_ADMIN_TOKEN)", "admin"), ("SERVICE_TOKEN", "services (INTAKE_SERVICE_TOKEN)", "service")]
+    with app.extensions["database"].transaction() as session:
+        for setting, name, role in given:
+            if app.config.get(setting):
+                tokens.ensure_token(session, secret=app.config[setting], name=name, role=role, now=dt.datetime.now(dt.UTC))
 
 
 @cli.command()

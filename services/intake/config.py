@@ -25,6 +25,8 @@ class Config:
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(16 * 1024 * 1024)))
     MAX_CASE_BATCH = int(os.environ.get("MAX_CASE_BATCH", "10000"))
     ADMIN_TOKEN = os.environ.get("INTAKE_ADMIN_TOKEN")
+    # The token kpi and notify present to intake in a deployment (docker-compose).
+    SERVICE_TOKEN = os.environ.get("INTAKE_SERVICE_TOKEN")
     CATALOG_PATH = os.environ.get("DGBV_CATALOG")
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
     CLOCK = staticmethod(utc_now)

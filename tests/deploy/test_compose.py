@@ -1,0 +1,88 @@
+"""docker-compose.yml, checked by reading it (no Docker engine runs on these machines)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+VARIABLE = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)")
+SECRET_NAMES = re.compile(r"PASSWORD|TOKEN|SECRET")
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+@pytest.fixture(scope="module")
+def documented() -> set[str]:
+    lines = (ROOT / ".env.example").read_text().splitlines()
+    return {line.split("=", 1)[0] for line in lines if re.match(r"^[A-Z_][A-Z0-9_]*=", line)}
+
+
+def environment(service: dict) -> dict:
+    env = service.get("environment") or {}
+    return env if isinstance(env, dict) else dict(item.split("=", 1) for item in env)
+
+
+def test_every_service_has_an_image_or_build_and_a_healthcheck(compose):
+    for name, service in compose["services"].items():
+        assert "image" in service or "build" in service, name
+        assert service.get("healthcheck", {}).get("test"), f"{name} has no healthcheck"
+
+
+def test_images_are_pinned(compose):
+    for name, service in compose["services"].items():
+        image = service["image"]
+        assert ":" in image and not image.endswith(":latest"), f"{name}: {image}"
+
+
+def test_every_variable_is_documented_in_env_example(compose, documented):
+    used = set(VARIABLE.findall((ROOT / "docker-compose.yml").read_text()))
+    assert used <= documented, f"undocumented: {sorted(used - documented)}"
+
+
+def test_no_secret_is_written_in_the_file(compose):
+    for name, service in compose["services"].items():
+        for key, value in environment(service).items():
+            if SECRET_NAMES.search(key):
+                assert str(value).startswith("${") or "${" in str(value), (
+                    f"{name}.{key} holds a literal secret"
+                )
+
+
+def test_services_wait_for_what_they_need(compose):
+    services = compose["services"]
+    for name, service in services.items():
+        for dependency, condition in (service.get("depends_on") or {}).items():
+            assert dependency in services, f"{name} depends on unknown {dependency}"
+            assert condition["condition"] == "service_healthy"
+    assert "postgres" in services["intake"]["depends_on"]
+    assert "intake" in services["kpi"]["depends_on"]
+
+
+def test_prometheus_scrapes_the_compose_services_on_their_ports(compose):
+    config = yaml.safe_load((ROOT / "deploy/prometheus/prometheus.yml").read_text())
+    targets = {
+        t for job in config["scrape_configs"] for group in job["static_configs"] for t in group["targets"]
+    }
+    assert targets == {"intake:8001", "kpi:8002", "notify:8003"}
+    for target in targets:
+        name, port = target.split(":")
+        assert environment(compose["services"][name])["PORT"] == port
+    mounts = compose["services"]["prometheus"]["volumes"]
+    assert "./deploy/prometheus:/etc/prometheus:ro" in mounts
+
+
+def test_grafana_is_provisioned_from_files_with_the_admin_password_from_the_environment(compose):
+    grafana = compose["services"]["grafana"]
+    assert environment(grafana)["GF_SECURITY_ADMIN_PASSWORD"].startswith("${GRAFANA_ADMIN_PASSWORD")
+    volumes = grafana["volumes"]
+    assert "./deploy/grafana/provisioning:/etc/grafana/provisioning:ro" in volumes
+    assert "./deploy/grafana/dashboards:/var/lib/grafana/dashboards:ro" in volumes
+    provider = yaml.safe_load((ROOT / "deploy/grafana/provisioning/dashboards/dgbv.yml").read_text())
+    assert provider["providers"][0]["options"]["path"] == "/var/lib/grafana/dashboards"

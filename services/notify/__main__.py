@@ -1,0 +1,139 @@
+"""Command line of the notify service: `python -m services.notify [run|serve|scheduler|migrate|...]`.
+
+Development: `python -m services.notify` migrates, then runs the web server and,
+in a child process of its own, the scheduler. Production runs them apart:
+`python -m services.notify migrate`, `python -m services.notify scheduler` (one
+process) and `gunicorn 'services.notify:create_app()'` (any number of workers).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import click
+
+from services.notify import SERVICE_DIR, catcher, create_app
+from services.notify.config import Config
+from services.notify.delivery import deliver
+from services.notify.evaluation import EvaluationFailed, evaluate
+from shared import migrations
+from shared.observability import configure_logging
+from shared.server import serve
+
+
+def _app(**overrides):
+    return create_app(overrides or None)
+
+
+@click.group(invoke_without_command=True)
+@click.pass_context
+def cli(ctx):
+    """The DGBV notify service."""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(run)
+
+
+@cli.command()
+def migrate():
+    """Apply pending database migrations."""
+    migrations.upgrade(SERVICE_DIR, Config.DATABASE_URL)
+    click.echo("notify: database is up to date", err=True)
+
+
+@cli.command()
+def run():
+    """Migrate, then serve the web app with the scheduler beside it (development)."""
+    app = _app()
+    migrations.upgrade(SERVICE_DIR, app.config["DATABASE_URL"])
+    scheduler = subprocess.Popen([sys.executable, "-m", "services.notify", "scheduler"])
+    try:
+        _serve(app)
+    finally:
+        if scheduler.poll() is None:
+            scheduler.terminate()
+            try:
+                scheduler.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                scheduler.kill()
+
+
+@cli.command("serve")
+def serve_command():
+    """Serve the web app only (no scheduler)."""
+    _serve(_app())
+
+
+def _serve(app) -> None:
+    host, port = os.environ.get("HOST", "127.0.0.1"), int(os.environ.get("PORT", "8003"))
+    click.echo(f"notify: listening on http://{host}:{port}  (API docs: http://{host}:{port}/docs)", err=True)
+    app.extensions["database"].dispose()  # workers must not inherit pooled connections
+    serve(app, host, port, workers=int(os.environ.get("WEB_WORKERS", "1")))
+
+
+@cli.command()
+def scheduler():
+    """Run the daily evaluation and the sender (exactly one such process per database)."""
+    from services.notify.scheduler import run_forever
+
+    app = _app()
+    configure_logging("notify-scheduler", app.config["LOG_LEVEL"])
+    run_forever(app.extensions["notifier"])
+
+
+@cli.command("evaluate")
+@click.option("--dry-run", is_flag=True, help="Write nothing; print what would be created.")
+@click.option(
+    "--at",
+    "at",
+    default=None,
+    help="Evaluate as if it were this instant (ISO 8601 with offset), e.g. 2022-07-12T09:00+08:00.",
+)
+def evaluate_command(dry_run, at):
+    """Evaluate the rules once now and print the summary as JSON."""
+    overrides = {}
+    if at:
+        moment = dt.datetime.fromisoformat(at)
+        if moment.tzinfo is None:
+            raise click.BadParameter("give an offset, e.g. +08:00", param_hint="--at")
+        overrides["CLOCK"] = lambda: moment
+    app = _app(**overrides)
+    try:
+        summary = evaluate(app.extensions["notifier"], trigger="cli", preview=dry_run)
+    except EvaluationFailed as error:
+        raise click.ClickException(error.detail) from None
+    click.echo(json.dumps(summary, ensure_ascii=False, indent=2))
+
+
+@cli.command("send")
+def send_command():
+    """Send every due notification once, then exit (the scheduler does this on its own)."""
+    stats = deliver(_app().extensions["notifier"])
+    click.echo(json.dumps(dict(stats)))
+
+
+@cli.command("catcher")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8025, show_default=True, type=int)
+@click.option("--dir", "folder", default=None, help="Where to keep the messages (default: var/mail).")
+def catcher_command(host, port, folder):
+    """Run the development SMTP catcher: every message is kept as a .eml file."""
+    target = Path(folder or Path(os.environ.get("DGBV_VAR_DIR", "var")) / "mail").resolve()
+    controller = catcher.start(target, host, port)
+    click.echo(f"mail catcher: smtp://{host}:{port} -> {target}", err=True)
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    signal.signal(signal.SIGINT, lambda *_: stopping.set())
+    while not stopping.wait(1.0):
+        pass
+    controller.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(cli())

@@ -1,0 +1,223 @@
+"""One evaluation: ask the sources, run the rules, and write new notifications to the outbox.
+
+Idempotent by construction: a candidate becomes a row only if no row has its
+dedup key (insert-or-ignore on a unique constraint), so evaluating again, in
+another process or after a restart, never produces a notification twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from sqlalchemy import select
+
+from services.notify import outbox
+from services.notify.messages import new_message_id
+from services.notify.models import DRY_RUN, PENDING, Evaluation, Notification, Silence
+from services.notify.rules import (
+    Candidate,
+    Findings,
+    behind_rule,
+    committee_rule,
+    compliance_from_reports,
+    deadline_rules,
+    reports_are_in,
+    returned_rule,
+    watched_quarters,
+)
+from services.notify.service import Notifier
+from services.notify.sources import SourceUnavailable
+from shared.errors import DomainError
+from shared.periods import TAIPEI
+
+log = logging.getLogger(__name__)
+
+
+class EvaluationFailed(DomainError):
+    """A source could not be asked: nothing was written; the next run tries again."""
+
+    status = 503
+
+
+def taipei_today(now: dt.datetime) -> dt.date:
+    return now.astimezone(TAIPEI).date()
+
+
+def gather(notifier: Notifier, today: dt.date) -> Findings:
+    """Ask intake and kpi, and run every rule on their answers."""
+    sources, thresholds = notifier.sources, notifier.thresholds
+    findings = Findings()
+    status = sources.kpi_status()
+    age = status.get("age_seconds")
+    if age is None or age > notifier.config["KPI_MAX_AGE_SECONDS"]:
+        raise SourceUnavailable(
+            f"kpi's figures are stale (last sync {age} s ago): {status.get('last_error')}"
+        )
+    bureaus = sources.bureaus()
+    quarters = watched_quarters(today, notifier.catalog.plan.reporting_first_year)
+    for quarter in quarters:
+        compliance = sources.compliance(quarter.year, quarter.quarter) or compliance_from_reports(
+            quarter,
+            sources.reports(quarter.year, quarter.quarter),
+            notifier.catalog,
+            notifier.config["REPORT_DUE_DAYS"],
+        )
+        findings.extend(deadline_rules(compliance, bureaus, today, thresholds))
+        if quarter == quarters[0] and reports_are_in(compliance, today):
+            progress = sources.progress(quarter.year, quarter.quarter)
+            if progress is not None:
+                findings.extend(
+                    behind_rule(compliance, progress, bureaus, today, thresholds, notifier.catalog)
+                )
+    returned = [sources.report(r["bureau"], r["year"], r["quarter"]) for r in sources.returned_reports()]
+    findings.extend(returned_rule([report for report in returned if report], bureaus))
+    if not quarters:
+        return findings
+    findings.extend(
+        committee_rule(
+            sources.indicators(quarters[0].year), list(notifier.config["COMMITTEE_EMAILS"]), thresholds
+        )
+    )
+    return findings
+
+
+def active_silences(session, today: dt.date) -> dict[tuple[str, str], Silence]:
+    """Silences in force today, by (rule, bureau)."""
+    found: dict[tuple[str, str], Silence] = {}
+    for silence in session.scalars(select(Silence).where(Silence.until >= today).order_by(Silence.until)):
+        found[(silence.rule, silence.bureau)] = silence  # the longest wins
+    return found
+
+
+def _row(notifier: Notifier, candidate: Candidate, now: dt.datetime, status: str) -> dict:
+    rendered = notifier.renderer.render(candidate.rule, candidate.facts, candidate.key)
+    return {
+        "dedup_key": candidate.key,
+        "rule": candidate.rule,
+        "bureau": candidate.bureau,
+        "indicator": candidate.indicator,
+        "year": candidate.year,
+        "quarter": candidate.quarter,
+        "stage": candidate.stage,
+        "recipients": candidate.recipients,
+        "subject": rendered.subject,
+        "body_text": rendered.text,
+        "body_html": rendered.html,
+        "facts": candidate.facts,
+        "message_id": new_message_id(notifier.smtp.sender),
+        "status": status,
+        "attempts": 0,
+        "deliveries": 0,
+        "failures": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def evaluate(notifier: Notifier, trigger: str, preview: bool = False) -> dict:
+    """Run the rules now; `preview` writes nothing and says what would be created."""
+    started = notifier.now()
+    today = taipei_today(started)
+    try:
+        findings = gather(notifier, today)
+    except SourceUnavailable as error:
+        log.error("evaluation failed: %s", error)
+        if not preview:
+            with notifier.database.transaction() as session:
+                session.add(
+                    Evaluation(
+                        trigger=trigger,
+                        started_at=started,
+                        finished_at=notifier.now(),
+                        outcome="error",
+                        created=0,
+                        summary={},
+                        error=str(error),
+                    )
+                )
+        raise EvaluationFailed(f"A source could not be asked: {error}") from None
+
+    skipped = list(findings.skipped)
+    with notifier.database.session(write=False) as session:
+        silences = active_silences(session, today)
+        keys = [candidate.key for candidate in findings.candidates]
+        existing = set(
+            session.scalars(select(Notification.dedup_key).where(Notification.dedup_key.in_(keys)))
+        )
+    candidates = []
+    for candidate in findings.candidates:
+        silence = silences.get((candidate.rule, candidate.bureau)) if candidate.bureau else None
+        if silence is not None:
+            skipped.append(
+                {"key": candidate.key, "reason": f"silenced until {silence.until} (silence {silence.id})"}
+            )
+        else:
+            candidates.append(candidate)
+
+    status = DRY_RUN if notifier.config["DRY_RUN"] else PENDING
+    rows = {c.key: _row(notifier, c, started, status) for c in candidates if preview or c.key not in existing}
+    summary = {
+        "trigger": trigger,
+        "preview": preview,
+        "evaluated_at": started.isoformat(),
+        "today": today.isoformat(),
+        "created": [],
+        "existing": sorted(c.key for c in candidates if c.key in existing),
+        "skipped": skipped,
+        "superseded": 0,
+    }
+    if preview:
+        summary["candidates"] = [
+            {
+                **{name: rows[c.key][name] for name in ("dedup_key", "rule", "bureau", "indicator", "year")},
+                **{
+                    name: rows[c.key][name]
+                    for name in ("quarter", "stage", "recipients", "subject", "body_text")
+                },
+                "new": c.key not in existing,
+            }
+            for c in candidates
+        ]
+        return summary
+
+    with notifier.database.transaction() as session:
+        for candidate in candidates:
+            if candidate.key not in rows:
+                continue
+            new_id = outbox.insert_or_ignore(session, rows[candidate.key])
+            if new_id is None:  # another evaluation wrote it first
+                summary["existing"].append(candidate.key)
+                continue
+            summary["created"].append(candidate.key)
+            if candidate.rule == "overdue":
+                summary["superseded"] += outbox.supersede_pending(
+                    session,
+                    new_id,
+                    candidate.bureau,
+                    candidate.year,
+                    candidate.quarter,
+                    candidate.key,
+                    started,
+                )
+        evaluation = Evaluation(
+            trigger=trigger,
+            started_at=started,
+            finished_at=notifier.now(),
+            outcome="ok",
+            created=len(summary["created"]),
+            summary=summary,
+        )
+        session.add(evaluation)
+        session.flush()
+        summary["id"] = evaluation.id
+    log.info(
+        "evaluation done",
+        extra={
+            "new_notifications": len(summary["created"]),
+            "existing_notifications": len(summary["existing"]),
+            "skipped_notifications": len(skipped),
+        },
+    )
+    return summary

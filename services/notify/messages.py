@@ -1,0 +1,121 @@
+"""E-mails in Traditional Chinese: Jinja2 templates rendered into an RFC 5322 message.
+
+Subjects and bodies are rendered when a notification is created, so the outbox
+holds exactly what will be sent; headers that depend on the moment of sending
+(Date) are added by build_message.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.policy
+import email.utils
+from dataclasses import dataclass
+from email.message import EmailMessage
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+TEMPLATES = Path(__file__).with_name("templates")
+HEADER_KEY = "X-DGBV-Notification"
+
+REPORT_STATUS_LABELS = {
+    "not_started": "尚未填寫",
+    "draft": "已存草稿、尚未提交",
+    "returned": "已退回、待重新提交",
+    "submitted": "已提交",
+    "accepted": "已審核通過",
+}
+INDICATOR_STATUS_LABELS = {
+    "on_track": "符合目標進度",
+    "at_risk": "有未達目標之風險",
+    "off_track": "偏離目標",
+}
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str
+
+
+def _number(value) -> str:
+    """12 -> '12', 12.5 -> '12.5', None -> '—'."""
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:,.2f}".rstrip("0").rstrip(".")
+    return f"{value:,}"
+
+
+def _percent(value) -> str:
+    """A signed percentage as kpi gives it (-2.5 -> '-2.5%')."""
+    if value is None:
+        return "—"
+    return f"{value:+.2f}%"
+
+
+class Renderer:
+    """Renders a candidate's facts with the templates of its rule."""
+
+    def __init__(self, plan_short_name: str, form_base_url: str, government: str = ""):
+        self.plan_short_name = plan_short_name
+        self.government = government  # 新北市政府: bureaus are named in full in greetings
+        self.form_base_url = form_base_url.rstrip("/")
+        self.env = Environment(
+            loader=FileSystemLoader(TEMPLATES),
+            autoescape=lambda name: bool(name) and name.endswith(".html.j2"),
+            undefined=StrictUndefined,
+            keep_trailing_newline=True,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.env.filters["number"] = _number
+        self.env.filters["percent"] = _percent
+
+    def form_url(self, bureau: str, year: int, quarter: int) -> str:
+        """The bureau's report form for the quarter."""
+        return f"{self.form_base_url}/reports/{bureau}/{year}/{quarter}"
+
+    def render(self, rule: str, facts: dict, key: str) -> Rendered:
+        """Subject, plain text and HTML of a notification of `rule` about `facts`."""
+        context = {
+            **facts,
+            "notification_key": key,
+            "bureau_full_name": self.government + facts["bureau_name"] if facts.get("bureau_name") else "",
+            "plan_short_name": self.plan_short_name,
+            "form_url": self.form_url(facts["bureau"], facts["year"], facts["quarter"])
+            if facts.get("bureau")
+            else None,
+            "due": dt.date.fromisoformat(facts["due_date"]) if facts.get("due_date") else None,
+            "report_status_label": REPORT_STATUS_LABELS.get(facts.get("report_status") or "", ""),
+            "indicator_status_label": INDICATOR_STATUS_LABELS.get(facts.get("status") or "", ""),
+        }
+        subject = self.env.get_template(f"{rule}.subject.j2").render(context)
+        return Rendered(
+            subject=" ".join(subject.split()),
+            text=self.env.get_template(f"{rule}.txt.j2").render(context),
+            html=self.env.get_template(f"{rule}.html.j2").render(context),
+        )
+
+
+def new_message_id(sender_address: str) -> str:
+    """A globally unique Message-ID in the sender's domain, fixed when the row is created."""
+    domain = sender_address.rpartition("@")[2] or "localhost"
+    return email.utils.make_msgid(idstring="dgbv", domain=domain)
+
+
+def build_message(notification, sender_address: str, sender_name: str, now: dt.datetime) -> EmailMessage:
+    """The e-mail of an outbox row: UTF-8 text and HTML alternatives, both base64-encoded."""
+    message = EmailMessage(policy=email.policy.SMTP)
+    message["Subject"] = notification.subject
+    message["From"] = email.utils.formataddr((sender_name, sender_address))
+    message["To"] = ", ".join(notification.recipients)
+    message["Date"] = email.utils.format_datetime(now)
+    message["Message-ID"] = notification.message_id
+    message[HEADER_KEY] = notification.dedup_key
+    message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies, please
+    message.set_content(notification.body_text, subtype="plain", charset="utf-8", cte="base64")
+    message.add_alternative(notification.body_html, subtype="html", charset="utf-8", cte="base64")
+    return message

@@ -1,0 +1,336 @@
+"""The five rules, as pure functions of what the sources said and today's date in Taipei.
+
+Each rule returns candidates; a candidate's dedup key names the one notification
+it may ever become (see evaluation.py, which stores them with insert-or-ignore).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from shared.catalog import Catalog
+from shared.periods import Quarter, due_date, format_roc_date
+
+OUTSTANDING_STATUSES = frozenset({"not_started", "draft"})
+SUBMITTED_STATUSES = frozenset({"submitted", "accepted"})
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Every number a rule compares against (settings REMINDER_DAYS and friends)."""
+
+    reminder_days: int = 7
+    overdue_repeat_days: int = 7
+    overdue_max_notices: int = 4
+    behind_threshold: float = 0.9
+    committee_statuses: tuple[str, ...] = ("at_risk", "off_track")
+
+    @classmethod
+    def from_config(cls, config) -> Thresholds:
+        return cls(
+            reminder_days=config["REMINDER_DAYS"],
+            overdue_repeat_days=config["OVERDUE_REPEAT_DAYS"],
+            overdue_max_notices=config["OVERDUE_MAX_NOTICES"],
+            behind_threshold=config["BEHIND_THRESHOLD"],
+            committee_statuses=tuple(config["COMMITTEE_STATUSES"]),
+        )
+
+
+def dedup_key(rule: str, subject: str, year: int, quarter: int, stage: str) -> str:
+    """rule:bureau-or-indicator:yearQquarter:stage, e.g. overdue:police:2022Q2:3."""
+    return f"{rule}:{subject}:{year}Q{quarter}:{stage}"
+
+
+@dataclass
+class Candidate:
+    """A notification a rule asks for; it becomes one outbox row unless its key exists."""
+
+    rule: str
+    year: int
+    quarter: int
+    stage: str
+    recipients: list[str]
+    facts: dict
+    bureau: str | None = None
+    indicator: str | None = None
+
+    @property
+    def key(self) -> str:
+        return dedup_key(self.rule, self.bureau or self.indicator or "-", self.year, self.quarter, self.stage)
+
+
+@dataclass
+class Findings:
+    """What the rules asked for, and what they would have asked for but could not."""
+
+    candidates: list[Candidate] = field(default_factory=list)
+    skipped: list[dict] = field(default_factory=list)  # {"key", "reason"}
+
+    def extend(self, other: Findings) -> None:
+        self.candidates.extend(other.candidates)
+        self.skipped.extend(other.skipped)
+
+
+def watched_quarters(today: dt.date, first_year: int) -> list[Quarter]:
+    """The quarter that just ended and the one before (overdue notices may outlive a quarter),
+    from the plan's first reporting year on."""
+    latest = Quarter.containing(today).previous()
+    return [q for q in (latest, latest.previous()) if q.year >= first_year]
+
+
+def compliance_from_reports(quarter: Quarter, reports: list[dict], catalog: Catalog, due_days: int) -> dict:
+    """kpi's compliance document built from intake's reports, for a quarter kpi does not track yet
+    (before its due date, until a report of it is submitted): every bureau is expected."""
+    by_bureau = {report["bureau"]: report for report in reports}
+    return {
+        "year": quarter.year,
+        "quarter": quarter.quarter,
+        "due_date": due_date(quarter, due_days).isoformat(),
+        "bureaus": [
+            {
+                "bureau": bureau.id,
+                "name": bureau.name,
+                "status": by_bureau[bureau.id]["status"] if bureau.id in by_bureau else "not_started",
+            }
+            for bureau in catalog.bureaus
+        ],
+    }
+
+
+def _directory(bureaus: list[dict]) -> dict[str, dict]:
+    return {bureau["id"]: bureau for bureau in bureaus}
+
+
+def _addresses(entry: dict | None) -> list[str]:
+    return [contact["email"] for contact in (entry or {}).get("contacts", []) if contact.get("email")]
+
+
+def _to_bureau(findings: Findings, candidate: Candidate, directory: dict[str, dict]) -> None:
+    """Address a candidate to its bureau's contacts, or record why it cannot be."""
+    candidate.recipients = _addresses(directory.get(candidate.bureau))
+    if candidate.recipients:
+        findings.candidates.append(candidate)
+    else:
+        findings.skipped.append(
+            {"key": candidate.key, "reason": f"bureau {candidate.bureau} has no contact address"}
+        )
+
+
+def _report_facts(quarter: Quarter, bureau: dict, directory: dict[str, dict], due: dt.date) -> dict:
+    entry = directory.get(bureau["bureau"], {})
+    return {
+        "bureau": bureau["bureau"],
+        "bureau_name": entry.get("name") or bureau.get("name") or bureau["bureau"],
+        "year": quarter.year,
+        "quarter": quarter.quarter,
+        "period_label": quarter.label_zh,
+        "due_date": due.isoformat(),
+        "due_date_roc": format_roc_date(due),
+        "report_status": bureau.get("status"),
+    }
+
+
+def deadline_rules(compliance: dict, bureaus: list[dict], today: dt.date, thresholds: Thresholds) -> Findings:
+    """reminder: due within `reminder_days` and not submitted; overdue: past due, every
+    `overdue_repeat_days`, at most `overdue_max_notices` times (stage n covers days
+    (n-1)*repeat+1 .. n*repeat after the due date)."""
+    findings = Findings()
+    quarter = Quarter(compliance["year"], compliance["quarter"])
+    due = dt.date.fromisoformat(compliance["due_date"])
+    days_left = (due - today).days
+    directory = _directory(bureaus)
+    for bureau in compliance["bureaus"]:
+        if bureau.get("status") not in OUTSTANDING_STATUSES:
+            continue
+        facts = _report_facts(quarter, bureau, directory, due)
+        if 0 <= days_left <= thresholds.reminder_days:
+            candidate = Candidate(
+                "reminder", quarter.year, quarter.quarter, "1", [], {**facts, "days_left": days_left}
+            )
+        elif days_left < 0:
+            days_overdue = -days_left
+            notice = (days_overdue - 1) // thresholds.overdue_repeat_days + 1
+            if notice > thresholds.overdue_max_notices:
+                continue
+            candidate = Candidate(
+                "overdue",
+                quarter.year,
+                quarter.quarter,
+                str(notice),
+                [],
+                {
+                    **facts,
+                    "days_overdue": days_overdue,
+                    "notice": notice,
+                    "max_notices": thresholds.overdue_max_notices,
+                },
+            )
+        else:
+            continue
+        candidate.bureau = bureau["bureau"]
+        _to_bureau(findings, candidate, directory)
+    return findings
+
+
+def last_return(report: dict) -> dict | None:
+    """The revision that returned the report most recently, with the coordinator's comment."""
+    returns = [revision for revision in report.get("history", []) if revision.get("event") == "returned"]
+    return max(returns, key=lambda revision: revision["number"]) if returns else None
+
+
+def returned_rule(reports: list[dict], bureaus: list[dict]) -> Findings:
+    """returned: one notice per return of a report (stage = the number of the returning revision)."""
+    findings = Findings()
+    directory = _directory(bureaus)
+    for report in reports:
+        if report.get("status") != "returned":
+            continue
+        revision = last_return(report)
+        if revision is None:
+            continue
+        quarter = Quarter(report["year"], report["quarter"])
+        due = dt.datetime.fromisoformat(report["due_at"]).date() if report.get("due_at") else None
+        entry = directory.get(report["bureau"], {})
+        facts = {
+            "bureau": report["bureau"],
+            "bureau_name": entry.get("name") or report["bureau"],
+            "year": quarter.year,
+            "quarter": quarter.quarter,
+            "period_label": quarter.label_zh,
+            "due_date": due.isoformat() if due else None,
+            "due_date_roc": format_roc_date(due) if due else None,
+            "comment": revision.get("comment") or "",
+            "returned_at": revision.get("at"),
+            "returned_by": revision.get("actor"),
+            "revision": revision["number"],
+        }
+        candidate = Candidate(
+            "returned",
+            quarter.year,
+            quarter.quarter,
+            str(revision["number"]),
+            [],
+            facts,
+            bureau=report["bureau"],
+        )
+        _to_bureau(findings, candidate, directory)
+    return findings
+
+
+def behind_actions(progress: dict, bureau: str, threshold: float, catalog: Catalog) -> list[dict]:
+    """The bureau's actions whose year-to-date reported value is under `threshold` of plan."""
+    found = []
+    for item in progress.get("actions", []):
+        planned = item.get("planned_to_date") or 0
+        if item.get("bureau") != bureau or planned <= 0:
+            continue
+        reported = item.get("reported_to_date") or 0
+        ratio = reported / planned
+        if ratio >= threshold:
+            continue
+        try:
+            action = catalog.action(item["action"])
+            action_text = action.text
+        except KeyError:
+            action_text = item["action"]
+        found.append(
+            {
+                "action": item["action"],
+                "action_text": action_text,
+                "metric": item.get("metric"),
+                "metric_name": item.get("metric_name") or item.get("metric"),
+                "unit": item.get("unit") or "",
+                "planned_to_date": planned,
+                "reported_to_date": reported,
+                "ratio": round(ratio, 4),
+                "percent": int(ratio * 100),
+            }
+        )
+    return found
+
+
+def reports_are_in(compliance: dict, today: dt.date) -> bool:
+    """Every expected report is submitted, or the due date has passed."""
+    statuses = [bureau.get("status") for bureau in compliance["bureaus"]]
+    all_in = bool(statuses) and all(status in SUBMITTED_STATUSES | {"returned"} for status in statuses)
+    return all_in or today > dt.date.fromisoformat(compliance["due_date"])
+
+
+def behind_rule(
+    compliance: dict,
+    progress: dict,
+    bureaus: list[dict],
+    today: dt.date,
+    thresholds: Thresholds,
+    catalog: Catalog,
+) -> Findings:
+    """behind: once a quarter's reports are in (all submitted, or the due date passed), each
+    bureau whose submitted report leaves actions under the threshold of their plan."""
+    findings = Findings()
+    quarter = Quarter(compliance["year"], compliance["quarter"])
+    due = dt.date.fromisoformat(compliance["due_date"])
+    if not reports_are_in(compliance, today):
+        return findings
+    directory = _directory(bureaus)
+    for bureau in compliance["bureaus"]:
+        if bureau.get("status") not in SUBMITTED_STATUSES:
+            continue  # the deadline rules chase a missing report
+        actions = behind_actions(progress, bureau["bureau"], thresholds.behind_threshold, catalog)
+        if not actions:
+            continue
+        facts = {
+            **_report_facts(quarter, bureau, directory, due),
+            "threshold_percent": int(round(thresholds.behind_threshold * 100)),
+            "actions": actions,
+        }
+        candidate = Candidate(
+            "behind", quarter.year, quarter.quarter, "1", [], facts, bureau=bureau["bureau"]
+        )
+        _to_bureau(findings, candidate, directory)
+    return findings
+
+
+def committee_rule(indicators: list[dict], emails: list[str], thresholds: Thresholds) -> Findings:
+    """committee alert: an outcome indicator at risk or off track in its latest quarter
+    (stage = the status, so a worsening from at_risk to off_track alerts again)."""
+    findings = Findings()
+    for indicator in indicators:
+        status, latest = indicator.get("status"), indicator.get("latest_quarter")
+        if status not in thresholds.committee_statuses or not latest:
+            continue
+        quarter = Quarter(indicator["year"], latest)
+        facts = {
+            "indicator": indicator["indicator"],
+            "indicator_name": indicator.get("name") or indicator["indicator"],
+            "year": quarter.year,
+            "quarter": quarter.quarter,
+            "period_label": quarter.label_zh,
+            "status": status,
+            **{
+                name: indicator.get(name)
+                for name in (
+                    "baseline",
+                    "target",
+                    "ytd_actual",
+                    "baseline_ytd",
+                    "ytd_target",
+                    "change_pct",
+                    "projection",
+                )
+            },
+        }
+        candidate = Candidate(
+            "committee",
+            quarter.year,
+            quarter.quarter,
+            status,
+            list(emails),
+            facts,
+            indicator=indicator["indicator"],
+        )
+        if emails:
+            findings.candidates.append(candidate)
+        else:
+            findings.skipped.append({"key": candidate.key, "reason": "COMMITTEE_EMAILS is empty"})
+    return findings

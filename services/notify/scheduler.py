@@ -1,0 +1,123 @@
+"""The scheduler: the daily evaluation and the sender, in one process of its own.
+
+Jobs live in the notify database (APScheduler's SQLAlchemy job store), so a run
+missed while the process was down is remembered: restarted within the misfire
+grace time, the scheduler runs it once (coalesce). That store must never be
+shared by two schedulers, hence one scheduler process per deployment.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+import signal
+import threading
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from services.notify.delivery import deliver
+from services.notify.evaluation import EvaluationFailed, evaluate
+from services.notify.service import Notifier
+from shared.periods import TAIPEI
+
+log = logging.getLogger(__name__)
+
+EVALUATE_JOB = "notify-evaluate"
+DELIVER_JOB = "notify-deliver"
+JOBS_TABLE = "apscheduler_jobs"  # created by migration 0001, not by the job store
+
+_notifier: Notifier | None = None  # the jobs below run in this process only
+
+
+def evaluate_job() -> None:
+    """The scheduled evaluation, followed at once by a delivery."""
+    # A failure is logged and recorded; tomorrow's run (or one asked for) tries again.
+    with contextlib.suppress(EvaluationFailed):
+        evaluate(_notifier, trigger="schedule")
+    deliver(_notifier)
+
+
+def deliver_job() -> None:
+    """Send whatever is due."""
+    deliver(_notifier)
+
+
+def build_scheduler(notifier: Notifier) -> BackgroundScheduler:
+    """A scheduler in Asia/Taipei whose jobs are stored in the notify database."""
+    global _notifier
+    _notifier = notifier
+    engine = notifier.database.engine.execution_options(sqlite_begin="IMMEDIATE")
+    return BackgroundScheduler(
+        jobstores={"default": SQLAlchemyJobStore(engine=engine, tablename=JOBS_TABLE)},
+        executors={"default": ThreadPoolExecutor(2)},
+        job_defaults={"coalesce": True, "max_instances": 1},
+        timezone=TAIPEI,
+    )
+
+
+def evaluation_trigger(config) -> CronTrigger:
+    return CronTrigger.from_crontab(config["EVALUATION_CRON"], timezone=TAIPEI)
+
+
+def _ensure_job(scheduler: BackgroundScheduler, job_id: str, func: str, trigger, **options) -> None:
+    """Add a job, or update the stored one while keeping its next run time.
+
+    add_job(replace_existing=True) would recompute the next run time from now and
+    so forget a run missed while the process was down.
+    """
+    job = scheduler.get_job(job_id)
+    if job is None:
+        scheduler.add_job(func, trigger, id=job_id, name=job_id, **options)
+        return
+    changes = {"func": func, "name": job_id, **options}
+    if str(job.trigger) != str(trigger):  # the schedule itself changed
+        changes.update(
+            trigger=trigger, next_run_time=trigger.get_next_fire_time(None, dt.datetime.now(TAIPEI))
+        )
+    scheduler.modify_job(job_id, **changes)
+
+
+def start(scheduler: BackgroundScheduler, config) -> None:
+    """Start with explicit job ids; due and missed-but-in-grace runs happen once, then on schedule."""
+    scheduler.start(paused=True)
+    _ensure_job(
+        scheduler,
+        EVALUATE_JOB,
+        "services.notify.scheduler:evaluate_job",
+        evaluation_trigger(config),
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=int(config["MISFIRE_GRACE_SECONDS"]),
+    )
+    _ensure_job(
+        scheduler,
+        DELIVER_JOB,
+        "services.notify.scheduler:deliver_job",
+        IntervalTrigger(seconds=int(config["SEND_INTERVAL_SECONDS"]), timezone=TAIPEI),
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=None,  # late is fine: the outbox is still there
+    )
+    log.info(
+        "scheduler starting",
+        extra={"jobs": {job.id: str(job.next_run_time) for job in scheduler.get_jobs()}},
+    )
+    scheduler.resume()
+
+
+def run_forever(notifier: Notifier) -> None:
+    """The `scheduler` command: run the jobs until SIGTERM or SIGINT."""
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    signal.signal(signal.SIGINT, lambda *_: stopping.set())
+    scheduler = build_scheduler(notifier)
+    start(scheduler, notifier.config)
+    while not stopping.wait(1.0):
+        pass
+    log.info("scheduler stopping")
+    scheduler.shutdown(wait=True)  # let a running delivery finish its batch

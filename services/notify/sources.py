@@ -1,0 +1,80 @@
+"""The facts notify acts on: the KPI service's API and intake's reports and bureau directory.
+
+Every call is a plain authenticated GET; a source that cannot answer raises
+SourceUnavailable, so an evaluation or a re-check fails loudly instead of acting
+on missing data.
+"""
+
+from __future__ import annotations
+
+import requests
+
+SUBMITTED_STATUSES = frozenset({"submitted", "accepted"})
+
+
+class SourceUnavailable(Exception):
+    """A source could not be asked, or did not answer as agreed."""
+
+
+class Sources:
+    """HTTP clients of intake and kpi, with the service token notify holds."""
+
+    def __init__(self, intake_url: str, kpi_url: str, token: str, timeout: float = 10.0):
+        self.intake_url = intake_url.rstrip("/")
+        self.kpi_url = kpi_url.rstrip("/")
+        self.timeout = timeout
+        self._http = requests.Session()
+        self._http.headers["Authorization"] = f"Bearer {token}"
+
+    def _get(self, base: str, path: str, params: dict | None = None, missing_ok: bool = False):
+        url = f"{base}/api/v1{path}"
+        try:
+            response = self._http.get(url, params=params, timeout=self.timeout)
+        except requests.RequestException as error:
+            raise SourceUnavailable(f"GET {url}: {type(error).__name__}: {error}") from None
+        if missing_ok and response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise SourceUnavailable(f"GET {url} answered {response.status_code}: {response.text[:200]}")
+        try:
+            return response.json()
+        except ValueError:
+            raise SourceUnavailable(f"GET {url} did not answer JSON") from None
+
+    # -- intake ------------------------------------------------------------------
+    def bureaus(self) -> list[dict]:
+        """The bureau directory: [{"id", "name", "name_en", "contacts": [{"email", "name"}]}]."""
+        return self._get(self.intake_url, "/bureaus")
+
+    def returned_reports(self) -> list[dict]:
+        """Every report currently returned to its bureau."""
+        return self._get(self.intake_url, "/reports", {"status": "returned"})
+
+    def reports(self, year: int, quarter: int) -> list[dict]:
+        """Every report of a quarter (without history)."""
+        return self._get(self.intake_url, "/reports", {"year": year, "quarter": quarter})
+
+    def report(self, bureau: str, year: int, quarter: int) -> dict | None:
+        """A report with its history, or None if the bureau has not started it."""
+        return self._get(self.intake_url, f"/reports/{bureau}/{year}/{quarter}", missing_ok=True)
+
+    # -- kpi ---------------------------------------------------------------------
+    def compliance(self, year: int, quarter: int) -> dict | None:
+        """Who submitted the quarter's report and when; None if kpi does not track the quarter yet
+        (kpi tracks a quarter once its due date has passed or a report of it was submitted)."""
+        return self._get(self.kpi_url, "/compliance", {"year": year, "quarter": quarter}, missing_ok=True)
+
+    def progress(self, year: int, quarter: int, bureau: str | None = None) -> dict | None:
+        """Year-to-date progress of every action; None if kpi does not track the quarter."""
+        params = {"year": year, "quarter": quarter}
+        if bureau:
+            params["bureau"] = bureau
+        return self._get(self.kpi_url, "/progress", params, missing_ok=True)
+
+    def indicators(self, year: int) -> list[dict]:
+        """The outcome indicators of a year with their status."""
+        return self._get(self.kpi_url, "/indicators", {"year": year}, missing_ok=True) or []
+
+    def kpi_status(self) -> dict:
+        """How fresh kpi's copy of intake's data is."""
+        return self._get(self.kpi_url, "/status")

@@ -1,0 +1,253 @@
+"""The rules on plain data: each fires, and does not, around its thresholds."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from services.notify.rules import (
+    Thresholds,
+    behind_rule,
+    committee_rule,
+    compliance_from_reports,
+    deadline_rules,
+    returned_rule,
+    watched_quarters,
+)
+from shared.catalog import default_catalog
+from shared.periods import Quarter
+
+CATALOG = default_catalog()
+DIRECTORY = [
+    {"id": b.id, "name": b.name, "name_en": b.name_en, "contacts": [{"email": f"{b.id}@x.tw", "name": None}]}
+    for b in CATALOG.bureaus
+]
+DEFAULTS = Thresholds()
+
+
+def compliance(statuses: dict[str, str], due: str = "2022-07-10") -> dict:
+    """kpi's compliance document of 2022Q2: every bureau, `not_started` unless given."""
+    return {
+        "year": 2022,
+        "quarter": 2,
+        "due_date": due,
+        "bureaus": [
+            {"bureau": b.id, "name": b.name, "status": statuses.get(b.id, "not_started")}
+            for b in CATALOG.bureaus
+        ],
+    }
+
+
+def keys(findings) -> list[str]:
+    return sorted(candidate.key for candidate in findings.candidates)
+
+
+@pytest.mark.parametrize(
+    ("today", "expected"),
+    [
+        ("2022-07-02", []),  # 8 days before the due date
+        ("2022-07-03", ["reminder:police:2022Q2:1"]),  # 7 days before
+        ("2022-07-10", ["reminder:police:2022Q2:1"]),  # the due date itself
+        ("2022-07-11", ["overdue:police:2022Q2:1"]),  # the day after
+        ("2022-07-17", ["overdue:police:2022Q2:1"]),  # still the first week
+        ("2022-07-18", ["overdue:police:2022Q2:2"]),  # every 7 days ...
+        ("2022-07-25", ["overdue:police:2022Q2:3"]),
+        ("2022-08-01", ["overdue:police:2022Q2:4"]),
+        ("2022-08-07", ["overdue:police:2022Q2:4"]),
+        ("2022-08-08", []),  # ... at most 4 times
+    ],
+)
+def test_reminder_and_overdue_around_the_due_date(today, expected):
+    document = compliance({b.id: "submitted" for b in CATALOG.bureaus if b.id != "police"})
+    found = deadline_rules(document, DIRECTORY, dt.date.fromisoformat(today), DEFAULTS)
+    assert keys(found) == expected
+
+
+@pytest.mark.parametrize(
+    ("status", "fires"),
+    [("not_started", True), ("draft", True), ("submitted", False), ("accepted", False), ("returned", False)],
+)
+def test_only_reports_not_yet_submitted_are_chased(status, fires):
+    found = deadline_rules(compliance({"police": status}), DIRECTORY, dt.date(2022, 7, 12), DEFAULTS)
+    assert ("overdue:police:2022Q2:1" in keys(found)) is fires
+
+
+def test_thresholds_are_settings():
+    tight = Thresholds(reminder_days=3, overdue_repeat_days=2, overdue_max_notices=2)
+    document = compliance({})
+    assert deadline_rules(document, DIRECTORY, dt.date(2022, 7, 6), tight).candidates == []
+    assert (
+        keys(deadline_rules(document, DIRECTORY, dt.date(2022, 7, 7), tight))[0]
+        == "reminder:education:2022Q2:1"
+    )
+    assert (
+        keys(deadline_rules(document, DIRECTORY, dt.date(2022, 7, 13), tight))[0]
+        == "overdue:education:2022Q2:2"
+    )
+    assert deadline_rules(document, DIRECTORY, dt.date(2022, 7, 15), tight).candidates == []
+
+
+def test_a_bureau_without_an_address_is_reported_not_forgotten():
+    directory = [{**entry, "contacts": []} if entry["id"] == "labor" else entry for entry in DIRECTORY]
+    found = deadline_rules(compliance({}), directory, dt.date(2022, 7, 5), DEFAULTS)
+    assert "reminder:labor:2022Q2:1" not in keys(found)
+    assert found.skipped == [
+        {"key": "reminder:labor:2022Q2:1", "reason": "bureau labor has no contact address"}
+    ]
+    reminder = next(c for c in found.candidates if c.bureau == "police")
+    assert reminder.recipients == ["police@x.tw"]
+    assert reminder.facts["days_left"] == 5
+    assert reminder.facts["due_date_roc"] == "111年7月10日"
+
+
+def test_a_quarter_kpi_does_not_track_yet_is_read_from_intakes_reports():
+    document = compliance_from_reports(
+        Quarter(2022, 2), [{"bureau": "police", "status": "submitted"}], CATALOG, 10
+    )
+    assert document["due_date"] == "2022-07-10"
+    found = deadline_rules(document, DIRECTORY, dt.date(2022, 7, 4), DEFAULTS)
+    assert len(found.candidates) == len(CATALOG.bureaus) - 1
+
+
+def test_the_watched_quarters_start_with_the_plan():
+    assert watched_quarters(dt.date(2022, 7, 5), 2022) == [Quarter(2022, 2), Quarter(2022, 1)]
+    assert watched_quarters(dt.date(2022, 4, 1), 2022) == [Quarter(2022, 1)]
+    assert watched_quarters(dt.date(2022, 1, 5), 2022) == []
+
+
+def returned_report(number: int = 3, **overrides) -> dict:
+    return {
+        "bureau": "health",
+        "year": 2022,
+        "quarter": 2,
+        "status": "returned",
+        "due_at": "2022-07-10T23:59:59.999999+08:00",
+        "history": [
+            {
+                "number": 1,
+                "event": "created",
+                "comment": None,
+                "at": "2022-07-01T02:00:00+00:00",
+                "actor": "health",
+            },
+            {
+                "number": 2,
+                "event": "submitted",
+                "comment": None,
+                "at": "2022-07-01T02:00:00+00:00",
+                "actor": "health",
+            },
+            {
+                "number": number,
+                "event": "returned",
+                "comment": "請補充宣導場次之辦理地點",
+                "at": "2022-07-04T02:00:00+00:00",
+                "actor": "coordinator",
+            },
+        ],
+        **overrides,
+    }
+
+
+def test_a_returned_report_is_announced_with_the_coordinators_comment_once_per_return():
+    found = returned_rule([returned_report()], DIRECTORY)
+    assert keys(found) == ["returned:health:2022Q2:3"]
+    assert found.candidates[0].facts["comment"] == "請補充宣導場次之辦理地點"
+    assert keys(returned_rule([returned_report(number=5)], DIRECTORY)) == ["returned:health:2022Q2:5"]
+    assert returned_rule([returned_report(status="submitted")], DIRECTORY).candidates == []
+
+
+def progress(reported: int, planned: float = 10) -> dict:
+    return {
+        "year": 2022,
+        "quarter": 2,
+        "threshold": 0.9,
+        "actions": [
+            {
+                "action": "1.police.1",
+                "bureau": "police",
+                "program": "primary",
+                "metric": "sessions",
+                "metric_name": "辦理場次",
+                "unit": "場次",
+                "planned_to_date": planned,
+                "reported_to_date": reported,
+            },
+            {
+                "action": "1.police.1",
+                "bureau": "police",
+                "program": "primary",
+                "metric": "participants",
+                "metric_name": "參與人次",
+                "unit": "人次",
+                "planned_to_date": 0,  # nothing planned yet: never behind
+                "reported_to_date": 0,
+            },
+        ],
+    }
+
+
+ALL_IN = compliance({b.id: "submitted" for b in CATALOG.bureaus})
+
+
+@pytest.mark.parametrize(("reported", "fires"), [(8, True), (9, False), (12, False), (0, True)])
+def test_behind_fires_under_the_threshold_of_plan(reported, fires):
+    found = behind_rule(ALL_IN, progress(reported), DIRECTORY, dt.date(2022, 7, 8), DEFAULTS, CATALOG)
+    assert keys(found) == (["behind:police:2022Q2:1"] if fires else [])
+    if fires:
+        (action,) = found.candidates[0].facts["actions"]
+        assert (action["metric_name"], action["planned_to_date"], action["reported_to_date"]) == (
+            "辦理場次",
+            10,
+            reported,
+        )
+
+
+def test_behind_waits_until_the_quarters_reports_are_in():
+    some_missing = compliance({"police": "submitted"})
+    assert (
+        behind_rule(some_missing, progress(1), DIRECTORY, dt.date(2022, 7, 8), DEFAULTS, CATALOG).candidates
+        == []
+    )
+    # once the due date has passed, the reports that are in are judged
+    found = behind_rule(some_missing, progress(1), DIRECTORY, dt.date(2022, 7, 11), DEFAULTS, CATALOG)
+    assert keys(found) == ["behind:police:2022Q2:1"]
+
+
+def test_the_behind_threshold_is_a_setting():
+    lenient = Thresholds(behind_threshold=0.5)
+    assert behind_rule(ALL_IN, progress(6), DIRECTORY, dt.date(2022, 7, 8), lenient, CATALOG).candidates == []
+    assert keys(behind_rule(ALL_IN, progress(4), DIRECTORY, dt.date(2022, 7, 8), lenient, CATALOG))
+
+
+def indicator(status: str, latest: int | None = 2) -> dict:
+    return {
+        "indicator": "secret_filming_male_suspects",
+        "name": "妨害秘密(偷拍行為)案男性嫌疑人人數",
+        "year": 2022,
+        "status": status,
+        "latest_quarter": latest,
+        "baseline": 100,
+        "target": 97.0,
+        "ytd_actual": 60,
+        "baseline_ytd": 50,
+        "ytd_target": 48.5,
+        "change_pct": 20.0,
+        "projection": 120.0,
+    }
+
+
+@pytest.mark.parametrize(
+    ("status", "fires"), [("on_track", False), ("at_risk", True), ("off_track", True), ("no_data", False)]
+)
+def test_the_committee_hears_of_indicators_at_risk_or_off_track(status, fires):
+    found = committee_rule([indicator(status)], ["c@x.tw"], DEFAULTS)
+    assert keys(found) == ([f"committee:secret_filming_male_suspects:2022Q2:{status}"] if fires else [])
+
+
+def test_a_committee_alert_needs_a_quarter_and_an_address_list():
+    assert committee_rule([indicator("off_track", latest=None)], ["c@x.tw"], DEFAULTS).candidates == []
+    found = committee_rule([indicator("off_track")], [], DEFAULTS)
+    assert found.candidates == []
+    assert found.skipped[0]["reason"] == "COMMITTEE_EMAILS is empty"

@@ -1,0 +1,317 @@
+"""The world notify lives in, for tests: real intake and kpi processes, and a real SMTP server.
+
+Intake's data is written through intake's own API in this process with a clock of
+its own (a real intake process would refuse reports of 2022: they are long locked),
+into the SQLite file the intake process serves. kpi is a real process following
+intake's change feed; `sync()` runs its `sync-once` command so its figures are
+current before notify asks.
+
+Starting the processes takes seconds, so a test module shares one world and each
+test works in a quarter of its own (`World.period`): the rules only look at the
+quarter that just ended and the one before, so tests in different quarters do not
+see each other's reports.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import email.policy
+import threading
+import time
+from pathlib import Path
+
+import requests
+from aiosmtpd.controller import Controller
+
+from services.intake import create_app as create_intake_app
+from services.intake import tokens
+from services.notify.delivery import deliver
+from services.notify.evaluation import evaluate
+from services.notify.models import Notification
+from shared.catalog import default_catalog
+from shared.periods import TAIPEI, Quarter, due_date
+from tests.conftest import Clock
+from tests.helpers.processes import ServiceProcess, free_port, run_cli
+
+CATALOG = default_catalog()
+BUREAUS = [bureau.id for bureau in CATALOG.bureaus]
+ROLE_TOKENS = {
+    "admin": ("admin", None),
+    "coordinator": ("coordinator", None),
+    "statistics": ("statistics", None),
+    "viewer": ("viewer", None),
+    "service": ("service", None),
+    **{bureau: ("bureau", bureau) for bureau in BUREAUS},
+}
+
+
+def address(bureau: str) -> str:
+    return f"{bureau}@dgbv.example.tw"
+
+
+# -- SMTP ------------------------------------------------------------------------
+class Mailbox:
+    """An aiosmtpd handler answering DATA from a script (default 250), keeping what it accepted."""
+
+    def __init__(self):
+        self.accepted: list[email.message.EmailMessage] = []
+        self.envelopes: list[tuple[str, list[str]]] = []
+        self.answers: list[str] = []  # the next DATA answers, e.g. ["451 4.3.0 try later"]
+        self.always: str | None = None  # answer every DATA with this
+        self.connections = 0
+        self.lock = threading.Lock()
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):  # noqa: N802
+        with self.lock:
+            self.connections += 1
+        session.host_name = hostname
+        return responses
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        with self.lock:
+            answer = self.always or (self.answers.pop(0) if self.answers else "250 2.0.0 OK")
+            if answer.startswith("250"):
+                raw = envelope.original_content or envelope.content
+                self.accepted.append(email.message_from_bytes(raw, policy=email.policy.default))
+                self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+        return answer
+
+    def keys(self) -> list[str]:
+        with self.lock:
+            return [message["X-DGBV-Notification"] for message in self.accepted]
+
+
+class SmtpServer:
+    """aiosmtpd on 127.0.0.1 at a port fixed in advance, so it can be down, then up."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.mailbox = Mailbox()
+        self.controller: Controller | None = None
+
+    def start(self) -> SmtpServer:
+        self.controller = Controller(self.mailbox, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+        return self
+
+    def stop(self) -> None:
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+    def keys(self) -> list[str]:
+        return self.mailbox.keys()
+
+    @property
+    def accepted(self):
+        return self.mailbox.accepted
+
+
+# -- intake and kpi ------------------------------------------------------------------
+def taipei(day: dt.date, hour: int = 9) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(hour), tzinfo=TAIPEI).astimezone(dt.UTC)
+
+
+class World:
+    """Intake (seeded here, served by a process) and kpi (a process following it)."""
+
+    def __init__(self, folder: Path, intake_db_url: str):
+        self.folder = folder
+        self.clock = Clock(taipei(dt.date(2022, 4, 1)))
+        self.intake_db_url = intake_db_url
+        self._periods = iter(Quarter(year, quarter) for year in range(2023, 2027) for quarter in (1, 2, 3, 4))
+        self._taken: set[Quarter] = set()
+        self.kpi_db_url = f"sqlite:///{folder / 'kpi.db'}"
+        self.intake_app = create_intake_app(
+            {"DATABASE_URL": intake_db_url, "CLOCK": self.clock, "TESTING": True}
+        )
+        self.client = self.intake_app.test_client()
+        self.secrets: dict[str, str] = {}
+        with self.intake_app.extensions["database"].transaction() as session:
+            for who, (role, bureau) in ROLE_TOKENS.items():
+                _, secret = tokens.mint_token(
+                    session, CATALOG, name=who, role=role, bureau=bureau, created_by="test", now=self.clock()
+                )
+                self.secrets[who] = secret
+        for bureau in BUREAUS:
+            self.call(
+                "admin",
+                "PUT",
+                f"/api/v1/bureaus/{bureau}/contacts",
+                json={"contacts": [{"email": address(bureau), "name": f"{bureau} 承辦人"}]},
+            )
+        self.intake: ServiceProcess | None = None
+        self.kpi: ServiceProcess | None = None
+
+    def period(self, fixed: Quarter | None = None) -> Quarter:
+        """A quarter no other test of the module uses (2022 is kept for tests that name theirs)."""
+        quarter = fixed or next(q for q in self._periods if q not in self._taken)
+        assert quarter not in self._taken, f"{quarter} is used by another test"
+        self._taken.add(quarter)
+        return quarter
+
+    # -- intake's API, in this process, on the day after the quarter ends -------------
+    def _in(self, year: int, quarter: int) -> None:
+        self.clock.now = taipei(Quarter(year, quarter).end + dt.timedelta(days=1), 10)
+
+    def call(self, who: str, method: str, path: str, **kwargs):
+        response = self.client.open(
+            path, method=method, headers={"Authorization": f"Bearer {self.secrets[who]}"}, **kwargs
+        )
+        assert response.status_code < 400, (
+            f"{method} {path}: {response.status_code} {response.get_data(True)}"
+        )
+        return response.json
+
+    def save_report(self, bureau: str, year: int, quarter: int, value: int = 1, values: dict | None = None):
+        """A complete report: every metric `value`, except those given in `values` ({action: {metric: v}})."""
+        self._in(year, quarter)
+        values = values or {}
+        body = {
+            "narrative": "本季依計畫辦理。",
+            "actions": [
+                {
+                    "action": action.id,
+                    "values": {m.id: values.get(action.id, {}).get(m.id, value) for m in action.metrics},
+                    "delay_reason": "人力調度不及",
+                    "countermeasure": "下季加開場次",
+                }
+                for action in CATALOG.actions_for(bureau)
+            ],
+        }
+        return self.call(bureau, "PUT", f"/api/v1/reports/{bureau}/{year}/{quarter}", json=body)
+
+    def submit(self, bureau: str, year: int, quarter: int, value: int = 1, values: dict | None = None):
+        self.save_report(bureau, year, quarter, value, values)
+        return self.call(bureau, "POST", f"/api/v1/reports/{bureau}/{year}/{quarter}/submit")
+
+    def return_report(self, bureau: str, year: int, quarter: int, comment: str):
+        self._in(year, quarter)
+        return self.call(
+            "coordinator",
+            "POST",
+            f"/api/v1/reports/{bureau}/{year}/{quarter}/return",
+            json={"comment": comment},
+        )
+
+    def target(self, year: int, action: str, metric: str, annual: int, quarterly=None):
+        return self.call(
+            "coordinator",
+            "PUT",
+            f"/api/v1/targets/{year}/{action}/{metric}",
+            json={"annual": annual, "quarterly": quarterly},
+        )
+
+    def outcomes(self, indicator: str, by_year: dict[int, list[int]]):
+        items = [
+            {"indicator": indicator, "year": year, "quarter": q, "count": count}
+            for year, counts in by_year.items()
+            for q, count in enumerate(counts, start=1)
+        ]
+        return self.call("statistics", "POST", "/api/v1/outcomes", json={"items": items})
+
+    # -- the processes -------------------------------------------------------------
+    @property
+    def kpi_env(self) -> dict[str, str]:
+        return {
+            "DATABASE_URL": self.kpi_db_url,
+            "INTAKE_URL": self.intake.url,
+            "INTAKE_TOKEN": self.secrets["service"],
+            "SYNC_INTERVAL_SECONDS": "3600",  # the first cycle at start; later ones by sync()
+        }
+
+    def start(self) -> World:
+        """Start intake, then kpi, and wait for kpi's first figures."""
+        self.intake = ServiceProcess(
+            ["services.intake", "run"],
+            {"DATABASE_URL": self.intake_db_url, "WEB_WORKERS": "1"},
+            free_port(),
+            self.folder / "intake.log",
+        ).start()
+        self.kpi = ServiceProcess(["services.kpi", "run"], self.kpi_env, free_port(), self.folder / "kpi.log")
+        self.kpi.env.update(self.kpi_env)
+        self.kpi.start()
+        deadline = time.monotonic() + 30
+        while self.kpi_get("/api/v1/status")["snapshot_at"] is None:  # kpi's first cycle runs at start
+            assert time.monotonic() < deadline, f"kpi computed nothing:\n{self.kpi.log()}"
+            time.sleep(0.05)
+        return self
+
+    def sync(self) -> None:
+        """Bring kpi's figures up to date with intake."""
+        run_cli(["services.kpi", "sync-once"], self.kpi_env)
+
+    def kpi_get(self, path: str, **params):
+        response = requests.get(
+            self.kpi.url + path, params=params, headers={"Authorization": f"Bearer {self.secrets['service']}"}
+        )
+        response.raise_for_status()
+        return response.json()
+
+    def stop(self) -> None:
+        for process in (self.kpi, self.intake):
+            if process is not None:
+                process.kill()  # nothing to flush: their data is thrown away with the test
+        self.intake_app.extensions["database"].dispose()
+
+
+# -- notify ----------------------------------------------------------------------------
+def days_before_due(quarter: Quarter, days: int, hour: int = 9) -> dt.datetime:
+    """The instant `days` days before the quarter's due date (negative: after), in Taipei."""
+    return taipei(due_date(quarter, 10) - dt.timedelta(days=days), hour)
+
+
+def only(keys, quarter: Quarter) -> list[str]:
+    """The dedup keys of one quarter, sorted."""
+    return sorted(key for key in keys if f":{quarter.year}Q{quarter.quarter}:" in key)
+
+
+def notify_settings(world: World, database_url: str, smtp_port: int, clock, **overrides) -> dict:
+    return {
+        "DATABASE_URL": database_url,
+        "INTAKE_URL": world.intake.url,
+        "KPI_URL": world.kpi.url,
+        "INTAKE_TOKEN": world.secrets["service"],
+        "CLOCK": clock,
+        "TESTING": True,
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": smtp_port,
+        "SMTP_SECURITY": "none",
+        "SMTP_FROM": "dgbv-notify@ntpc.example.tw",
+        "SMTP_TIMEOUT": 5,
+        "REPORT_FORM_BASE_URL": "https://dgbv.ntpc.example.tw",
+        "COMMITTEE_EMAILS": ["committee-a@ntpc.example.tw", "committee-b@ntpc.example.tw"],
+        **overrides,
+    }
+
+
+class Notify:
+    """A notify app on a real database, evaluating and sending as the scheduler would."""
+
+    def __init__(self, app, secrets: dict[str, str]):
+        self.app = app
+        self.notifier = app.extensions["notifier"]
+        self.client = app.test_client()
+        self.secrets = secrets
+
+    def evaluate(self, **kwargs) -> dict:
+        return evaluate(self.notifier, trigger="test", **kwargs)
+
+    def deliver(self):
+        return deliver(self.notifier)
+
+    def rows(self, **filters) -> list[Notification]:
+        with self.notifier.database.session(write=False) as session:
+            query = session.query(Notification).filter_by(**filters).order_by(Notification.id)
+            return query.all()
+
+    def statuses(self) -> dict[str, str]:
+        return {row.dedup_key: row.status for row in self.rows()}
+
+    def api(self, who: str | None, method: str, path: str, **kwargs):
+        headers = {"Authorization": f"Bearer {self.secrets.get(who, who)}"} if who else {}
+        return self.client.open(path, method=method, headers=headers, **kwargs)
+
+    def close(self) -> None:
+        self.app.extensions["database"].dispose()

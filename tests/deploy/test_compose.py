@@ -86,3 +86,4 @@ def test_grafana_is_provisioned_from_files_with_the_admin_password_from_the_envi
     assert "./deploy/grafana/dashboards:/var/lib/grafana/dashboards:ro" in volumes
     provider = yaml.safe_load((ROOT / "deploy/grafana/provisioning/dashboards/dgbv.yml").read_text())
     assert provider["providers"][0]["options"]["path"] == "/var/lib/grafana/dashboards"
+    assert list((ROOT / "deploy/grafana/dashboards").glob("*.json"))

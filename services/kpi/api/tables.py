@@ -17,22 +17,13 @@ blp = api_blueprint("tables", __name__, "Tables 1-3 of the plan from the anonymo
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-@blp.route("/tables/<string:kind>")
+@blp.route(f"/tables/<any({','.join(tables.KINDS)}):kind>")
 class Tables(MethodView):
     @require_roles(*CASE_READERS)
     @blp.arguments(TableQuerySchema, location="query")
     @blp.response(200, TableSchema)
-    @blp.doc(
-        parameters=[{"in": "path", "name": "kind", "schema": {"type": "string", "enum": list(tables.KINDS)}}],
-        responses={
-            "200": {
-                "content": {
-                    "text/csv": {"schema": {"type": "string"}},
-                    XLSX: {"schema": {"type": "string", "format": "binary"}},
-                }
-            }
-        },
-    )
+    @blp.alt_response(200, schema={"type": "string"}, content_type="text/csv", success=True)
+    @blp.alt_response(200, schema={"type": "string", "format": "binary"}, content_type=XLSX, success=True)
     def get(self, query, kind):
         """A table for a span of years and a crime category
 
@@ -44,8 +35,6 @@ class Tables(MethodView):
         downloads the table with zero shown as `-`. Without years: the latest two years
         with records (近二年). Readable by the roles that may read case records.
         """
-        if kind not in tables.KINDS:
-            raise NotFound(f"No table {kind!r}: choose one of {', '.join(tables.KINDS)}.")
         catalog, session = current_catalog(), get_session()
         category = query.get("category")
         if category is not None:

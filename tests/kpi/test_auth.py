@@ -1,0 +1,76 @@
+"""One identity for the whole system: kpi accepts intake's tokens, checked through intake."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from services.kpi import create_app
+from tests.helpers.processes import free_port
+from tests.kpi.conftest import Kpi, kpi_settings
+
+
+def test_a_revoked_token_stops_working_within_the_cache_time(kpi_db_url, intake_url, intake, clock):
+    app = create_app(kpi_settings(kpi_db_url, intake_url, intake, clock, INTROSPECTION_TTL_SECONDS=0.5))
+    kpi = Kpi(app, intake.secrets)
+    assert kpi.get("viewer", "/api/v1/status").status_code == 200
+    intake.revoke("viewer")
+    assert kpi.get("viewer", "/api/v1/status").status_code == 200  # still cached
+    time.sleep(0.6)
+    refused = kpi.get("viewer", "/api/v1/status")
+    assert refused.status_code == 401
+    assert refused.content_type == "application/problem+json"
+    app.extensions["database"].dispose()
+
+
+def test_every_api_route_needs_a_token_but_operations_do_not(kpi):
+    for path in ("/api/v1/indicators", "/api/v1/compliance", "/api/v1/progress", "/api/v1/status"):
+        missing = kpi.get(None, path)
+        assert missing.status_code == 401, path
+        assert missing.headers["WWW-Authenticate"].startswith("Bearer")
+    assert kpi.get("not-a-token", "/api/v1/status").status_code == 401
+    for path in ("/healthz", "/readyz", "/metrics", "/openapi.json"):
+        assert kpi.get(None, path).status_code == 200, path
+
+
+def test_every_signed_in_role_reads_the_aggregate_figures(kpi):
+    kpi.sync()
+    for who in ("admin", "coordinator", "statistics", "viewer", "service", "police"):
+        assert kpi.get(who, "/api/v1/status").status_code == 200, who
+        assert kpi.get(who, "/api/v1/indicators").status_code == 200, who
+
+
+def test_without_intake_an_unknown_token_cannot_be_checked(kpi_db_url, intake, clock):
+    app = create_app(kpi_settings(kpi_db_url, f"http://127.0.0.1:{free_port()}", intake, clock))
+    unavailable = Kpi(app, intake.secrets).get("viewer", "/api/v1/status")
+    assert unavailable.status_code == 503
+    assert "intake" in unavailable.json["detail"]
+    app.extensions["database"].dispose()
+
+
+def test_kpi_refuses_to_start_without_knowing_where_intake_is(kpi_db_url):
+    with pytest.raises(RuntimeError, match="INTAKE_URL and INTAKE_TOKEN"):
+        create_app({"DATABASE_URL": kpi_db_url, "INTAKE_URL": None, "INTAKE_TOKEN": None})
+
+
+def test_the_openapi_document_describes_the_contract(kpi):
+    spec = kpi.get(None, "/openapi.json").json
+    assert set(spec["paths"]) == {
+        "/api/v1/indicators",
+        "/api/v1/trends",
+        "/api/v1/compliance",
+        "/api/v1/compliance/all",
+        "/api/v1/progress",
+        "/api/v1/tables/{kind}",
+        "/api/v1/status",
+    }
+    table = spec["paths"]["/api/v1/tables/{kind}"]["get"]
+    assert {"application/json", "text/csv"} <= set(table["responses"]["200"]["content"])
+    assert {p["name"] for p in table["parameters"]} >= {"from_year", "to_year", "category", "format"}
+    kind = spec["paths"]["/api/v1/tables/{kind}"]["parameters"][0]
+    assert (kind["name"], kind["schema"]["enum"]) == ("kind", ["suspects", "victims", "types"])
+    indicator = spec["components"]["schemas"]["Indicator"]["properties"]
+    assert {"baseline", "target", "ytd_target", "change_pct", "status", "projection", "quarters"} <= set(
+        indicator
+    )

@@ -1,0 +1,124 @@
+"""Real processes on 127.0.0.1: intake, and kpi as `python -m services.kpi` starts it (web + scheduler)."""
+
+from __future__ import annotations
+
+import secrets
+import time
+
+import pytest
+import requests
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.helpers.processes import ServiceProcess, free_port
+
+MALE = "secret_filming_male_suspects"
+
+
+def eventually(check, timeout: float = 20, message: str = "condition"):
+    """Poll `check` until it returns a truthy value."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"{message} not reached within {timeout}s")
+
+
+def gauge(url: str, name: str) -> float | None:
+    text = requests.get(url + "/metrics", timeout=5).text
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and not sample.labels:
+                return sample.value
+    return None
+
+
+@pytest.fixture
+def intake_process(intake_db_url, tmp_path):
+    admin = "dgbv_" + secrets.token_urlsafe(24)
+    process = ServiceProcess(
+        ["services.intake", "run"],
+        {"DATABASE_URL": intake_db_url, "INTAKE_ADMIN_TOKEN": admin, "DGBV_VAR_DIR": str(tmp_path)},
+        free_port(),
+        tmp_path / "intake.log",
+    )
+    process.start()
+    process.admin = admin
+    yield process
+    process.stop()
+
+
+def mint(intake: ServiceProcess, role: str) -> str:
+    response = requests.post(
+        intake.url + "/api/v1/tokens",
+        json={"name": f"test {role}", "role": role},
+        headers={"Authorization": f"Bearer {intake.admin}"},
+        timeout=10,
+    )
+    assert response.status_code == 201, response.text
+    return response.json()["token"]
+
+
+def test_with_intake_stopped_midway_kpi_keeps_answering_and_reports_the_source_down(
+    intake_process, kpi_db_url, tmp_path
+):
+    service, statistics, viewer = (mint(intake_process, role) for role in ("service", "statistics", "viewer"))
+    kpi = ServiceProcess(
+        ["services.kpi"],  # the development entry point: migrate, scheduler child, web server
+        {
+            "DATABASE_URL": kpi_db_url,
+            "INTAKE_URL": intake_process.url,
+            "INTAKE_TOKEN": service,
+            "SYNC_INTERVAL_SECONDS": "0.5",
+            "SYNC_RETRIES": "0",
+            "SYNC_TIMEOUT_SECONDS": "2",
+            "INTROSPECTION_TTL_SECONDS": "300",
+            "DGBV_VAR_DIR": str(tmp_path),
+        },
+        free_port(),
+        tmp_path / "kpi.log",
+    )
+    as_viewer = {"Authorization": f"Bearer {viewer}"}
+    try:
+        kpi.start()
+        posted = requests.post(
+            intake_process.url + "/api/v1/outcomes",
+            json={
+                "items": [
+                    *({"indicator": MALE, "year": 2021, "quarter": q, "count": 50} for q in (1, 2, 3, 4)),
+                    {"indicator": MALE, "year": 2022, "quarter": 1, "count": 40},
+                ]
+            },
+            headers={"Authorization": f"Bearer {statistics}"},
+            timeout=10,
+        )
+        assert posted.status_code == 200, posted.text
+
+        def synced():
+            response = requests.get(kpi.url + "/api/v1/indicators?year=2022", headers=as_viewer, timeout=5)
+            return response.status_code == 200 and response.json()[0]["ytd_actual"] == 40 and response.json()
+
+        before = eventually(synced, message="intake's counts in kpi")
+        assert before[0]["status"] == "on_track"
+        assert gauge(kpi.url, "dgbv_sync_source_up") == 1
+
+        intake_process.stop()
+        eventually(lambda: gauge(kpi.url, "dgbv_sync_source_up") == 0, message="source_up 0")
+
+        status = requests.get(kpi.url + "/api/v1/status", headers=as_viewer, timeout=5).json()
+        assert status["source_up"] is False
+        assert "intake cannot be reached" in status["last_error"]
+        assert status["cursor"] == 5
+        assert status["age_seconds"] >= 0 and status["last_sync_at"] > status["last_success_at"]
+        after = requests.get(kpi.url + "/api/v1/indicators?year=2022", headers=as_viewer, timeout=5)
+        assert after.status_code == 200 and after.json() == before
+        assert gauge(kpi.url, "dgbv_sync_age_seconds") > 0
+        assert gauge(kpi.url, "dgbv_sync_last_success_timestamp_seconds") > 0
+        # A token kpi has not seen before cannot be checked while intake is down.
+        unchecked = requests.get(
+            kpi.url + "/api/v1/status", headers={"Authorization": f"Bearer {statistics}"}, timeout=5
+        )
+        assert unchecked.status_code == 503
+    finally:
+        kpi.stop()

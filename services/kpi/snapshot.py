@@ -28,7 +28,7 @@ from services.kpi.models import CaseRow, OutcomeRow, ReportRow, SnapshotItem, Sy
 from shared.catalog import Catalog
 from shared.db import Database
 from shared.errors import DomainError, NotFound
-from shared.periods import Quarter
+from shared.periods import TAIPEI, Quarter
 
 
 class NotReady(DomainError):
@@ -88,7 +88,8 @@ def compute(
         sections[("outcomes", indicator.id)] = {
             "counts": [{"year": y, "quarter": q, "count": n} for (y, q), n in history]
         }
-    last_year = max([catalog.plan.target_year, *(y for c in counts.values() for (y, _) in c)])
+    this_year = now.astimezone(TAIPEI).year
+    last_year = max([catalog.plan.target_year, this_year, *(y for c in counts.values() for (y, _) in c)])
     indicator_years = list(range(catalog.plan.history_first_year + 1, last_year + 1))
     for year in indicator_years:
         sections[("indicators", str(year))] = {"items": indicators.assess_all(catalog, year, counts)}

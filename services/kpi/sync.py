@@ -145,18 +145,21 @@ def apply_page(database: Database, after: int, page: Page) -> bool:
     return True
 
 
-def _record_attempt(database: Database, at: dt.datetime, error: str | None) -> None:
+def _record_attempt(database: Database, at: dt.datetime, error: str | None, source_up: bool) -> None:
     with database.transaction() as session:
         state = _locked_state(session)
         state.last_sync_at = at
-        state.source_up = error is None
+        state.source_up = source_up
         state.last_error = error
         if error is None:
             state.last_success_at = at
 
 
 def sync(database: Database, feed: IntakeFeed, now: dt.datetime, max_pages: int | None = None) -> SyncResult:
-    """Read the feed from the stored cursor until it has no more (or `max_pages` pages)."""
+    """Read the feed from the stored cursor until it has no more (or `max_pages` pages).
+
+    Failures are recorded in the sync state, not raised: intake being down is not an error here.
+    """
     pages = changes = 0
     try:
         while max_pages is None or pages < max_pages:
@@ -170,9 +173,14 @@ def sync(database: Database, feed: IntakeFeed, now: dt.datetime, max_pages: int 
                 break
     except SourceUnavailable as error:
         log.warning("sync failed: %s", error)
-        _record_attempt(database, now, str(error))
+        _record_attempt(database, now, str(error), source_up=False)
         return SyncResult(pages, changes, current_cursor(database), str(error))
-    _record_attempt(database, now, None)
+    except Exception as error:  # noqa: BLE001 - a change kpi cannot apply; intake itself answered
+        log.exception("sync failed while applying a page")
+        message = f"a page of the change feed could not be applied ({type(error).__name__}: {error})"
+        _record_attempt(database, now, message, source_up=True)
+        return SyncResult(pages, changes, current_cursor(database), message)
+    _record_attempt(database, now, None, source_up=True)
     result = SyncResult(pages, changes, current_cursor(database))
     if changes:
         log.info("synced %d changes; cursor %d", changes, result.cursor)

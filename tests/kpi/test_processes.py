@@ -9,7 +9,7 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.helpers.processes import ServiceProcess, free_port
+from tests.helpers.processes import ServiceProcess, free_port, run_cli
 
 MALE = "secret_filming_male_suspects"
 
@@ -122,3 +122,41 @@ def test_with_intake_stopped_midway_kpi_keeps_answering_and_reports_the_source_d
         assert unchecked.status_code == 503
     finally:
         kpi.stop()
+
+
+def test_in_production_the_scheduler_computes_and_every_gunicorn_worker_serves_the_same_figures(
+    intake, intake_url, kpi_db_url, tmp_path
+):
+    intake.outcomes(MALE, {2021: [50, 50, 50, 50], 2022: [40, 50]})
+    env = {
+        "DATABASE_URL": kpi_db_url,
+        "INTAKE_URL": intake_url,
+        "INTAKE_TOKEN": intake.secrets["service"],
+        "SYNC_INTERVAL_SECONDS": "0.5",
+    }
+    run_cli(["services.kpi", "migrate"], env)
+    web = ServiceProcess(
+        ["gunicorn", "-c", "python:services.gunicorn_conf", "services.kpi:create_app()"],
+        {**env, "WEB_WORKERS": "2", "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prometheus")},
+        free_port(),
+        tmp_path / "web.log",
+    )
+    scheduler = ServiceProcess(["services.kpi", "scheduler"], env, free_port(), tmp_path / "scheduler.log")
+    try:
+        web.start()
+        # Without the scheduler nothing is computed: the web workers never sync themselves.
+        as_viewer = {"Authorization": f"Bearer {intake.secrets['viewer']}"}
+        assert requests.get(web.url + "/api/v1/indicators", headers=as_viewer, timeout=5).status_code == 503
+        scheduler.start(wait_path=None)
+        eventually(
+            lambda: (
+                requests.get(web.url + "/api/v1/indicators", headers=as_viewer, timeout=5).status_code == 200
+            ),
+            message="the scheduler's first snapshot",
+        )
+        expected = 'dgbv_indicator_ytd{indicator="secret_filming_male_suspects",year="2022"} 90.0'
+        for _ in range(8):  # several scrapes, so both workers answer
+            assert expected in requests.get(web.url + "/metrics", timeout=5).text
+    finally:
+        scheduler.stop()
+        web.stop()

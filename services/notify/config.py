@@ -58,7 +58,8 @@ class Config:
     SEND_INTERVAL_SECONDS = int(os.environ.get("SEND_INTERVAL_SECONDS", "30"))
 
     # -- messages ----------------------------------------------------------------
-    REPORT_FORM_BASE_URL = os.environ.get("REPORT_FORM_BASE_URL", "http://127.0.0.1:8000")
+    # The bureaus' report form is intake's web page /reports/{bureau}/{year}/{quarter}.
+    REPORT_FORM_BASE_URL = os.environ.get("REPORT_FORM_BASE_URL", "http://127.0.0.1:8001")
     PLAN_SHORT_NAME = os.environ.get("PLAN_SHORT_NAME", "數位性別暴力防治方案")
     # Writes every message to the outbox as `dry_run`; nothing is sent.
     DRY_RUN = _flag("NOTIFY_DRY_RUN")

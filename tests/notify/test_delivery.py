@@ -55,7 +55,7 @@ def test_the_smtp_server_down_then_up_every_message_is_delivered_once(
     assert notify.deliver()["sent"] == 1
     clock.advance(hours=2)
     assert not notify.deliver()
-    assert sorted(smtp.keys()) == reminder_keys(period)
+    assert sorted(smtp.delivered()) == reminder_keys(period)
     assert set(notify.statuses().values()) == {"sent"}
     assert sorted(to for _, (to,) in smtp.mailbox.envelopes) == sorted(address(b) for b in MISSING)
 
@@ -73,7 +73,7 @@ def test_a_5xx_answer_marks_the_message_failed_with_the_servers_answer(
     assert (row.status, row.last_error, row.failures) == ("failed", "550 5.1.1 Mailbox unavailable", 1)
     clock.advance(days=1)
     assert not notify.deliver()  # failed is final until someone resends it
-    assert smtp.keys() == []
+    assert smtp.delivered() == []
 
 
 def test_a_report_submitted_between_evaluation_and_sending_cancels_its_reminder(
@@ -87,7 +87,7 @@ def test_a_report_submitted_between_evaluation_and_sending_cancels_its_reminder(
     notify.deliver()
     health = notify.rows(bureau="health")[0]
     assert (health.status, health.status_reason) == ("cancelled", "the report is submitted now")
-    assert sorted(smtp.keys()) == reminder_keys(period, [b for b in MISSING if b != "health"])
+    assert sorted(smtp.delivered()) == reminder_keys(period, [b for b in MISSING if b != "health"])
 
 
 def test_a_reminder_still_waiting_on_the_due_date_gives_way_to_the_overdue_notice(
@@ -105,7 +105,7 @@ def test_a_reminder_still_waiting_on_the_due_date_gives_way_to_the_overdue_notic
     assert summary["superseded"] == len(MISSING)
     smtp.start()
     notify.deliver()
-    assert sorted(smtp.keys()) == overdue
+    assert sorted(smtp.delivered()) == overdue
     reminder = notify.rows(rule="reminder", bureau="labor")[0]
     assert (reminder.status, reminder.status_reason) == (
         "cancelled",
@@ -145,7 +145,7 @@ def test_one_connection_serves_a_whole_batch(world, period, make_notify, smtp, c
     notify = make_notify()
     notify.evaluate()
     notify.deliver()
-    assert sorted(smtp.keys()) == reminder_keys(period)
+    assert sorted(smtp.delivered()) == reminder_keys(period)
     assert smtp.mailbox.connections == 1
 
 
@@ -162,7 +162,7 @@ def test_a_crashed_senders_rows_are_claimed_again_once_its_lease_expires(
 
     clock.advance(seconds=301)
     assert notify.deliver()["sent"] == len(MISSING)
-    assert sorted(smtp.keys()) == reminder_keys(period)
+    assert sorted(smtp.delivered()) == reminder_keys(period)
     # the crashed sender, were it to wake up, can no longer change them
     assert not outbox.mark_sent(database, crashed.rows[0], crashed.token, clock())
     assert all(row.attempts == 2 for row in notify.rows())
@@ -173,7 +173,7 @@ def test_dry_run_writes_the_messages_and_sends_nothing(world, period, make_notif
     notify = make_notify(DRY_RUN=True)
     assert only(notify.evaluate()["created"], period) == reminder_keys(period)
     notify.deliver()
-    assert smtp.keys() == []
+    assert smtp.delivered() == []
     rows = notify.rows()
     assert {row.status for row in rows} == {"dry_run"}
     assert rows[0].subject.startswith(f"【提醒】{period.label_zh}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from shared.periods import Quarter
 from tests.notify.world import BUREAUS, days_before_due, only
 
 
@@ -30,3 +31,85 @@ def test_reminders_go_to_the_bureaus_that_have_not_submitted_once_whatever_happe
     restarted = make_notify()  # a new app on the same database remembers nothing in memory
     assert only(restarted.evaluate()["created"], q) == []
     assert len(restarted.rows()) == len(missing)
+
+
+def test_a_returned_report_is_announced_once_per_return_with_the_comment(
+    world, period, make_notify, smtp, clock
+):
+    q = period
+    world.submit("police", q.year, q.quarter)
+    world.return_report("police", q.year, q.quarter, "第1項措施之參與人次與附件不符，請更正。")
+    world.sync()
+    notify = make_notify()
+    clock.now = days_before_due(q, 2)
+
+    key = f"returned:police:{q.year}Q{q.quarter}:3"  # revision 3 returned it
+    assert key in notify.evaluate()["created"]
+    assert key not in notify.evaluate()["created"]
+    notify.deliver()
+    (message,) = [m for m in smtp.accepted if m["X-DGBV-Notification"] == key]
+    assert message["Subject"] == f"【退回】{q.label_zh}數位性別暴力防治方案執行報告已退回，請修正後重新提交"
+    assert "第1項措施之參與人次與附件不符，請更正。" in message.get_body(("plain",)).get_content()
+
+    world.submit("police", q.year, q.quarter)  # resubmitted (revision 4) ...
+    world.return_report("police", q.year, q.quarter, "仍缺佐證資料。")  # ... and returned again
+    world.sync()
+    assert f"returned:police:{q.year}Q{q.quarter}:5" in notify.evaluate()["created"]
+
+
+def test_a_returned_notice_is_cancelled_when_the_bureau_resubmits_first(
+    world, period, make_notify, smtp, clock
+):
+    q = period
+    world.submit("labor", q.year, q.quarter)
+    world.return_report("labor", q.year, q.quarter, "請補正。")
+    notify = make_notify()
+    clock.now = days_before_due(q, 2)
+    notify.evaluate()
+    world.submit("labor", q.year, q.quarter)
+    notify.deliver()
+    (row,) = notify.rows(rule="returned", bureau="labor", year=q.year, quarter=q.quarter)
+    assert (row.status, row.status_reason) == ("cancelled", "the report is submitted now")
+
+
+def test_behind_lists_each_action_with_its_planned_and_reported_values(world, make_notify, smtp, clock):
+    world.period(Quarter(2022, 1))  # year to date: the whole year up to the quarter is this test's
+    q = world.period(Quarter(2022, 2))
+    world.target(q.year, "1.police.1", "sessions", annual=40)  # 10 a quarter
+    world.target(q.year, "1.police.2", "contests", annual=4)
+    for quarter in range(1, q.quarter + 1):
+        for bureau in BUREAUS:
+            world.submit(bureau, q.year, quarter, value=1)  # police: 1 session a quarter
+    world.sync()
+    notify = make_notify()
+    clock.now = days_before_due(q, 3)  # every report is in: no need to wait for the due date
+
+    created = only(notify.evaluate()["created"], q)
+    assert created == [f"behind:police:{q.year}Q{q.quarter}:1"]  # 1.police.2 is on plan
+    notify.deliver()
+    (message,) = [m for m in smtp.accepted if m["X-DGBV-Notification"] == created[0]]
+    assert message["Subject"] == f"【進度落後】{q.label_zh}數位性別暴力防治方案：警察局有1項工作進度落後"
+    body = message.get_body(("plain",)).get_content()
+    planned, reported = 10 * q.quarter, q.quarter
+    assert f"辦理場次：預定 {planned} 場次，實際 {reported} 場次（達成 10%）" in body
+    assert "1. 措施 1.police.1：深入本市各級學校及社區" in body
+
+
+def test_the_committee_is_alerted_to_an_indicator_off_track(world, make_notify, smtp, clock):
+    q = world.period(Quarter(2022, 3))  # not a fourth quarter: then kpi says met or missed
+    previous = q.year - 1
+    world.outcomes("secret_filming_male_suspects", {previous: [25, 25, 25, 25], q.year: [30] * q.quarter})
+    world.outcomes("secret_filming_female_victims", {previous: [25, 25, 25, 25], q.year: [20] * q.quarter})
+    world.sync()
+    notify = make_notify()
+    clock.now = days_before_due(q, 5)
+
+    created = [key for key in only(notify.evaluate()["created"], q) if key.startswith("committee:")]
+    assert created == [f"committee:secret_filming_male_suspects:{q.year}Q{q.quarter}:off_track"]
+    notify.deliver()
+    (message,) = [m for m in smtp.accepted if m["X-DGBV-Notification"] == created[0]]
+    assert message["To"] == "committee-a@ntpc.example.tw, committee-b@ntpc.example.tw"
+    assert message["Subject"] == f"【指標警示】{q.label_zh}「妨害秘密(偷拍行為)案男性嫌疑人人數」偏離目標"
+    body = message.get_body(("plain",)).get_content()
+    assert "本年累計實際數：" + str(30 * q.quarter) in body
+    assert "較基準年同期增減：+20.00%" in body

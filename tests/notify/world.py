@@ -77,7 +77,8 @@ class Mailbox:
                 self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
         return answer
 
-    def keys(self) -> list[str]:
+    def delivered(self) -> list[str]:
+        """The dedup keys of the accepted messages, in order of arrival."""
         with self.lock:
             return [message["X-DGBV-Notification"] for message in self.accepted]
 
@@ -100,8 +101,8 @@ class SmtpServer:
             self.controller.stop()
             self.controller = None
 
-    def keys(self) -> list[str]:
-        return self.mailbox.keys()
+    def delivered(self) -> list[str]:
+        return self.mailbox.delivered()
 
     @property
     def accepted(self):
@@ -204,6 +205,9 @@ class World:
         )
 
     def outcomes(self, indicator: str, by_year: dict[int, list[int]]):
+        """Quarterly counts from Q1 of each year."""
+        last = max(by_year)
+        self._in(last, len(by_year[last]))
         items = [
             {"indicator": indicator, "year": year, "quarter": q, "count": count}
             for year, counts in by_year.items()

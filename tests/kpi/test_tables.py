@@ -204,6 +204,14 @@ def test_the_latest_two_years_are_the_default_span(seed_cases):
     # The records reach into 2022 (one outside the printed tables), so 近二年 is 2021-2022 here.
     table = seed_cases.json("statistics", "/api/v1/tables/suspects?category=secret_filming")
     assert (table["from_year"], table["to_year"]) == (2021, 2022)
+    later = seed_cases.json("statistics", "/api/v1/tables/suspects?from_year=2024")
+    assert (later["from_year"], later["to_year"], later["rows"][0]["values"][0]) == (2024, 2024, 0)
+    assert (
+        seed_cases.get("statistics", "/api/v1/tables/suspects?to_year=2010&from_year=2011").status_code == 422
+    )
+    assert (
+        seed_cases.get("statistics", "/api/v1/tables/suspects?from_year=2023&to_year=2022").status_code == 422
+    )
 
 
 def test_only_roles_that_may_read_case_records_get_the_tables(seed_cases):

@@ -77,3 +77,7 @@ def test_an_indicators_trend_from_its_counts_and_the_case_records(intake, kpi):
     assert default_span["growth_rate_pct"] is None  # 2016 has no count
     assert kpi.get("viewer", "/api/v1/trends?indicator=unknown").status_code == 404
     assert kpi.get("viewer", "/api/v1/trends").status_code == 422
+    assert (
+        kpi.get("viewer", "/api/v1/trends?indicator=secret_filming_male_suspects&to_year=2015").status_code
+        == 422
+    )

@@ -9,7 +9,7 @@ from services.kpi.api import api_blueprint, current_catalog
 from services.kpi.schemas import IndicatorQuerySchema, IndicatorSchema, TrendQuerySchema, TrendSchema
 from shared.auth import ALL_ROLES, require_roles
 from shared.db import get_session
-from shared.errors import NotFound
+from shared.errors import Invalid, NotFound
 
 blp = api_blueprint("indicators", __name__, "The outcome indicators against the 3% goal, and their trends.")
 
@@ -54,10 +54,13 @@ class Trends(MethodView):
             raise NotFound(f"No indicator {query['indicator']!r}.") from None
         from_year = query.get("from_year", catalog.plan.history_first_year)
         to_year = query.get("to_year", max(from_year, catalog.plan.baseline_year))
+        if from_year > to_year:
+            raise Invalid(
+                f"from_year {from_year} is after to_year {to_year}.",
+                {"to_year": ["Must not be before from_year."]},
+            )
         session = get_session()
-        counts = snapshot.require(get_session(), "outcomes", indicator.id, f"counts of {indicator.id}")[
-            "counts"
-        ]
+        counts = snapshot.require(session, "outcomes", indicator.id, f"counts of {indicator.id}")["counts"]
         quarters: dict[int, dict[int, int]] = {}
         for c in counts:
             quarters.setdefault(c["year"], {})[c["quarter"]] = c["count"]

@@ -10,7 +10,7 @@ from services.kpi.api import api_blueprint, current_catalog
 from services.kpi.schemas import TableQuerySchema, TableSchema
 from shared.auth import CASE_READERS, require_roles
 from shared.db import get_session
-from shared.errors import NotFound
+from shared.errors import Invalid, NotFound
 
 blp = api_blueprint("tables", __name__, "Tables 1-3 of the plan from the anonymous case records.")
 
@@ -43,8 +43,14 @@ class Tables(MethodView):
             except KeyError:
                 raise NotFound(f"No crime category {category!r}.") from None
         summary = snapshot.summary(session)
-        to_year = query.get("to_year") or (summary["case_years"] or [catalog.plan.baseline_year])[-1]
+        latest = (summary["case_years"] or [catalog.plan.baseline_year])[-1]
+        to_year = query.get("to_year", max(latest, query.get("from_year", latest)))
         from_year = query.get("from_year", to_year - 1)
+        if from_year > to_year:
+            raise Invalid(
+                f"from_year {from_year} is after to_year {to_year}.",
+                {"to_year": ["Must not be before from_year."]},
+            )
         if category is not None:
             stored = {category: snapshot.item(session, "cases", category) or {}}
         else:

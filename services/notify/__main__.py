@@ -87,6 +87,26 @@ def scheduler():
     run_forever(app.extensions["notifier"])
 
 
+@cli.command("check-scheduler")
+@click.option(
+    "--max-age",
+    type=float,
+    default=25 * 3600,
+    show_default=True,
+    help="Seconds since the last successful scheduled evaluation.",
+)
+def check_scheduler(max_age):
+    """Exit 1 unless the scheduler runs: its jobs are on time and its evaluations succeed (a health check)."""
+    from services.notify.scheduler import problems
+
+    found = problems(_app().extensions["notifier"], max_age)
+    for problem in found:
+        click.echo(f"notify scheduler: {problem}", err=True)
+    if found:
+        sys.exit(1)
+    click.echo("notify scheduler: ok", err=True)
+
+
 @cli.command("evaluate")
 @click.option("--dry-run", is_flag=True, help="Write nothing; print what would be created.")
 @click.option(

@@ -18,13 +18,14 @@ from services.notify.models import DRY_RUN, PENDING, Evaluation, Notification, S
 from services.notify.rules import (
     Candidate,
     Findings,
+    Notice,
     behind_rule,
     committee_rule,
     compliance_from_reports,
     deadline_rules,
+    latest_quarter,
     reports_are_in,
     returned_rule,
-    watched_quarters,
 )
 from services.notify.service import Notifier
 from services.notify.sources import SourceUnavailable
@@ -55,31 +56,45 @@ def gather(notifier: Notifier, today: dt.date) -> Findings:
             f"kpi's figures are stale (last sync {age} s ago): {status.get('last_error')}"
         )
     bureaus = sources.bureaus()
-    quarters = watched_quarters(today, notifier.catalog.plan.reporting_first_year)
-    for quarter in quarters:
-        compliance = sources.compliance(quarter.year, quarter.quarter) or compliance_from_reports(
-            quarter,
-            sources.reports(quarter.year, quarter.quarter),
-            notifier.catalog,
-            notifier.config["REPORT_DUE_DAYS"],
-        )
-        findings.extend(deadline_rules(compliance, bureaus, today, thresholds))
-        if quarter == quarters[0] and reports_are_in(compliance, today):
-            progress = sources.progress(quarter.year, quarter.quarter)
-            if progress is not None:
-                findings.extend(
-                    behind_rule(compliance, progress, bureaus, today, thresholds, notifier.catalog)
-                )
     returned = [sources.report(r["bureau"], r["year"], r["quarter"]) for r in sources.returned_reports()]
     findings.extend(returned_rule([report for report in returned if report], bureaus))
-    if not quarters:
+    quarter = latest_quarter(today, notifier.catalog.plan.reporting_first_year)
+    if quarter is None:
         return findings
-    findings.extend(
-        committee_rule(
-            sources.indicators(quarters[0].year), list(notifier.config["COMMITTEE_EMAILS"]), thresholds
-        )
+    compliance = sources.compliance(quarter.year, quarter.quarter) or compliance_from_reports(
+        quarter,
+        sources.reports(quarter.year, quarter.quarter),
+        notifier.catalog,
+        notifier.config["REPORT_DUE_DAYS"],
     )
+    findings.extend(
+        deadline_rules(compliance, bureaus, today, thresholds, overdue_notices(notifier, quarter))
+    )
+    if reports_are_in(compliance, today):
+        progress = sources.progress(quarter.year, quarter.quarter)
+        if progress is not None:
+            findings.extend(behind_rule(compliance, progress, bureaus, today, thresholds, notifier.catalog))
+    emails = list(notifier.config["COMMITTEE_EMAILS"])
+    findings.extend(committee_rule(sources.indicators(quarter.year), emails, thresholds))
     return findings
+
+
+def overdue_notices(notifier: Notifier, quarter) -> dict[str, Notice]:
+    """The latest overdue notice of each bureau's report of the quarter, whatever became of it."""
+    latest: dict[str, Notice] = {}
+    with notifier.database.session(write=False) as session:
+        rows = session.execute(
+            select(Notification.bureau, Notification.stage, Notification.created_at).where(
+                Notification.rule == "overdue",
+                Notification.year == quarter.year,
+                Notification.quarter == quarter.quarter,
+            )
+        )
+        for bureau, stage, created_at in rows:
+            notice = Notice(int(stage), taipei_today(created_at))
+            if bureau not in latest or notice.number > latest[bureau].number:
+                latest[bureau] = notice
+    return latest
 
 
 def active_silences(session, today: dt.date) -> dict[tuple[str, str], Silence]:

@@ -72,11 +72,14 @@ class Findings:
         self.skipped.extend(other.skipped)
 
 
-def watched_quarters(today: dt.date, first_year: int) -> list[Quarter]:
-    """The quarter that just ended and the one before (overdue notices may outlive a quarter),
-    from the plan's first reporting year on."""
+def latest_quarter(today: dt.date, first_year: int) -> Quarter | None:
+    """The quarter that just ended, whose report is being chased; None before the plan's first year.
+
+    Its reminder, its overdue notices (within 4 x 7 days of a due date 10 days after the
+    quarter) and its behind notices all fall within the following quarter.
+    """
     latest = Quarter.containing(today).previous()
-    return [q for q in (latest, latest.previous()) if q.year >= first_year]
+    return latest if latest.year >= first_year else None
 
 
 def compliance_from_reports(quarter: Quarter, reports: list[dict], catalog: Catalog, due_days: int) -> dict:
@@ -131,11 +134,26 @@ def _report_facts(quarter: Quarter, bureau: dict, directory: dict[str, dict], du
     }
 
 
-def deadline_rules(compliance: dict, bureaus: list[dict], today: dt.date, thresholds: Thresholds) -> Findings:
-    """reminder: due within `reminder_days` and not submitted; overdue: past due, every
-    `overdue_repeat_days`, at most `overdue_max_notices` times (stage n covers days
-    (n-1)*repeat+1 .. n*repeat after the due date)."""
+@dataclass(frozen=True)
+class Notice:
+    """The latest overdue notice of a report already in the outbox."""
+
+    number: int
+    day: dt.date  # the day (Asia/Taipei) it was written
+
+
+def deadline_rules(
+    compliance: dict,
+    bureaus: list[dict],
+    today: dt.date,
+    thresholds: Thresholds,
+    overdue_notices: dict[str, Notice] | None = None,
+) -> Findings:
+    """reminder: the due date is `reminder_days` away or less and the report is not submitted.
+    overdue: the due date has passed and it is still not; notice n+1 comes `overdue_repeat_days`
+    after notice n (`overdue_notices`, by bureau), at most `overdue_max_notices` of them."""
     findings = Findings()
+    overdue_notices = overdue_notices or {}
     quarter = Quarter(compliance["year"], compliance["quarter"])
     due = dt.date.fromisoformat(compliance["due_date"])
     days_left = (due - today).days
@@ -149,23 +167,18 @@ def deadline_rules(compliance: dict, bureaus: list[dict], today: dt.date, thresh
                 "reminder", quarter.year, quarter.quarter, "1", [], {**facts, "days_left": days_left}
             )
         elif days_left < 0:
-            days_overdue = -days_left
-            notice = (days_overdue - 1) // thresholds.overdue_repeat_days + 1
-            if notice > thresholds.overdue_max_notices:
+            last = overdue_notices.get(bureau["bureau"])
+            if last is None:
+                notice = 1
+            elif (
+                last.number < thresholds.overdue_max_notices
+                and (today - last.day).days >= thresholds.overdue_repeat_days
+            ):
+                notice = last.number + 1
+            else:
                 continue
-            candidate = Candidate(
-                "overdue",
-                quarter.year,
-                quarter.quarter,
-                str(notice),
-                [],
-                {
-                    **facts,
-                    "days_overdue": days_overdue,
-                    "notice": notice,
-                    "max_notices": thresholds.overdue_max_notices,
-                },
-            )
+            facts.update(days_overdue=-days_left, notice=notice, max_notices=thresholds.overdue_max_notices)
+            candidate = Candidate("overdue", quarter.year, quarter.quarter, str(notice), [], facts)
         else:
             continue
         candidate.bureau = bureau["bureau"]

@@ -19,9 +19,11 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import func, select, text
 
 from services.notify.delivery import deliver
 from services.notify.evaluation import EvaluationFailed, evaluate
+from services.notify.models import Evaluation
 from services.notify.service import Notifier
 from shared.periods import TAIPEI
 
@@ -82,7 +84,7 @@ def _ensure_job(scheduler: BackgroundScheduler, job_id: str, func: str, trigger,
     scheduler.modify_job(job_id, **changes)
 
 
-def start(scheduler: BackgroundScheduler, config) -> None:
+def start(scheduler: BackgroundScheduler, config, paused: bool = False) -> None:
     """Start with explicit job ids; due and missed-but-in-grace runs happen once, then on schedule."""
     scheduler.start(paused=True)
     _ensure_job(
@@ -107,7 +109,44 @@ def start(scheduler: BackgroundScheduler, config) -> None:
         "scheduler starting",
         extra={"jobs": {job.id: str(job.next_run_time) for job in scheduler.get_jobs()}},
     )
-    scheduler.resume()
+    if not paused:
+        scheduler.resume()
+
+
+def stop(scheduler: BackgroundScheduler, wait: bool = True) -> None:
+    """Shut down without consuming a due run.
+
+    APScheduler's loop processes due jobs once more after shutdown(), when its
+    executor no longer accepts them: the run would be marked done without running.
+    Detaching the job store first leaves it for the next start.
+    """
+    scheduler.pause()
+    scheduler.remove_jobstore("default", shutdown=True)
+    scheduler.shutdown(wait=wait)
+
+
+def problems(notifier: Notifier, max_age: float) -> list[str]:
+    """What is wrong with the scheduler process, judged from the database (empty if nothing)."""
+    now = notifier.now()
+    found = []
+    with notifier.database.session(write=False) as session:
+        next_runs = dict(session.execute(text(f"SELECT id, next_run_time FROM {JOBS_TABLE}")).all())
+        last = session.scalar(
+            select(func.max(Evaluation.finished_at)).where(
+                Evaluation.trigger == "schedule", Evaluation.outcome == "ok"
+            )
+        )
+    interval = float(notifier.config["SEND_INTERVAL_SECONDS"])
+    for job_id, late_after in ((EVALUATE_JOB, 600.0), (DELIVER_JOB, 10 * interval + 60)):
+        if job_id not in next_runs:
+            found.append(f"job {job_id} is not scheduled: the scheduler has never started")
+        elif next_runs[job_id] is not None and now.timestamp() - next_runs[job_id] > late_after:
+            found.append(
+                f"job {job_id} is {now.timestamp() - next_runs[job_id]:.0f} s late: the scheduler is not running"
+            )
+    if last is not None and (now - last).total_seconds() > max_age:
+        found.append(f"the last scheduled evaluation succeeded {(now - last).total_seconds():.0f} s ago")
+    return found
 
 
 def run_forever(notifier: Notifier) -> None:
@@ -120,4 +159,4 @@ def run_forever(notifier: Notifier) -> None:
     while not stopping.wait(1.0):
         pass
     log.info("scheduler stopping")
-    scheduler.shutdown(wait=True)  # let a running delivery finish its batch
+    stop(scheduler)  # a running delivery finishes its batch

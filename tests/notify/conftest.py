@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -42,13 +45,17 @@ def smtp():
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory, _intake_sqlite_template):
+def world(_intake_sqlite_template):
     """Intake with tokens and every bureau's contact address, and kpi, running for the module."""
-    folder = tmp_path_factory.mktemp("world")
+    # Not under pytest's basetemp: a concurrent pytest session may prune that while we run.
+    folder = Path(tempfile.mkdtemp(prefix="dgbv-notify-world-"))
     world = World(folder, _intake_sqlite_template.copy_to(folder / "intake.db"))
-    world.start()
-    yield world
-    world.stop()
+    try:
+        world.start()
+        yield world
+    finally:
+        world.stop()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture

@@ -113,3 +113,23 @@ def test_the_committee_is_alerted_to_an_indicator_off_track(world, make_notify, 
     body = message.get_body(("plain",)).get_content()
     assert "本年累計實際數：" + str(30 * q.quarter) in body
     assert "較基準年同期增減：+20.00%" in body
+
+
+def test_overdue_notices_come_every_seven_days_at_most_four_times_across_restarts(
+    world, period, make_notify, clock
+):
+    q = period
+    for bureau in BUREAUS:
+        if bureau != "labor":
+            world.submit(bureau, q.year, q.quarter)
+    world.sync()
+    notify = make_notify()
+    written = {}
+    for day in range(1, 36):
+        if day == 12:
+            notify = make_notify()  # restarted: the history is in the database
+        clock.now = days_before_due(q, -day)
+        for key in only(notify.evaluate()["created"], q):
+            written[key] = day
+    prefix = f"overdue:labor:{q.year}Q{q.quarter}"
+    assert written == {f"{prefix}:1": 1, f"{prefix}:2": 8, f"{prefix}:3": 15, f"{prefix}:4": 22}

@@ -7,13 +7,14 @@ import datetime as dt
 import pytest
 
 from services.notify.rules import (
+    Notice,
     Thresholds,
     behind_rule,
     committee_rule,
     compliance_from_reports,
     deadline_rules,
+    latest_quarter,
     returned_rule,
-    watched_quarters,
 )
 from shared.catalog import default_catalog
 from shared.periods import Quarter
@@ -50,18 +51,36 @@ def keys(findings) -> list[str]:
         ("2022-07-03", ["reminder:police:2022Q2:1"]),  # 7 days before
         ("2022-07-10", ["reminder:police:2022Q2:1"]),  # the due date itself
         ("2022-07-11", ["overdue:police:2022Q2:1"]),  # the day after
-        ("2022-07-17", ["overdue:police:2022Q2:1"]),  # still the first week
-        ("2022-07-18", ["overdue:police:2022Q2:2"]),  # every 7 days ...
-        ("2022-07-25", ["overdue:police:2022Q2:3"]),
-        ("2022-08-01", ["overdue:police:2022Q2:4"]),
-        ("2022-08-07", ["overdue:police:2022Q2:4"]),
-        ("2022-08-08", []),  # ... at most 4 times
+        ("2022-08-20", ["overdue:police:2022Q2:1"]),  # the first notice, however late notify looks
     ],
 )
-def test_reminder_and_overdue_around_the_due_date(today, expected):
+def test_reminder_then_overdue_around_the_due_date(today, expected):
     document = compliance({b.id: "submitted" for b in CATALOG.bureaus if b.id != "police"})
     found = deadline_rules(document, DIRECTORY, dt.date.fromisoformat(today), DEFAULTS)
     assert keys(found) == expected
+
+
+@pytest.mark.parametrize(
+    ("last", "today", "expected"),
+    [
+        (Notice(1, dt.date(2022, 7, 11)), "2022-07-17", []),  # six days after notice 1
+        (Notice(1, dt.date(2022, 7, 11)), "2022-07-18", ["overdue:police:2022Q2:2"]),  # seven
+        (Notice(2, dt.date(2022, 7, 18)), "2022-07-30", ["overdue:police:2022Q2:3"]),
+        (Notice(3, dt.date(2022, 7, 30)), "2022-08-06", ["overdue:police:2022Q2:4"]),
+        (Notice(4, dt.date(2022, 8, 6)), "2022-08-13", []),  # at most 4 notices
+        (Notice(4, dt.date(2022, 8, 6)), "2022-09-30", []),
+    ],
+)
+def test_overdue_notices_repeat_every_7_days_at_most_4_times(last, today, expected):
+    document = compliance({b.id: "submitted" for b in CATALOG.bureaus if b.id != "police"})
+    found = deadline_rules(document, DIRECTORY, dt.date.fromisoformat(today), DEFAULTS, {"police": last})
+    assert keys(found) == expected
+    if expected:
+        assert found.candidates[0].facts["notice"] == last.number + 1
+        assert (
+            found.candidates[0].facts["days_overdue"]
+            == (dt.date.fromisoformat(today) - dt.date(2022, 7, 10)).days
+        )
 
 
 @pytest.mark.parametrize(
@@ -81,11 +100,13 @@ def test_thresholds_are_settings():
         keys(deadline_rules(document, DIRECTORY, dt.date(2022, 7, 7), tight))[0]
         == "reminder:education:2022Q2:1"
     )
+    sent = {b.id: Notice(1, dt.date(2022, 7, 11)) for b in CATALOG.bureaus}
     assert (
-        keys(deadline_rules(document, DIRECTORY, dt.date(2022, 7, 13), tight))[0]
+        keys(deadline_rules(document, DIRECTORY, dt.date(2022, 7, 13), tight, sent))[0]
         == "overdue:education:2022Q2:2"
     )
-    assert deadline_rules(document, DIRECTORY, dt.date(2022, 7, 15), tight).candidates == []
+    sent = {b.id: Notice(2, dt.date(2022, 7, 13)) for b in CATALOG.bureaus}
+    assert deadline_rules(document, DIRECTORY, dt.date(2022, 7, 15), tight, sent).candidates == []
 
 
 def test_a_bureau_without_an_address_is_reported_not_forgotten():
@@ -110,10 +131,10 @@ def test_a_quarter_kpi_does_not_track_yet_is_read_from_intakes_reports():
     assert len(found.candidates) == len(CATALOG.bureaus) - 1
 
 
-def test_the_watched_quarters_start_with_the_plan():
-    assert watched_quarters(dt.date(2022, 7, 5), 2022) == [Quarter(2022, 2), Quarter(2022, 1)]
-    assert watched_quarters(dt.date(2022, 4, 1), 2022) == [Quarter(2022, 1)]
-    assert watched_quarters(dt.date(2022, 1, 5), 2022) == []
+def test_the_quarter_chased_is_the_one_that_just_ended_from_the_plans_first_year():
+    assert latest_quarter(dt.date(2022, 7, 5), 2022) == Quarter(2022, 2)
+    assert latest_quarter(dt.date(2022, 4, 1), 2022) == Quarter(2022, 1)
+    assert latest_quarter(dt.date(2022, 1, 5), 2022) is None
 
 
 def returned_report(number: int = 3, **overrides) -> dict:

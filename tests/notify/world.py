@@ -236,6 +236,8 @@ class World:
         self.kpi = ServiceProcess(["services.kpi", "run"], self.kpi_env, free_port(), self.folder / "kpi.log")
         self.kpi.env.update(self.kpi_env)
         self.kpi.start()
+        for process in (self.intake, self.kpi):  # not another service that answered on a reused port
+            assert process.process.poll() is None, f"{process.args} exited:\n{process.log()}"
         deadline = time.monotonic() + 30
         while self.kpi_get("/api/v1/status")["snapshot_at"] is None:  # kpi's first cycle runs at start
             assert time.monotonic() < deadline, f"kpi computed nothing:\n{self.kpi.log()}"

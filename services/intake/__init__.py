@@ -9,6 +9,7 @@ from flask import Flask
 
 from services.intake import idempotency, tokens
 from services.intake.config import Config
+from services.intake.web.settings import WebSettings
 from shared import db, observability
 from shared.api import init_api
 from shared.catalog import default_catalog, load_catalog
@@ -20,6 +21,7 @@ def create_app(config: Mapping | None = None) -> Flask:
     """Build the intake app; `config` overrides the environment's settings (tests)."""
     app = Flask(__name__)
     app.config.from_object(Config)
+    app.config.from_object(WebSettings)
     if config:
         app.config.from_mapping(config)
     app.json.ensure_ascii = False  # Traditional Chinese stays readable in responses
@@ -38,7 +40,8 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from services.intake.api import admin, cases, plan, reports
+    from services.intake import web
+    from services.intake.api import admin, cases, plan, reports, users, workbooks
 
     api = init_api(
         app,
@@ -47,5 +50,6 @@ def register_blueprints(app: Flask) -> None:
         "quarterly activity reports, targets, outcome statistics, anonymous case records and the "
         "change feed. Every route needs `Authorization: Bearer <token>`.",
     )
-    for module in (plan, reports, cases, admin):
+    for module in (plan, reports, workbooks, cases, admin, users):
         api.register_blueprint(module.blp)
+    web.init_app(app)

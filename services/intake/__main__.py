@@ -7,12 +7,15 @@ import os
 import sys
 
 import click
+from marshmallow import ValidationError
 from sqlalchemy import select
 
-from services.intake import SERVICE_DIR, create_app, tokens
+from services.intake import SERVICE_DIR, create_app, tokens, users
 from services.intake.models import ApiToken
+from services.intake.schemas import UserInputSchema
 from shared import migrations
 from shared.catalog import default_catalog
+from shared.errors import DomainError
 from shared.server import serve
 
 
@@ -62,6 +65,10 @@ def run():
             "intake: get an admin token with: .venv/bin/python -m services.intake mint-token --role admin --name me",
             err=True,
         )
+    if app.config.get("SECRET_KEY"):
+        click.echo(f"intake: web pages at http://{host}:{port}/sign-in", err=True)
+    else:
+        click.echo("intake: SECRET_KEY is not set, so the web pages answer 503 (the API works)", err=True)
     app.extensions["database"].dispose()  # workers must not inherit pooled connections
     serve(app, host, port, workers=int(os.environ.get("WEB_WORKERS", "1")))
 
@@ -92,6 +99,37 @@ def mint_token(role, name, bureau):
         raise click.ClickException(f"cannot mint token: {error}") from None
     click.echo(f"token {token.id} ({role}{'/' + bureau if bureau else ''}) for {name}:", err=True)
     click.echo(secret)
+
+
+@cli.command("create-user")
+@click.option("--username", required=True, help="The sign-in name (case-insensitive).")
+@click.option("--role", required=True, type=click.Choice([r.value for r in users.USER_ROLES]))
+@click.option("--bureau", default=None, help="The bureau of a bureau user, e.g. police.")
+@click.option("--name", default=None, help="The name shown in report histories.")
+@click.option(
+    "--password",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    help="Prompted for (hidden) when not given.",
+)
+def create_user(username, role, bureau, name, password):
+    """Create a user of the web pages."""
+    try:
+        body = UserInputSchema().load(
+            {"username": username, "role": role, "bureau": bureau, "name": name, "password": password}
+        )
+    except ValidationError as error:
+        raise click.ClickException(f"cannot create user: {error.messages}") from None
+    app = _app()
+    try:
+        with app.extensions["database"].transaction() as session:
+            user = users.create_user(
+                session, default_catalog(), created_by="cli", now=dt.datetime.now(dt.UTC), **body
+            )
+    except DomainError as error:
+        raise click.ClickException(f"cannot create user: {error.detail}") from None
+    click.echo(f"user {user.username} ({role}{'/' + bureau if bureau else ''}) created", err=True)
 
 
 @cli.command("revoke-token")

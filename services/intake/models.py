@@ -206,3 +206,32 @@ class IdempotentRequest(Base):
     status: Mapped[int]
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime]
+
+
+class User(Base):
+    """A person who signs in to the web pages; only an argon2 hash of the password is kept."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(60), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(20))
+    bureau: Mapped[str | None] = mapped_column(String(40))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[dt.datetime]
+    created_by: Mapped[str] = mapped_column(String(100))
+    last_sign_in_at: Mapped[dt.datetime | None]
+
+
+class SignInFailure(Base):
+    """Recent failed sign-ins for one user name: kept in the database so every worker slows them down."""
+
+    __tablename__ = "sign_in_failures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(60), unique=True)
+    failures: Mapped[int]
+    last_failure_at: Mapped[dt.datetime] = mapped_column(index=True)
+    blocked_until: Mapped[dt.datetime | None]

@@ -6,6 +6,7 @@ import marshmallow as ma
 from flask import current_app
 
 from services.intake.cases import REF_PATTERN, reject_pii
+from services.intake.users import USER_ROLES
 from shared.auth import Role
 from shared.fields import Count, Text
 
@@ -288,3 +289,55 @@ class IntrospectionSchema(ma.Schema):
     name = ma.fields.String()
     role = ma.fields.String()
     bureau = ma.fields.String(allow_none=True)
+
+
+# -- users of the web pages ----------------------------------------------------
+MIN_PASSWORD_LENGTH = 10
+
+
+class UserInputSchema(StrictSchema):
+    username = ma.fields.String(
+        required=True,
+        validate=ma.validate.Regexp(
+            r"^[A-Za-z0-9][A-Za-z0-9._-]{2,59}$",
+            error="3-60 letters, digits, '.', '_' or '-', starting with a letter or digit.",
+        ),
+        metadata={"description": "Case-insensitive; stored in lower case", "example": "police.chen"},
+    )
+    name = Text(
+        max_length=100,
+        allow_none=True,
+        load_default=None,
+        metadata={"description": "Shown as the actor in report histories; the user name if omitted"},
+    )
+    role = ma.fields.String(required=True, validate=ma.validate.OneOf([r.value for r in USER_ROLES]))
+    bureau = ma.fields.String(
+        allow_none=True, load_default=None, metadata={"description": "Required for bureau users"}
+    )
+    password = ma.fields.String(
+        required=True,
+        load_only=True,
+        validate=ma.validate.Length(min=MIN_PASSWORD_LENGTH, max=200),
+        metadata={"description": f"At least {MIN_PASSWORD_LENGTH} characters; stored only as an argon2 hash"},
+    )
+
+
+class UserSchema(ma.Schema):
+    id = ma.fields.Integer()
+    username = ma.fields.String()
+    name = ma.fields.String()
+    role = ma.fields.String()
+    bureau = ma.fields.String(allow_none=True)
+    active = ma.fields.Boolean()
+    created_at = ma.fields.DateTime()
+    created_by = ma.fields.String()
+    last_sign_in_at = ma.fields.DateTime(allow_none=True)
+
+
+# -- report workbooks (.xlsx) ----------------------------------------------------
+class WorkbookFormSchema(StrictSchema):
+    reason = Text(
+        allow_none=True,
+        load_default=None,
+        metadata={"description": "Required when the upload amends a submitted report"},
+    )

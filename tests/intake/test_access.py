@@ -24,6 +24,8 @@ ACCESS = {
     ("POST", REPORT + "/accept"): {"admin", "coordinator"},
     ("POST", REPORT + "/return"): {"admin", "coordinator"},
     ("POST", REPORT + "/reopen"): {"admin", "coordinator"},
+    ("GET", REPORT + "/xlsx"): {"admin", "coordinator", "viewer", "service", "police"},
+    ("POST", REPORT + "/xlsx"): {"admin", "police"},
     ("GET", "/api/v1/cases"): {"admin", "statistics", "service"},
     ("POST", "/api/v1/cases"): {"admin", "statistics"},
     ("POST", "/api/v1/cases/csv"): {"admin", "statistics"},
@@ -34,6 +36,8 @@ ACCESS = {
     ("POST", "/api/v1/tokens/introspect"): {"admin", "service"},
     ("GET", "/api/v1/bureaus"): {"admin", "coordinator", "service"},
     ("PUT", "/api/v1/bureaus/police/contacts"): {"admin"},
+    ("GET", "/api/v1/users"): {"admin"},
+    ("POST", "/api/v1/users"): {"admin"},
 }
 
 

@@ -1,0 +1,458 @@
+"""A quarterly report as an Excel workbook: a pre-filled template out, a draft back in.
+
+The same lines feed the web form: each action of the bureau with its metrics, units,
+planned annual values, the values of earlier quarters and what has been entered.
+Reading a workbook back checks every cell and refuses the whole file, naming the sheet,
+cell and problem, rather than saving part of it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+import zipfile
+from dataclasses import dataclass
+
+from openpyxl import Workbook, load_workbook
+from openpyxl.cell.cell import Cell
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
+from openpyxl.worksheet.datavalidation import DataValidation
+from sqlalchemy.orm import Session
+
+from services.intake import reports, targets
+from services.intake.models import Report
+from shared.auth import Principal
+from shared.catalog import Action, Metric, Program
+from shared.catalog.schema import Bureau
+from shared.errors import Invalid
+from shared.periods import Quarter, due_date, format_roc_date
+
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+SHEET = "季報"
+MAX_COUNT = 1_000_000_000
+NOTE_LENGTH, NARRATIVE_LENGTH = 2000, 20000
+# An .xlsx is a zip: refuse files that would unpack to more than this before parsing them.
+MAX_UNPACKED_BYTES = 50 * 1024 * 1024
+NARRATIVE_LABEL = "本季辦理情形綜合說明"
+
+HEADER_ROW, FIRST_ROW = 6, 7
+# Column of each field; the input columns are VALUE, NOTE, DELAY and COUNTERMEASURE.
+COLUMNS = {
+    "program": ("A", "方案", 18),
+    "action": ("B", "作法編號", 12),
+    "text": ("C", "具體作法", 48),
+    "metric": ("D", "指標代碼", 13),
+    "metric_name": ("E", "指標", 16),
+    "unit": ("F", "單位", 7),
+    "planned": ("G", "年度目標", 9),
+    "q1": ("H", "第1季", 7),
+    "q2": ("I", "第2季", 7),
+    "q3": ("J", "第3季", 7),
+    "value": ("K", "本季數值", 10),
+    "note": ("L", "備註", 28),
+    "delay_reason": ("M", "落後原因", 28),
+    "countermeasure": ("N", "因應對策", 28),
+    "progress": ("O", "進度提示", 26),
+}
+LAST_COLUMN = "O"
+
+INPUT_FILL = PatternFill("solid", fgColor="FFF2CC")
+HEADER_FILL = PatternFill("solid", fgColor="D9E1F2")
+THIN = Side(style="thin", color="A6A6A6")
+BORDER = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
+WRAP = Alignment(wrap_text=True, vertical="top")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# A cell starting with one of these is a formula to Excel, LibreOffice or a later CSV export.
+_FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True)
+class MetricLine:
+    """One metric of an action: its planned annual value, earlier quarters and this quarter."""
+
+    metric: Metric
+    planned: int | None
+    earlier: dict[int, int | None]
+    value: int | None
+
+
+@dataclass(frozen=True)
+class ActionLines:
+    """One action of the bureau with its metric lines and its texts."""
+
+    action: Action
+    program: Program
+    metrics: tuple[MetricLine, ...]
+    note: str | None
+    delay_reason: str | None
+    countermeasure: str | None
+    behind: tuple[dict, ...]
+
+
+@dataclass(frozen=True)
+class ReportSheet:
+    """Everything the report form and the workbook show for one bureau and quarter."""
+
+    bureau: Bureau
+    quarter: Quarter
+    due: dt.date
+    plan_title: str
+    narrative: str
+    actions: tuple[ActionLines, ...]
+    report: Report | None
+
+
+def report_sheet(
+    session: Session,
+    principal: Principal,
+    rules: reports.Rules,
+    bureau_id: str,
+    quarter: Quarter,
+    *,
+    content: dict | None = None,
+) -> ReportSheet:
+    """Gather the lines of a report; `content` (narrative and actions) replaces the saved content."""
+    catalog = rules.catalog
+    bureau = catalog.bureau(bureau_id)
+    report = reports.find_report(session, bureau_id, quarter)
+    if content is None:
+        content = {
+            "narrative": report.narrative if report else "",
+            "actions": dict(report.actions) if report else {},
+        }
+    planned = {
+        (t.action, t.metric): t.annual
+        for t in targets.list_targets(session, catalog, year=quarter.year, bureau=bureau_id)
+    }
+    earlier = [
+        r
+        for r in reports.list_reports(session, principal, year=quarter.year, bureau=bureau_id)
+        if r.quarter < quarter.quarter and r.status in reports.REPORTED_STATUSES
+    ]
+    # The report logic judges progress on a report; an unsaved one is judged as it would be saved.
+    judged = Report(bureau=bureau_id, year=quarter.year, quarter=quarter.quarter, actions=content["actions"])
+    behind = reports.behind_actions(session, rules, judged)
+    lines = []
+    for action in catalog.actions_for(bureau_id):
+        entry = content["actions"].get(action.id, {})
+        values = entry.get("values", {})
+        metrics = tuple(
+            MetricLine(
+                metric=metric,
+                planned=planned.get((action.id, metric.id)),
+                earlier={
+                    r.quarter: r.actions.get(action.id, {}).get("values", {}).get(metric.id) for r in earlier
+                },
+                value=values.get(metric.id),
+            )
+            for metric in action.metrics
+        )
+        lines.append(
+            ActionLines(
+                action=action,
+                program=catalog.program(action.program),
+                metrics=metrics,
+                note=entry.get("note"),
+                delay_reason=entry.get("delay_reason"),
+                countermeasure=entry.get("countermeasure"),
+                behind=tuple(behind.get(action.id, ())),
+            )
+        )
+    return ReportSheet(
+        bureau=bureau,
+        quarter=quarter,
+        due=due_date(quarter, rules.due_days),
+        plan_title=catalog.plan.title,
+        narrative=content["narrative"] or "",
+        actions=tuple(lines),
+        report=report,
+    )
+
+
+def progress_text(action: ActionLines) -> str:
+    """How an action behind plan stands, in the words of the form: 落後 with the figures."""
+    if not action.behind:
+        return ""
+    names = {m.metric.id: m.metric for m in action.metrics}
+    parts = []
+    for item in action.behind:
+        metric = names.get(item["metric"])
+        label = f"{metric.name}" if metric else item["metric"]
+        parts.append(
+            f"{label}累計 {_number(item['reported_to_date'])}，"
+            f"目標累計 {_number(item['planned_to_date'])}{metric.unit if metric else ''}"
+        )
+    return "進度落後：" + "；".join(parts)
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:.1f}"
+
+
+# -- writing ------------------------------------------------------------------------
+def _put(cell: Cell, value, *, input_cell: bool = False) -> Cell:
+    """Write a value; text is always stored as text, never as a formula (formula injection)."""
+    if isinstance(value, str):
+        cell.value = value
+        cell.data_type = "s"
+        if value.startswith(_FORMULA_TRIGGERS):
+            cell.quotePrefix = True  # and Excel keeps it text even when the cell is edited
+    else:
+        cell.value = value
+    cell.border = BORDER
+    cell.alignment = WRAP
+    if input_cell:
+        cell.fill = INPUT_FILL
+        cell.protection = Protection(locked=False)
+    return cell
+
+
+def _column(name: str) -> str:
+    return COLUMNS[name][0]
+
+
+def build_workbook(sheet: ReportSheet) -> bytes:
+    """The report as a protected workbook whose yellow cells are the only ones open for input."""
+    book = Workbook()
+    ws = book.active
+    ws.title = SHEET
+    ws.merge_cells(f"A1:{LAST_COLUMN}1")
+    _put(ws["A1"], f"{sheet.plan_title}　{sheet.bureau.name}　{sheet.quarter.label_zh}季報").font = Font(
+        bold=True, size=14
+    )
+    for row, label, value, code_label, code in (
+        (2, "機關", sheet.bureau.name, "機關代碼", sheet.bureau.id),
+        (3, "期別", sheet.quarter.label_zh, "期別代碼", str(sheet.quarter)),
+    ):
+        _put(ws[f"A{row}"], label).font = Font(bold=True)
+        _put(ws[f"B{row}"], value)
+        _put(ws[f"C{row}"], code_label).font = Font(bold=True)
+        _put(ws[f"D{row}"], code)
+    _put(ws["A4"], "填報期限").font = Font(bold=True)
+    _put(ws["B4"], format_roc_date(sheet.due))
+    ws.merge_cells(f"A5:{LAST_COLUMN}5")
+    _put(
+        ws["A5"],
+        "黃色儲存格可填寫：本季數值請填 0 以上的整數；進度落後的作法請填寫落後原因與因應對策。"
+        "其他儲存格受保護，請勿變更、插入或刪除列。填好後請於網頁「上傳 Excel」存為草稿。",
+    )
+    for name, (letter, title, width) in COLUMNS.items():
+        cell = _put(ws[f"{letter}{HEADER_ROW}"], title)
+        cell.font = Font(bold=True)
+        cell.fill = HEADER_FILL
+        ws.column_dimensions[letter].width = width
+        if name in ("q1", "q2", "q3"):
+            cell.value = f"{title}已填"
+    counts = DataValidation(
+        type="whole",
+        operator="between",
+        formula1="0",
+        formula2=str(MAX_COUNT),
+        showErrorMessage=True,
+        errorTitle="數值有誤",
+        error="請填 0 以上的整數。",
+    )
+    ws.add_data_validation(counts)
+
+    row = FIRST_ROW
+    for action in sheet.actions:
+        for index, line in enumerate(action.metrics):
+            first = index == 0
+            _put(ws[f"A{row}"], action.program.name if first else "")
+            _put(ws[f"B{row}"], action.action.id)
+            _put(ws[f"C{row}"], action.action.text if first else "")
+            _put(ws[f"D{row}"], line.metric.id)
+            _put(ws[f"E{row}"], line.metric.name)
+            _put(ws[f"F{row}"], line.metric.unit)
+            _put(ws[f"G{row}"], line.planned if line.planned is not None else "—")
+            for q in (1, 2, 3):
+                value = line.earlier.get(q) if q < sheet.quarter.quarter else None
+                _put(ws[f"{_column(f'q{q}')}{row}"], value if value is not None else "—")
+            value_cell = _put(ws[f"{_column('value')}{row}"], line.value, input_cell=True)
+            counts.add(value_cell)
+            for name in ("note", "delay_reason", "countermeasure"):
+                _put(
+                    ws[f"{_column(name)}{row}"],
+                    (getattr(action, name) or "") if first else "",
+                    input_cell=first,
+                )
+            _put(ws[f"{_column('progress')}{row}"], progress_text(action) if first else "")
+            row += 1
+    narrative_row = row + 1
+    _put(ws[f"A{narrative_row}"], NARRATIVE_LABEL).font = Font(bold=True)
+    ws.merge_cells(f"B{narrative_row}:{LAST_COLUMN}{narrative_row}")
+    _put(ws[f"B{narrative_row}"], sheet.narrative, input_cell=True)
+    ws.row_dimensions[narrative_row].height = 120
+
+    ws.freeze_panes = f"C{FIRST_ROW}"
+    ws.protection.sheet = True
+    ws.protection.formatColumns = False  # people may still widen columns and rows to read
+    ws.protection.formatRows = False
+    output = io.BytesIO()
+    book.save(output)
+    return output.getvalue()
+
+
+# -- reading ------------------------------------------------------------------------
+class _CellProblem(Exception):
+    """A cell whose content cannot be taken."""
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 20 else text[:20] + "…"
+
+
+def _count(cell: Cell) -> int | None:
+    value = cell.value
+    if cell.data_type == "f":
+        raise _CellProblem("不可使用公式，請直接填入數值。")
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise _CellProblem("應為數值，不可為 TRUE/FALSE。")
+    if isinstance(value, dt.date | dt.time | dt.timedelta):
+        raise _CellProblem("應為數值，不可為日期或時間。")
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return None
+        if re.fullmatch(r"[0-9]+", text):
+            value = int(text)
+        elif re.fullmatch(r"-\s*[0-9]+(\.[0-9]+)?", text):
+            raise _CellProblem(f"不可為負數（{text}）。")
+        else:
+            raise _CellProblem(f"應為數值，不可填入文字（「{_short(text)}」）。")
+    if isinstance(value, float):
+        if value < 0:
+            raise _CellProblem(f"不可為負數（{_number(value)}）。")
+        if not value.is_integer():
+            raise _CellProblem(f"應為整數，不可有小數（{value}）。")
+        value = int(value)
+    if value < 0:
+        raise _CellProblem(f"不可為負數（{value}）。")
+    if value > MAX_COUNT:
+        raise _CellProblem(f"數值過大（{value}）。")
+    return value
+
+
+def _text(cell: Cell, max_length: int) -> str | None:
+    value = cell.value
+    if cell.data_type == "f":
+        raise _CellProblem("不可使用公式，請直接填入文字。")
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = str(value).strip()
+    if _CONTROL.search(text):
+        raise _CellProblem("含有無法處理的控制字元，請刪除後再上傳。")
+    if len(text) > max_length:
+        raise _CellProblem(f"最多 {max_length} 字（目前 {len(text)} 字）。")
+    return text or None
+
+
+def _plain(cell: Cell) -> str:
+    return "" if cell.value is None else str(cell.value).strip()
+
+
+def _open(raw: bytes):
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+            if sum(info.file_size for info in archive.infolist()) > MAX_UNPACKED_BYTES:
+                raise Invalid("檔案解壓後過大，請上傳由本系統下載的 .xlsx 檔。", {"file": ["檔案過大。"]})
+        return load_workbook(io.BytesIO(raw), data_only=False)
+    except Invalid:
+        raise
+    except Exception:  # noqa: BLE001 - any unreadable upload gets the same answer
+        raise Invalid(
+            "無法讀取檔案：請上傳由本系統下載的 Excel 檔（.xlsx）。",
+            {"file": ["不是可讀取的 .xlsx 檔。"]},
+        ) from None
+
+
+def read_workbook(raw: bytes, sheet: ReportSheet) -> dict:
+    """The narrative and actions of an uploaded workbook, ready for save_report; all or nothing."""
+    book = _open(raw)
+    if SHEET not in book.sheetnames:
+        raise Invalid(
+            f"找不到工作表「{SHEET}」：請使用由本系統下載的 Excel 檔。",
+            {"file": [f"缺少工作表「{SHEET}」。"]},
+        )
+    ws = book[SHEET]
+    problems: dict[str, list[str]] = {}
+
+    def problem(ref: str, text: str) -> None:
+        problems.setdefault(f"{SHEET}!{ref}", []).append(text)
+
+    for ref, expected, what in (
+        ("D2", sheet.bureau.id, f"機關代碼應為「{sheet.bureau.id}」（{sheet.bureau.name}）"),
+        ("D3", str(sheet.quarter), f"期別代碼應為「{sheet.quarter}」（{sheet.quarter.label_zh}）"),
+    ):
+        if _plain(ws[ref]) != expected:
+            problem(ref, f"{what}，檔案中為「{_short(_plain(ws[ref]))}」：這不是本季本機關的報表。")
+    if problems:
+        raise _rejected(problems)
+
+    actions = []
+    row = FIRST_ROW
+    for action in sheet.actions:
+        entry = {"action": action.action.id, "values": {}}
+        for index, line in enumerate(action.metrics):
+            found_action, found_metric = _plain(ws[f"B{row}"]), _plain(ws[f"D{row}"])
+            if found_action != action.action.id:
+                problem(
+                    f"B{row}",
+                    f"作法編號應為「{action.action.id}」，檔案中為「{_short(found_action)}」："
+                    "請勿變更、插入或刪除列。",
+                )
+            elif found_metric != line.metric.id:
+                problem(
+                    f"D{row}",
+                    f"指標代碼應為「{line.metric.id}」，檔案中為「{_short(found_metric)}」："
+                    "請勿變更、插入或刪除列。",
+                )
+            else:
+                ref = f"{_column('value')}{row}"
+                try:
+                    entry["values"][line.metric.id] = _count(ws[ref])
+                except _CellProblem as error:
+                    problem(ref, str(error))
+                if index == 0:
+                    for name in ("note", "delay_reason", "countermeasure"):
+                        ref = f"{_column(name)}{row}"
+                        try:
+                            entry[name] = _text(ws[ref], NOTE_LENGTH)
+                        except _CellProblem as error:
+                            problem(ref, str(error))
+            row += 1
+        actions.append(entry)
+    if _plain(ws[f"B{row}"]):
+        problem(f"B{row}", "表格下方多了一列：請勿插入或複製列。")
+    narrative_row = row + 1
+    narrative = None
+    if _plain(ws[f"A{narrative_row}"]) != NARRATIVE_LABEL:
+        problem(f"A{narrative_row}", f"應為「{NARRATIVE_LABEL}」：請勿變更、插入或刪除列。")
+    else:
+        try:
+            narrative = _text(ws[f"B{narrative_row}"], NARRATIVE_LENGTH)
+        except _CellProblem as error:
+            problem(f"B{narrative_row}", str(error))
+    if problems:
+        raise _rejected(problems)
+    return {"narrative": narrative or "", "actions": actions}
+
+
+def describe(ref: str, texts: list[str]) -> str:
+    """One problem as people read it: 工作表「季報」儲存格 K9：…"""
+    sheet_name, _, cell = ref.partition("!")
+    return f"工作表「{sheet_name}」儲存格 {cell}：{' '.join(texts)}"
+
+
+def _rejected(problems: dict[str, list[str]]) -> Invalid:
+    listed = [describe(ref, texts) for ref, texts in problems.items()]
+    more = f"（另有 {len(listed) - 10} 處）" if len(listed) > 10 else ""
+    return Invalid(
+        f"上傳的 Excel 有 {len(listed)} 處錯誤，未儲存任何資料：" + "；".join(listed[:10]) + more,
+        {"cells": problems},
+    )

@@ -1,0 +1,90 @@
+"""Server-rendered pages in Traditional Chinese for bureau staff and coordinators.
+
+Signed-cookie sessions (HttpOnly, SameSite=Lax, Secure), CSRF on every form, and no
+JavaScript: every page is a plain HTML form that works with a keyboard and on a phone.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, Flask, current_app, render_template
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from sqlalchemy import exc as sa_exc
+from werkzeug.exceptions import HTTPException
+
+from shared.errors import DomainError
+from shared.periods import format_roc_date
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("web", __name__)
+csrf = CSRFProtect()
+
+ERROR_MESSAGES = {
+    400: "無法處理這個要求，請回上一頁重新操作。",
+    403: "您的帳號沒有權限使用這個頁面。",
+    404: "找不到這個頁面或報告。",
+    405: "這個頁面不接受這種操作。",
+    409: "資料狀態已變更，請重新整理頁面後再試。",
+    413: "上傳的檔案太大。",
+    422: "資料有誤，未能儲存。",
+    429: "操作太頻繁，請稍後再試。",
+    500: "系統發生錯誤，已記錄下來，請稍後再試。",
+    503: "系統暫時無法使用，請稍後再試。",
+}
+
+
+def error_page(status: int, message: str | None = None):
+    """An error as a page of the site, in Chinese."""
+    body = render_template(
+        "web/error.html", status=status, message=message or ERROR_MESSAGES.get(status, ERROR_MESSAGES[400])
+    )
+    return body, status
+
+
+@bp.errorhandler(CSRFError)
+def _csrf_failed(_error):
+    return error_page(400, "表單已過期或無效（可能已在其他分頁登出）。請重新整理頁面後再送出。")
+
+
+@bp.errorhandler(DomainError)
+def _domain_error(error: DomainError):
+    return error_page(error.status)
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(error: HTTPException):
+    return error_page(error.code or 500)
+
+
+@bp.errorhandler(Exception)
+def _unexpected(error: Exception):
+    if isinstance(error, sa_exc.OperationalError | sa_exc.TimeoutError | sa_exc.DisconnectionError):
+        log.warning("database unavailable: %s", type(error).__name__)
+        return error_page(503)
+    log.exception("unhandled error", exc_info=error)
+    return error_page(500)
+
+
+def init_app(app: Flask) -> None:
+    """Register the pages, CSRF protection and the template helpers."""
+    from services.intake.web import auth, bureau, forms, labels, review  # noqa: F401 - they register routes
+
+    csrf.init_app(app)
+    if not app.config.get("SECRET_KEY"):
+        log.warning("SECRET_KEY is not set: the web pages answer 503 until it is (the API works)")
+    app.jinja_env.globals.update(
+        status_label=labels.status_label,
+        roc_datetime=labels.roc_datetime,
+        roc_date=format_roc_date,
+        bureau_name=lambda bureau_id: current_app.extensions["catalog"].bureau(bureau_id).name,
+        value_field=forms.value_field,
+        text_field=forms.text_field,
+        ROLE_LABELS=labels.ROLE_LABELS,
+    )
+    app.register_blueprint(bp)
+
+
+def pages_configured() -> bool:
+    return bool(current_app.config.get("SECRET_KEY"))

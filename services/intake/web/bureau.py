@@ -1,0 +1,273 @@
+"""Pages of the bureaus: their quarters, the report form, its history and its Excel workbook."""
+
+from __future__ import annotations
+
+import io
+
+import marshmallow as ma
+from flask import abort, flash, g, redirect, render_template, request, send_file, url_for
+from sqlalchemy.orm import Session
+
+from services.intake import excel, reports
+from services.intake.api import current_catalog, current_rules
+from services.intake.metrics import REPORTS_SUBMITTED
+from services.intake.web import bp, labels, review
+from services.intake.web.auth import signed_in
+from services.intake.web.common import (
+    READERS,
+    REPORT_PATH,
+    by_program,
+    check_readable,
+    conflict_message,
+    period_of,
+    plan_quarters,
+    quarter_row,
+    returned_comment,
+)
+from services.intake.web.forms import (
+    FormState,
+    UploadForm,
+    explain,
+    field_titles,
+    report_content,
+    report_form_schema,
+    state_from_error,
+    stored_actions,
+    values_of_report,
+)
+from shared.auth import Role
+from shared.db import get_session
+from shared.errors import Conflict, DomainError, Invalid
+from shared.periods import Quarter
+
+INTENTS = ("save", "submit", "amend")
+DONE_MESSAGES = {
+    "save": "已儲存草稿。",
+    "submit": "報告已送出，謝謝！",
+    "amend": "修正已送出。",
+}
+
+
+@bp.get("/quarters")
+@signed_in(Role.BUREAU)
+def quarters():
+    """My quarters: every quarter of the plan with its status and deadline."""
+    rules = current_rules()
+    found = {
+        (r.year, r.quarter): r for r in reports.list_reports(get_session(), g.principal, bureau=g.user.bureau)
+    }
+    rows = [quarter_row(found.get((q.year, q.quarter)), q, rules) for q in plan_quarters(rules)]
+    return render_template("web/quarters.html", rows=rows, bureau=rules.catalog.bureau(g.user.bureau))
+
+
+def render_report_form(
+    session: Session,
+    bureau: str,
+    period: Quarter,
+    *,
+    state: FormState | None = None,
+    content: dict | None = None,
+    upload: FormState | None = None,
+    status: int = 200,
+):
+    """The report form; `state` keeps what was typed and the errors, `content` judges progress."""
+    rules = current_rules()
+    sheet = excel.report_sheet(
+        session,
+        g.principal,
+        rules,
+        bureau,
+        period,
+        content={"narrative": content["narrative"], "actions": stored_actions(content)} if content else None,
+    )
+    state = state or FormState(values=values_of_report(sheet))
+    report = sheet.report
+    report_status = report.status if report else None
+    page = render_template(
+        "web/report_form.html",
+        sheet=sheet,
+        programs=by_program(sheet),
+        field_titles=field_titles(sheet),
+        form=state,
+        upload=upload or FormState(),
+        row=quarter_row(report, period, rules),
+        status=report_status,
+        amending=report_status in (reports.SUBMITTED, reports.ACCEPTED),
+        returned_comment=returned_comment(report),
+        progress_text=excel.progress_text,
+        ACTION_TEXTS=labels.TEXT_FIELDS,
+    )
+    return page, status
+
+
+@bp.get(REPORT_PATH)
+@signed_in(*READERS)
+def report(bureau: str, year: int, quarter: int):
+    """The report form for the bureau; coordinators and viewers get the review page."""
+    period = period_of(year, quarter)
+    check_readable(bureau)
+    if g.user.role != Role.BUREAU:
+        return review.render_review(get_session(), bureau, period)
+    return render_report_form(get_session(), bureau, period)
+
+
+def _typed(form, names) -> dict[str, str]:
+    return {name: form.get(name, "") for name in names}
+
+
+@bp.post(REPORT_PATH)
+@signed_in(Role.BUREAU)
+def save(bureau: str, year: int, quarter: int):
+    """Save a draft, submit, or amend with a reason; errors come back beside the fields."""
+    period = period_of(year, quarter)
+    check_readable(bureau)
+    intent = request.form.get("intent")
+    if intent not in INTENTS:
+        abort(400)
+    catalog, rules, session = current_catalog(), current_rules(), get_session()
+    actions = catalog.actions_for(bureau)
+    schema = report_form_schema(catalog, bureau)
+    typed = _typed(request.form, schema.fields)
+    try:
+        content = report_content(actions, schema.load(request.form))
+    except ma.ValidationError as error:
+        partial = report_content(actions, error.valid_data or {})
+        return render_report_form(
+            session, bureau, period, state=state_from_error(typed, error), content=partial, status=422
+        )
+    try:
+        reports.save_report(
+            session,
+            rules,
+            g.principal,
+            bureau,
+            period,
+            narrative=content["narrative"],
+            actions=content["actions"],
+            reason=content["reason"],
+        )
+        if intent == "submit":
+            reports.submit_report(session, rules, g.principal, bureau, period)
+            REPORTS_SUBMITTED.labels(bureau).inc()
+    except (Invalid, Conflict) as error:
+        session.rollback()  # nothing of this request is kept
+        state = FormState(values=typed)
+        if isinstance(error, Conflict):
+            state.page_errors.append(conflict_message(session, bureau, period, rules))
+        else:
+            explain(error, actions, content, state)
+        return render_report_form(session, bureau, period, state=state, content=content, status=error.status)
+    flash(DONE_MESSAGES[intent], "success")
+    return redirect(url_for("web.report", bureau=bureau, year=year, quarter=quarter), 303)
+
+
+@bp.get(REPORT_PATH + "/history")
+@signed_in(*READERS)
+def history(bureau: str, year: int, quarter: int):
+    """The revisions of a report: who changed what, and when."""
+    period = period_of(year, quarter)
+    check_readable(bureau)
+    catalog = current_catalog()
+    report = reports.get_report(get_session(), g.principal, bureau, period)
+    revisions = [
+        {
+            "revision": revision,
+            "changes": labels.describe_changes(revision.changes, catalog),
+        }
+        for revision in reversed(report.revisions)
+    ]
+    return render_template(
+        "web/history.html",
+        report=report,
+        bureau=catalog.bureau(bureau),
+        period=period,
+        revisions=revisions,
+        event_label=lambda event: labels.EVENT_LABELS.get(event, event),
+    )
+
+
+@bp.get(REPORT_PATH + "/xlsx")
+@signed_in(*READERS)
+def download_workbook(bureau: str, year: int, quarter: int):
+    """The report as an Excel workbook, pre-filled with what is saved."""
+    period = period_of(year, quarter)
+    check_readable(bureau)
+    sheet = excel.report_sheet(get_session(), g.principal, current_rules(), bureau, period)
+    return workbook_response(sheet)
+
+
+def workbook_response(sheet: excel.ReportSheet):
+    return send_file(
+        io.BytesIO(excel.build_workbook(sheet)),
+        mimetype=excel.XLSX_MIMETYPE,
+        as_attachment=True,
+        download_name=f"{sheet.bureau.id}-{sheet.quarter}-{sheet.bureau.name}{sheet.quarter.label_zh}季報.xlsx",
+        max_age=0,
+    )
+
+
+@bp.post(REPORT_PATH + "/xlsx")
+@signed_in(Role.BUREAU)
+def upload_workbook(bureau: str, year: int, quarter: int):
+    """Take an uploaded workbook as a draft (or an amendment, with a reason); all or nothing."""
+    period = period_of(year, quarter)
+    check_readable(bureau)
+    rules, session = current_rules(), get_session()
+    typed = {"reason": request.form.get("reason", "")}
+    try:
+        form = UploadForm().load(request.form)
+    except ma.ValidationError as error:
+        return render_report_form(session, bureau, period, upload=state_from_error(typed, error), status=422)
+    upload = FormState(values=typed)
+    file = request.files.get("file")
+    if file is None or not file.filename:
+        upload.add("file", "請選擇要上傳的 Excel 檔（.xlsx）。")
+        return render_report_form(session, bureau, period, upload=upload, status=422)
+    try:
+        sheet = excel.report_sheet(session, g.principal, rules, bureau, period)
+        content = excel.read_workbook(file.read(), sheet)
+        reports.save_report(
+            session,
+            rules,
+            g.principal,
+            bureau,
+            period,
+            narrative=content["narrative"],
+            actions=content["actions"],
+            reason=form["reason"] or None,
+        )
+    except (Invalid, Conflict) as error:
+        session.rollback()
+        _explain_upload(error, upload, session, bureau, period, rules)
+        return render_report_form(session, bureau, period, upload=upload, status=error.status)
+    flash("已匯入 Excel 並儲存。", "success")
+    return redirect(url_for("web.report", bureau=bureau, year=year, quarter=quarter), 303)
+
+
+def _explain_upload(error: DomainError, upload: FormState, session, bureau, period, rules) -> None:
+    errors = error.errors or {}
+    if isinstance(error, Conflict):
+        upload.page_errors.append(conflict_message(session, bureau, period, rules))
+    elif "cells" in errors:
+        upload.page_errors.append("上傳的 Excel 有錯誤，未儲存任何資料。請修正以下儲存格後再上傳：")
+        for ref, texts in errors["cells"].items():
+            upload.add("cells", excel.describe(ref, texts))
+    elif "file" in errors:
+        upload.add("file", error.detail)
+    elif "reason" in errors:
+        upload.add("reason", "報告已送出，以 Excel 修正時必須填寫修正原因。")
+    elif "actions" in errors:
+        # An amendment must leave the report complete: name what the workbook leaves missing.
+        upload.page_errors.append("報告已送出，修正後的內容不完整，未儲存。請補齊以下項目：")
+        for action_id, problems in errors["actions"].items():
+            for problem in problems:
+                upload.add("cells", f"{action_id}：{_UPLOAD_PROBLEMS.get(problem, '資料有誤')}")
+    else:
+        explain(error, (), {"actions": []}, upload)
+
+
+_UPLOAD_PROBLEMS = {
+    "values": "有未填寫的數值",
+    "delay_reason": "進度落後，須填寫落後原因",
+    "countermeasure": "進度落後，須填寫因應對策",
+}

@@ -1,0 +1,98 @@
+"""What the bureau and coordinator pages share: periods, access to a bureau, and report states."""
+
+from __future__ import annotations
+
+from flask import g
+
+from services.intake import reports
+from services.intake.api import current_catalog
+from services.intake.web import labels
+from shared.auth import Role
+from shared.errors import NotFound
+from shared.periods import TAIPEI, Quarter, days_until_due, due_date
+
+READERS = (Role.ADMIN, Role.COORDINATOR, Role.VIEWER, Role.BUREAU)
+REPORT_PATH = "/reports/<string:bureau>/<int:year>/<int:quarter>"
+
+
+def period_of(year: int, quarter: int) -> Quarter:
+    try:
+        return Quarter(year, quarter)
+    except ValueError:
+        raise NotFound(f"There is no quarter {year}Q{quarter}.") from None
+
+
+def plan_quarters(rules: reports.Rules) -> list[Quarter]:
+    """Every quarter of the plan's reporting years, and any since, newest first."""
+    plan = rules.catalog.plan
+    today = rules.now.astimezone(TAIPEI).date()
+    last = max(Quarter(plan.target_year, 4), Quarter.containing(today))
+    quarter, found = Quarter(plan.reporting_first_year, 1), []
+    while quarter <= last:
+        found.append(quarter)
+        quarter = quarter.next()
+    return found[::-1]
+
+
+def quarter_row(report, quarter: Quarter, rules: reports.Rules) -> dict:
+    """One line of 'my quarters': status, due date and days left or late."""
+    started = quarter.start <= rules.now.astimezone(TAIPEI).date()
+    status = report.status if report else None
+    done = status in (reports.SUBMITTED, reports.ACCEPTED)
+    days_left = days_until_due(quarter, rules.now, rules.due_days)
+    if not started:
+        timing = "尚未開始"
+    elif done:
+        timing = labels.submitted_text(report.days_late)
+    else:
+        timing = labels.deadline_text(days_left)
+    return {
+        "quarter": quarter,
+        "status": status,
+        "due": due_date(quarter, rules.due_days),
+        "timing": timing,
+        "late": started and not done and days_left < 0,
+        "started": started,
+        "locked": started and reports.is_locked(report, quarter, rules),
+        "report": report,
+    }
+
+
+def check_readable(bureau: str) -> None:
+    """A bureau user sees only their own bureau; an unknown bureau is simply not found."""
+    try:
+        current_catalog().bureau(bureau)
+    except KeyError:
+        raise NotFound(f"No bureau {bureau!r}.") from None
+    if not g.principal.may_act_for(bureau):
+        raise NotFound(f"No report of {bureau}.")
+
+
+def returned_comment(report) -> str | None:
+    """The coordinator's comment, while the report is returned."""
+    if report is None or report.status != reports.RETURNED:
+        return None
+    for revision in reversed(report.revisions):
+        if revision.event == "returned":
+            return revision.comment
+    return None
+
+
+def conflict_message(session, bureau: str, period: Quarter, rules: reports.Rules) -> str:
+    report = reports.find_report(session, bureau, period)
+    if reports.is_locked(report, period, rules):
+        return "本季已鎖定，不能再修改；如需修改，請聯絡管考單位重新開放。"
+    return (
+        f"報告目前為「{labels.status_label(report.status if report else None)}」，"
+        "無法進行這個操作，請重新整理頁面後再試。"
+    )
+
+
+def by_program(sheet) -> list[tuple]:
+    """The sheet's actions grouped under their programs, in catalog order."""
+    groups: list[tuple] = []
+    for action in sheet.actions:
+        if not groups or groups[-1][0] != action.program:
+            groups.append((action.program, []))
+        groups[-1][1].append(action)
+    return groups

@@ -1,0 +1,254 @@
+"""The pages' forms: field names, schemas with Chinese messages, and the report logic's errors in Chinese.
+
+Form fields are flat (`value-1-police-1-sessions`), so every error is keyed by the name
+of the input it belongs to and the template shows it right beside that input. Names have
+no dots, which marshmallow would read as paths.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import marshmallow as ma
+
+from shared.catalog import Action, Catalog
+from shared.errors import DomainError
+
+NOTE_LENGTH, NARRATIVE_LENGTH, REASON_LENGTH = 2000, 20000, 2000
+MAX_COUNT = 1_000_000_000
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+ACTION_TEXTS = ("note", "delay_reason", "countermeasure")
+
+MISSING_VALUE = "送出前必須填寫此欄（沒有辦理請填 0）。"
+DOMAIN_MESSAGES = {
+    "delay_reason": "本項進度落後，送出前須填寫落後原因。",
+    "countermeasure": "本項進度落後，送出前須填寫因應對策。",
+    "reason": "報告已送出，修正時必須填寫修正原因。",
+    "comment": "請填寫退回意見，說明需要補正的地方。",
+}
+PAGE_MESSAGES = {
+    "year": "這一年不在計畫的填報期間內。",
+    "quarter": "本季尚未開始，還不能填報。",
+}
+
+
+def _token(action_id: str) -> str:
+    return action_id.replace(".", "-")
+
+
+def value_field(action_id: str, metric_id: str) -> str:
+    """The input of one metric: value-1-police-1-sessions."""
+    return f"value-{_token(action_id)}-{metric_id}"
+
+
+def text_field(kind: str, action_id: str) -> str:
+    """The input of an action's note, delay reason or countermeasure: note-1-police-1."""
+    return f"{kind}-{_token(action_id)}"
+
+
+class FormText(ma.fields.String):
+    """Text typed into a page: trimmed, without control characters, with a length limit in Chinese."""
+
+    def __init__(self, max_length: int, *, required: bool = False, blank_message: str | None = None):
+        defaults = {} if required else {"load_default": ""}
+        super().__init__(
+            required=required,
+            validate=ma.validate.Length(max=max_length, error=f"最多 {max_length} 字，請縮短。"),
+            error_messages={"required": blank_message or "必填。", "invalid": "格式不正確。"},
+            **defaults,
+        )
+        self.blank_message = blank_message
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if _CONTROL.search(text):
+            raise ma.ValidationError("含有無法處理的控制字元，請刪除後再送出。")
+        text = text.replace("\r\n", "\n").strip()
+        if self.blank_message and not text:
+            raise ma.ValidationError(self.blank_message)
+        return text
+
+
+class FormCount(ma.fields.Field):
+    """A count typed into a page: blank is 'not yet known', otherwise a whole number from 0 up."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = (value or "").strip().replace(",", "").replace("，", "")
+        if not text:
+            return None
+        if re.fullmatch(r"[-－]\s*[0-9０-９]+([.．][0-9０-９]+)?", text):
+            raise ma.ValidationError("不可為負數，請填 0 以上的整數。")
+        if re.fullmatch(r"[0-9０-９]+[.．][0-9０-９]+", text):
+            raise ma.ValidationError("請填整數，不可有小數點。")
+        if not re.fullmatch(r"[0-9０-９]+", text):
+            raise ma.ValidationError("請填數字（0 以上的整數），不可填文字。")
+        number = int(text)  # int() reads full-width digits too
+        if number > MAX_COUNT:
+            raise ma.ValidationError("數值過大，請確認。")
+        return number
+
+
+@dataclass
+class FormState:
+    """What a form shows: the values in its inputs and the errors beside them."""
+
+    values: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, list[str]] = field(default_factory=dict)
+    page_errors: list[str] = field(default_factory=list)
+
+    def value(self, name: str) -> str:
+        return self.values.get(name, "")
+
+    def errors_of(self, name: str) -> list[str]:
+        return self.errors.get(name, [])
+
+    def has_errors(self) -> bool:
+        return bool(self.errors or self.page_errors)
+
+    def add(self, name: str, message: str) -> None:
+        if message not in self.errors.setdefault(name, []):
+            self.errors[name].append(message)
+
+
+def _flat_messages(messages) -> list[str]:
+    if isinstance(messages, dict):
+        return [text for value in messages.values() for text in _flat_messages(value)]
+    if isinstance(messages, list):
+        return [text for value in messages for text in _flat_messages(value)]
+    return [str(messages)]
+
+
+def state_from_error(values: dict[str, str], error: ma.ValidationError) -> FormState:
+    """Schema errors keyed by input name, with what was typed kept."""
+    state = FormState(values=dict(values))
+    for name, messages in error.messages.items():
+        for message in _flat_messages(messages):
+            state.add(name, message)
+    return state
+
+
+# -- the report form ---------------------------------------------------------------
+def report_form_schema(catalog: Catalog, bureau: str) -> ma.Schema:
+    """The flat schema of one bureau's report form (one input per metric and text)."""
+    fields: dict[str, ma.fields.Field] = {
+        "narrative": FormText(NARRATIVE_LENGTH),
+        "reason": FormText(REASON_LENGTH),
+    }
+    for action in catalog.actions_for(bureau):
+        for metric in action.metrics:
+            fields[value_field(action.id, metric.id)] = FormCount(load_default=None)
+        for kind in ACTION_TEXTS:
+            fields[text_field(kind, action.id)] = FormText(NOTE_LENGTH)
+    # Unknown inputs (the CSRF token, the button pressed) are left out.
+    return ma.Schema.from_dict(fields, name=f"ReportForm_{bureau}")(unknown=ma.EXCLUDE)
+
+
+def report_content(actions: tuple[Action, ...], data: dict) -> dict:
+    """Loaded form data as save_report takes it: narrative, reason and one entry per action."""
+    return {
+        "narrative": data.get("narrative", ""),
+        "reason": data.get("reason") or None,
+        "actions": [
+            {
+                "action": action.id,
+                "values": {m.id: data.get(value_field(action.id, m.id)) for m in action.metrics},
+                **{kind: data.get(text_field(kind, action.id)) or None for kind in ACTION_TEXTS},
+            }
+            for action in actions
+        ],
+    }
+
+
+def stored_actions(content: dict) -> dict:
+    """Form content keyed by action id, as reports store it."""
+    return {
+        entry["action"]: {key: value for key, value in entry.items() if key != "action"}
+        for entry in content["actions"]
+    }
+
+
+def explain(error: DomainError, actions: tuple[Action, ...], content: dict, state: FormState) -> None:
+    """Put the report logic's errors (English, keyed by action) beside the right inputs, in Chinese."""
+    known = {action.id: action for action in actions}
+    typed = stored_actions(content)
+    understood = False
+    for key, messages in (error.errors or {}).items():
+        if key == "actions" and isinstance(messages, dict):
+            for action_id, problems in messages.items():
+                action = known.get(action_id)
+                if action is None or not isinstance(problems, dict):
+                    continue
+                for problem in problems:
+                    if problem == "values":
+                        values = typed.get(action_id, {}).get("values", {})
+                        missing = [m for m in action.metrics if values.get(m.id) is None] or list(
+                            action.metrics
+                        )
+                        for metric in missing:
+                            state.add(value_field(action_id, metric.id), MISSING_VALUE)
+                        understood = True
+                    elif problem in DOMAIN_MESSAGES:
+                        state.add(text_field(problem, action_id), DOMAIN_MESSAGES[problem])
+                        understood = True
+        elif key in DOMAIN_MESSAGES:
+            state.add(key, DOMAIN_MESSAGES[key])
+            understood = True
+        elif key in PAGE_MESSAGES:
+            state.page_errors.append(PAGE_MESSAGES[key])
+            understood = True
+    if not understood:
+        state.page_errors.append("資料有誤，未能儲存，請檢查後再試。")
+
+
+def values_of_report(sheet) -> dict[str, str]:
+    """The inputs of the report form filled from a report sheet (what is saved)."""
+    values = {"narrative": sheet.narrative or ""}
+    for action in sheet.actions:
+        for line in action.metrics:
+            values[value_field(action.action.id, line.metric.id)] = (
+                "" if line.value is None else str(line.value)
+            )
+        for kind in ACTION_TEXTS:
+            values[text_field(kind, action.action.id)] = getattr(action, kind) or ""
+    return values
+
+
+def field_titles(sheet) -> dict[str, str]:
+    """What each input of the report form is called in the list of errors at the top."""
+    titles = {"narrative": "綜合說明", "reason": "修正原因"}
+    names = {"note": "備註", "delay_reason": "落後原因", "countermeasure": "因應對策"}
+    for action in sheet.actions:
+        for line in action.metrics:
+            titles[value_field(action.action.id, line.metric.id)] = f"{action.action.id} {line.metric.name}"
+        for kind, name in names.items():
+            titles[text_field(kind, action.action.id)] = f"{action.action.id} {name}"
+    return titles
+
+
+# -- small forms --------------------------------------------------------------------
+class SignInForm(ma.Schema):
+    class Meta:
+        unknown = ma.EXCLUDE
+
+    username = FormText(60, required=True, blank_message="請輸入帳號。")
+    password = ma.fields.String(
+        required=True,
+        validate=ma.validate.Length(min=1, max=200, error="請輸入密碼。"),
+        error_messages={"required": "請輸入密碼。"},
+    )
+    next = ma.fields.String(load_default="")
+
+
+class ReturnForm(ma.Schema):
+    class Meta:
+        unknown = ma.EXCLUDE
+
+    comment = FormText(REASON_LENGTH, required=True, blank_message=DOMAIN_MESSAGES["comment"])
+
+
+class UploadForm(ma.Schema):
+    class Meta:
+        unknown = ma.EXCLUDE
+
+    reason = FormText(REASON_LENGTH)

@@ -1,0 +1,281 @@
+"""The Excel round trip: a pre-filled, protected template out; a checked draft back in, all or nothing."""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+
+import pytest
+from openpyxl import load_workbook
+
+from shared.catalog import default_catalog
+from shared.periods import Quarter
+from tests.intake.web.conftest import Q2, file_report, full_form, set_target, stored_report, text_of
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+POLICE_METRICS = sum(len(a.metrics) for a in default_catalog().actions_for("police"))
+LAST_ROW = 6 + POLICE_METRICS
+NARRATIVE_ROW = LAST_ROW + 2
+
+
+def workbook(raw: bytes):
+    return load_workbook(io.BytesIO(raw))["季報"]
+
+
+def saved_bytes(ws) -> bytes:
+    output = io.BytesIO()
+    ws.parent.save(output)
+    return output.getvalue()
+
+
+def upload(person, raw: bytes, path=Q2, **fields):
+    return person.post(path + "/xlsx", {"file": (io.BytesIO(raw), "季報.xlsx"), **fields})
+
+
+def upload_errors(response) -> list[str]:
+    return re.findall(r"<li>(工作表「季報」儲存格 [^<]+)</li>", text_of(response))
+
+
+def test_the_template_is_prefilled_with_actions_metrics_units_plans_and_values(signed_in, web_app, clock):
+    set_target(web_app, "1.police.1", "sessions", 40)
+    clock.set_taipei(2022, 4, 6, 9, 0)
+    file_report(web_app, "police", Quarter(2022, 1), 12)
+    clock.set_taipei(2022, 7, 5, 10, 0)
+    police = signed_in("police")
+    police.post(
+        Q2, full_form("police", 3, intent="save", **{"note-1-police-1": "校園 3 場", "narrative": "綜合"})
+    )
+    download = police.get(Q2 + "/xlsx")
+    assert download.status_code == 200
+    assert download.mimetype == XLSX
+    assert "filename*=UTF-8''police-2022Q2-" in download.headers["Content-Disposition"]
+    ws = workbook(download.data)
+    assert (ws["D2"].value, ws["D3"].value, ws["B3"].value, ws["B4"].value) == (
+        "police",
+        "2022Q2",
+        "民國111年第2季",
+        "111年7月10日",
+    )
+    assert [c.value for c in ws[7]][:12] == [
+        "初級預防－多元推廣宣導策略",
+        "1.police.1",
+        default_catalog().action("1.police.1").text,
+        "sessions",
+        "辦理場次",
+        "場次",
+        40,
+        12,
+        "—",
+        "—",
+        3,
+        "校園 3 場",
+    ]
+    assert (ws["B8"].value, ws["D8"].value, ws["G8"].value) == ("1.police.1", "participants", "—")
+    assert ws[f"B{LAST_ROW}"].value == "3.police.2"
+    assert ws[f"B{LAST_ROW + 1}"].value is None
+    assert (ws[f"A{NARRATIVE_ROW}"].value, ws[f"B{NARRATIVE_ROW}"].value) == ("本季辦理情形綜合說明", "綜合")
+    assert ws["O7"].value == "進度落後：辦理場次累計 15，目標累計 20場次"
+
+
+def test_input_cells_are_marked_and_unlocked_and_the_rest_is_protected(signed_in):
+    ws = workbook(signed_in("police").get(Q2 + "/xlsx").data)
+    assert ws.protection.sheet is True
+    for ref in ("K7", "K8", "L7", "M7", "N7", f"B{NARRATIVE_ROW}"):
+        assert ws[ref].protection.locked is False, ref
+        assert ws[ref].fill.fgColor.rgb == "00FFF2CC", ref
+    for ref in ("A7", "B7", "C7", "D7", "G7", "H7", "L8", "D2", "D3"):
+        assert ws[ref].protection.locked is True, ref
+        assert ws[ref].fill.fgColor.rgb != "00FFF2CC", ref
+    validation = ws.data_validations.dataValidation[0]
+    assert (validation.type, validation.formula1) == ("whole", "0")
+    assert "K7" in str(validation.sqref)
+
+
+@pytest.mark.parametrize("text", ['=HYPERLINK("http://evil.example","點我")', "+1+2", "-2+3", "@SUM(A1:A2)"])
+def test_text_that_looks_like_a_formula_is_written_as_text(signed_in, text):
+    police = signed_in("police")
+    police.post(Q2, full_form("police", 1, intent="save", **{"note-1-police-1": text, "narrative": text}))
+    raw = police.get(Q2 + "/xlsx").data
+    ws = workbook(raw)
+    for ref in ("L7", f"B{NARRATIVE_ROW}"):
+        assert (ws[ref].value, ws[ref].data_type, ws[ref].quotePrefix) == (text, "s", True)
+    sheet_xml = zipfile.ZipFile(io.BytesIO(raw)).read("xl/worksheets/sheet1.xml").decode()
+    assert "<f>" not in sheet_xml
+
+
+def test_a_changed_template_uploaded_from_the_page_is_saved_as_a_draft(signed_in, web_app):
+    police = signed_in("police")
+    ws = workbook(police.get(Q2 + "/xlsx").data)
+    for row in range(7, LAST_ROW + 1):
+        ws[f"K{row}"] = 2
+    ws["K7"] = 9
+    ws["L7"] = "以 Excel 填寫"
+    ws[f"B{NARRATIVE_ROW}"] = "本季由 Excel 匯入。"
+    done = upload(police, saved_bytes(ws))
+    assert done.status_code == 303
+    assert "已匯入 Excel 並儲存" in text_of(police.get(Q2))
+    report = stored_report(web_app)
+    assert report.status == "draft"
+    assert report.actions["1.police.1"] == {
+        "values": {"sessions": 9, "participants": 2},
+        "note": "以 Excel 填寫",
+        "delay_reason": None,
+        "countermeasure": None,
+    }
+    assert report.narrative == "本季由 Excel 匯入。"
+
+
+def test_wrong_cells_reject_the_whole_upload_naming_sheet_cell_and_problem(signed_in, web_app):
+    police = signed_in("police")
+    police.post(Q2, full_form("police", 1, intent="save"))
+    ws = workbook(police.get(Q2 + "/xlsx").data)
+    ws["K7"] = "三場"
+    ws["K8"] = -4
+    ws["K9"] = "=1+1"
+    ws["K10"] = 2.5
+    ws["K12"] = True
+    ws["B13"] = "9.police.9"
+    ws["L7"] = "=A1"
+    refused = upload(police, saved_bytes(ws))
+    assert refused.status_code == 422
+    assert upload_errors(refused) == [
+        "工作表「季報」儲存格 K7：應為數值，不可填入文字（「三場」）。",
+        "工作表「季報」儲存格 L7：不可使用公式，請直接填入文字。",
+        "工作表「季報」儲存格 K8：不可為負數（-4）。",
+        "工作表「季報」儲存格 K9：不可使用公式，請直接填入數值。",
+        "工作表「季報」儲存格 K10：應為整數，不可有小數（2.5）。",
+        "工作表「季報」儲存格 K12：應為數值，不可為 TRUE/FALSE。",
+        "工作表「季報」儲存格 B13：作法編號應為「1.police.4」，檔案中為「9.police.9」：請勿變更、插入或刪除列。",
+    ]
+    assert "Excel 未匯入" in text_of(refused)
+    assert stored_report(web_app).revision == 1  # nothing saved
+
+
+def test_an_inserted_row_is_refused(signed_in, web_app):
+    police = signed_in("police")
+    ws = workbook(police.get(Q2 + "/xlsx").data)
+    ws.insert_rows(9)
+    refused = upload(police, saved_bytes(ws))
+    assert refused.status_code == 422
+    assert upload_errors(refused)[0] == (
+        "工作表「季報」儲存格 B9：作法編號應為「1.police.2」，檔案中為「」：請勿變更、插入或刪除列。"
+    )
+    assert stored_report(web_app) is None
+
+
+def test_another_bureaus_or_quarters_workbook_is_refused(signed_in, web_app):
+    other = workbook(signed_in("coordinator").get("/reports/education/2022/2/xlsx").data)
+    refused = upload(signed_in("police"), saved_bytes(other))
+    assert refused.status_code == 422
+    assert upload_errors(refused) == [
+        "工作表「季報」儲存格 D2：機關代碼應為「police」（警察局），檔案中為「education」：這不是本季本機關的報表。"
+    ]
+    earlier = workbook(signed_in("police").get("/reports/police/2022/3/xlsx").data)
+    refused = upload(signed_in("police"), saved_bytes(earlier))
+    assert "期別代碼應為「2022Q2」" in upload_errors(refused)[0]
+    assert stored_report(web_app) is None
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (b"not a spreadsheet", "無法讀取檔案：請上傳由本系統下載的 Excel 檔（.xlsx）。"),
+        (None, "檔案解壓後過大，請上傳由本系統下載的 .xlsx 檔。"),
+    ],
+)
+def test_files_that_are_not_our_workbook_are_refused(signed_in, web_app, raw, message):
+    if raw is None:  # a small zip that would unpack to 60 MB
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr("xl/worksheets/sheet1.xml", b"0" * (60 * 1024 * 1024))
+        raw = buffer.getvalue()
+    refused = upload(signed_in("police"), raw)
+    assert refused.status_code == 422
+    assert message in text_of(refused)
+    assert stored_report(web_app) is None
+
+
+def test_an_upload_without_a_file_is_named_beside_the_file_input(signed_in):
+    police = signed_in("police")
+    refused = police.post(Q2 + "/xlsx", {})
+    assert refused.status_code == 422
+    assert '<p class="field-error" id="file-error">請選擇要上傳的 Excel 檔（.xlsx）。</p>' in text_of(refused)
+
+
+def test_uploading_after_submission_amends_and_needs_a_reason(signed_in, web_app):
+    police = signed_in("police")
+    police.post(Q2, full_form("police", 2, intent="submit"))
+    ws = workbook(police.get(Q2 + "/xlsx").data)
+    ws["K7"] = 5
+    refused = upload(police, saved_bytes(ws))
+    assert refused.status_code == 422
+    assert "報告已送出，以 Excel 修正時必須填寫修正原因。" in text_of(refused)
+    assert stored_report(web_app).actions["1.police.1"]["values"]["sessions"] == 2
+    amended = upload(police, saved_bytes(ws), reason="依 Excel 更正")
+    assert amended.status_code == 303
+    report = stored_report(web_app)
+    assert (report.status, report.revisions[-1].event, report.revisions[-1].reason) == (
+        "submitted",
+        "amended",
+        "依 Excel 更正",
+    )
+
+
+def test_only_the_bureau_uploads_and_only_its_own_report(signed_in, web_app):
+    raw = signed_in("police").get(Q2 + "/xlsx").data
+    assert upload(signed_in("coordinator"), raw).status_code == 403
+    assert upload(signed_in("education"), raw, path="/reports/police/2022/2").status_code == 404
+    assert signed_in("education").get(Q2 + "/xlsx").status_code == 404
+
+
+# -- the same round trip through the API -------------------------------------------------
+API = "/api/v1/reports/police/2022/2/xlsx"
+
+
+def test_the_api_serves_the_template_to_readers(api):
+    download = api.get("police", API)
+    assert download.status_code == 200
+    assert download.mimetype == XLSX
+    assert workbook(download.data)["D2"].value == "police"
+    assert api.get("coordinator", API).status_code == 200
+    assert api.get("education", API).status_code == 404
+    assert api.get("police", "/api/v1/reports/police/2022/7/xlsx").status_code == 404
+
+
+def test_the_api_takes_an_upload_as_a_draft(api):
+    ws = workbook(api.get("police", API).data)
+    for row in range(7, LAST_ROW + 1):
+        ws[f"K{row}"] = 1
+    saved = api.post("police", API, data={"file": (io.BytesIO(saved_bytes(ws)), "report.xlsx")})
+    assert saved.status_code == 200
+    assert saved.json["status"] == "draft"
+    assert saved.json["actions"][0]["values"] == {"sessions": 1, "participants": 1}
+    submitted = api.post("police", "/api/v1/reports/police/2022/2/submit")
+    assert submitted.json["status"] == "submitted"
+    ws["K7"] = 4
+    amended = api.post(
+        "police", API, data={"file": (io.BytesIO(saved_bytes(ws)), "report.xlsx"), "reason": "更正場次"}
+    )
+    assert amended.status_code == 200
+    assert api.get("police", "/api/v1/reports/police/2022/2").json["history"][-1]["event"] == "amended"
+
+
+def test_the_api_refuses_a_wrong_cell_as_a_problem_naming_it(api):
+    ws = workbook(api.get("police", API).data)
+    ws["K8"] = "n/a"
+    refused = api.post("police", API, data={"file": (io.BytesIO(saved_bytes(ws)), "report.xlsx")})
+    assert refused.status_code == 422
+    assert refused.content_type == "application/problem+json"
+    assert refused.json["errors"] == {"cells": {"季報!K8": ["應為數值，不可填入文字（「n/a」）。"]}}
+    assert "工作表「季報」儲存格 K8" in refused.json["detail"]
+    assert api.get("police", "/api/v1/reports/police/2022/2").status_code == 404
+
+
+def test_the_api_upload_needs_a_multipart_file(api):
+    assert api.post("police", API, json={}).status_code == 415
+    missing = api.post("police", API, data={"reason": "x"}, content_type="multipart/form-data")
+    assert missing.status_code == 422
+    assert "file" in missing.json["errors"]
+    unknown = api.post("police", API, data={"file": (io.BytesIO(b"x"), "a.xlsx"), "other": "y"})
+    assert unknown.status_code == 422

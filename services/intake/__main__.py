@@ -145,5 +145,44 @@ def revoke_token(token_id):
     click.echo(f"token {token_id} revoked", err=True)
 
 
+@cli.command("demo-data")
+@click.option("--seed", default=1, show_default=True, type=int, help="Same seed and --until, same data.")
+@click.option("--cases", default=5000, show_default=True, type=click.IntRange(min=0), help="Case records.")
+@click.option(
+    "--until",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Simulate up to this day (not included); default: today in Taipei.",
+)
+@click.option("--if-empty", is_flag=True, help="Succeed without loading when the database holds data.")
+def demo_data(seed, cases, until, if_empty):
+    """Fill an empty database with seeded demo data, marked DEMO-/【示範資料】/示範資料產生器."""
+    from services.intake import demo
+    from shared.periods import TAIPEI
+
+    app = _app()
+    migrations.upgrade(SERVICE_DIR, app.config["DATABASE_URL"])
+    day = until.date() if until else app.config["CLOCK"]().astimezone(TAIPEI).date()
+    try:
+        summary = demo.generate(
+            app.extensions["database"],
+            app.extensions["catalog"],
+            seed=seed,
+            cases=cases,
+            until=day,
+            due_days=app.config["REPORT_DUE_DAYS"],
+            lock_days=app.config["REPORT_LOCK_DAYS"],
+            progress=lambda text: click.echo(f"demo-data: {text}", err=True),
+        )
+    except demo.NotEmpty as error:
+        if if_empty:
+            click.echo("demo-data: the database already holds data; nothing loaded", err=True)
+            return
+        raise click.ClickException(str(error)) from None
+    except demo.DistributionsError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"demo-data: loaded (seed {seed}, until {day}): {summary}", err=True)
+
+
 if __name__ == "__main__":
     sys.exit(cli())

@@ -94,6 +94,7 @@ METRICS = {
     "dgbv_sync_source_up": ("1 if the last sync could read intake, 0 if intake was down or refused.", []),
     "dgbv_sync_cursor": ("Position in intake's change feed that the read model has reached.", []),
     "dgbv_snapshot_timestamp_seconds": ("Unix time the served snapshot was computed.", []),
+    "dgbv_demo_data": ("1 if the figures include demo data (case refs DEMO-), else 0.", []),
 }
 SECTIONS = ("summary", "indicators", "outcomes", "compliance", "progress", "gbv_types")
 
@@ -123,6 +124,9 @@ class SnapshotCollector:
             self._indicators(families, stored)
             self._reports(families, stored)
             self._progress(families, stored)
+            families["dgbv_demo_data"].add_metric(
+                [], 1 if stored[("summary", "current")].get("demo_data") else 0
+            )
             for type_number, role, sex, year, count in stored[("gbv_types", "all")]["counts"]:
                 families["dgbv_gbv_type_count"].add_metric([str(type_number), role, sex, str(year)], count)
         yield from families.values()

@@ -236,3 +236,4 @@ class StatusSchema(ma.Schema):
     )
     last_error = ma.fields.String(allow_none=True)
     snapshot_at = ma.fields.DateTime(allow_none=True)
+    demo_data = ma.fields.Boolean(metadata={"description": "Do the figures include demo data?"})

@@ -30,6 +30,9 @@ from shared.db import Database
 from shared.errors import DomainError, NotFound
 from shared.periods import TAIPEI, Quarter
 
+# intake's demo data generator (`python -m services.intake demo-data`) starts every case ref so.
+DEMO_REF_PREFIX = "DEMO-"
+
 
 class NotReady(DomainError):
     """No snapshot has been computed yet."""
@@ -76,6 +79,7 @@ def compute(
     now: dt.datetime,
     due_days: int,
     threshold: float,
+    demo_data: bool = False,
 ) -> dict[tuple[str, str], dict]:
     """Every section of the snapshot from the read model's rows."""
     sections: dict[tuple[str, str], dict] = {}
@@ -117,6 +121,7 @@ def compute(
         "latest_progress_quarter": str(progress_quarters[-1]) if progress_quarters else None,
         "case_categories": sorted({row.category for row in cases}),
         "case_years": sorted({row.year for row in cases}),
+        "demo_data": demo_data,
     }
     return {key: jsonable(value) for key, value in sections.items()}
 
@@ -152,6 +157,10 @@ def recompute(
             now=now,
             due_days=due_days,
             threshold=threshold,
+            demo_data=session.scalar(
+                select(CaseRow.id).where(CaseRow.key.startswith(DEMO_REF_PREFIX)).limit(1)
+            )
+            is not None,
         )
     with database.transaction() as session:
         session.execute(delete(SnapshotItem))

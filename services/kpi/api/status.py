@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
+from services.kpi import snapshot
 from services.kpi.api import api_blueprint, now
 from services.kpi.models import SyncState
 from services.kpi.schemas import StatusSchema
@@ -22,9 +23,11 @@ class Status(MethodView):
 
         `cursor` is the position reached in intake's change feed; `source_up` says whether
         the last sync could read intake; `age_seconds` is the time since the last successful
-        sync. While intake is down the service keeps serving its last figures.
+        sync. While intake is down the service keeps serving its last figures. `demo_data`
+        says whether the figures include demo data (`python -m services.intake demo-data`).
         """
         state = get_session().get(SyncState, 1)
+        summary = snapshot.item(get_session(), "summary", "current") or {}
         age = (now() - state.last_success_at).total_seconds() if state.last_success_at else None
         return {
             "cursor": state.cursor,
@@ -34,4 +37,5 @@ class Status(MethodView):
             "source_up": state.source_up,
             "last_error": state.last_error,
             "snapshot_at": state.snapshot_at,
+            "demo_data": bool(summary.get("demo_data")),
         }

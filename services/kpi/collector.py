@@ -46,6 +46,10 @@ METRICS = {
         "Projected year-end count if the rest of the year follows the baseline's season.",
         ["indicator", "year"],
     ),
+    "dgbv_indicator_seasonal_target": (
+        "Target of one quarter: the baseline year's count of that quarter x (1 - reduction).",
+        ["indicator", "year", "quarter"],
+    ),
     "dgbv_indicator_status": (
         "1 for the indicator's current status in the target year, 0 for the others.",
         ["indicator", "status"],
@@ -175,6 +179,11 @@ class SnapshotCollector:
                 ):
                     if doc[field] is not None:
                         families[name].add_metric(labels, doc[field])
+                for quarter in doc["quarters"]:
+                    if quarter["seasonal_target"] is not None:
+                        families["dgbv_indicator_seasonal_target"].add_metric(
+                            [*labels, str(quarter["quarter"])], quarter["seasonal_target"]
+                        )
         for doc in stored[("indicators", str(summary["target_year"]))]["items"]:
             if doc["baseline"] is not None:
                 families["dgbv_indicator_baseline"].add_metric([doc["indicator"]], doc["baseline"])

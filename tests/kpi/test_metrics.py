@@ -81,6 +81,7 @@ def test_the_collectors_output_parses_back_into_the_kpi_figures(plan_in_motion, 
     assert sample(samples, "dgbv_indicator_ytd_target", indicator=MALE, year="2022") == 97
     assert sample(samples, "dgbv_indicator_projection", indicator=MALE, year="2022") == 180
     assert sample(samples, "dgbv_indicator_change_pct", indicator=MALE, year="2022") == -10
+    assert sample(samples, "dgbv_indicator_seasonal_target", indicator=MALE, year="2022", quarter="3") == 48.5
 
     q1 = {"year": "2022", "quarter": "1"}
     assert sample(samples, "dgbv_report_submitted", bureau="police", **q1) == 1

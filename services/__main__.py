@@ -38,10 +38,18 @@ def _service_token(env: dict) -> str:
     return path.read_text().strip()
 
 
+def _load_demo_data(env: dict) -> None:
+    """Fill an empty intake database with demo data, unless DGBV_DEMO=0 (README: "Demo data")."""
+    if env.get("DGBV_DEMO", "1").strip().lower() in ("0", "false", "no", "off"):
+        return
+    subprocess.run([sys.executable, "-m", "services.intake", "demo-data", "--if-empty"], env=env, check=True)
+
+
 def main() -> int:
     VAR.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "DGBV_VAR_DIR": str(VAR), "HOST": HOST}
     _python("services.intake", "migrate", env=env)
+    _load_demo_data(env)
     env["INTAKE_URL"] = f"http://{HOST}:8001"
     env["INTAKE_TOKEN"] = _service_token(env)
     processes = []

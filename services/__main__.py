@@ -16,7 +16,8 @@ from pathlib import Path
 VAR = Path(os.environ.get("DGBV_VAR_DIR", "var")).resolve()
 HOST = "127.0.0.1"
 # (module, port); later services follow intake, which they depend on.
-SERVICES = [("intake", 8001), ("kpi", 8002)]
+SERVICES = [("intake", 8001), ("kpi", 8002), ("notify", 8003)]
+MAIL_CATCHER_PORT = 8025  # notify sends here; every message is kept under var/mail/
 
 
 def _python(*args: str, env: dict | None = None) -> str:
@@ -45,6 +46,20 @@ def _load_demo_data(env: dict) -> None:
     subprocess.run([sys.executable, "-m", "services.intake", "demo-data", "--if-empty"], env=env, check=True)
 
 
+def _notify_settings(env: dict) -> dict:
+    """notify reads kpi and sends to the local mail catcher (README: "Notify")."""
+    return {
+        "KPI_URL": f"http://{HOST}:8002",
+        "SMTP_HOST": HOST,
+        "SMTP_PORT": str(MAIL_CATCHER_PORT),
+        "SMTP_SECURITY": "none",  # the catcher is on this machine
+        "SEND_INTERVAL_SECONDS": env.get("SEND_INTERVAL_SECONDS", "5"),
+        "REPORT_FORM_BASE_URL": env.get("REPORT_FORM_BASE_URL", f"http://{HOST}:8001"),
+        "COMMITTEE_EMAILS": env.get("COMMITTEE_EMAILS", "committee@localhost"),
+        "EVALUATE_ON_START": env.get("EVALUATE_ON_START", "true"),  # mail in var/mail/ at once
+    }
+
+
 def main() -> int:
     VAR.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "DGBV_VAR_DIR": str(VAR), "HOST": HOST}
@@ -52,7 +67,13 @@ def main() -> int:
     _load_demo_data(env)
     env["INTAKE_URL"] = f"http://{HOST}:8001"
     env["INTAKE_TOKEN"] = _service_token(env)
-    processes = []
+    env.update(_notify_settings(env))
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "services.notify", "catcher", "--port", str(MAIL_CATCHER_PORT)], env=env
+        )
+    ]
+    print(f"mail catcher: smtp://{HOST}:{MAIL_CATCHER_PORT} -> {VAR / 'mail'}", flush=True)
     for name, port in SERVICES:
         processes.append(
             subprocess.Popen([sys.executable, "-m", f"services.{name}"], env={**env, "PORT": str(port)})

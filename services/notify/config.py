@@ -56,6 +56,8 @@ class Config:
     # A scheduler restarted this long after a missed run still runs it (once).
     MISFIRE_GRACE_SECONDS = int(os.environ.get("MISFIRE_GRACE_SECONDS", str(12 * 3600)))
     SEND_INTERVAL_SECONDS = int(os.environ.get("SEND_INTERVAL_SECONDS", "30"))
+    # Also evaluate once when the scheduler starts (make run sets it, so var/mail fills at once).
+    EVALUATE_ON_START = _flag("EVALUATE_ON_START")
 
     # -- messages ----------------------------------------------------------------
     # The bureaus' report form is intake's web page /reports/{bureau}/{year}/{quarter}.

@@ -15,6 +15,7 @@ import signal
 import threading
 
 from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -33,7 +34,12 @@ EVALUATE_JOB = "notify-evaluate"
 DELIVER_JOB = "notify-deliver"
 JOBS_TABLE = "apscheduler_jobs"  # created by migration 0001, not by the job store
 
+EVALUATE_ON_START_JOB = "notify-evaluate-on-start"
+ON_START_RETRY_SECONDS = 10
+ON_START_ATTEMPTS = 30  # five minutes for intake and kpi to come up beside notify
+
 _notifier: Notifier | None = None  # the jobs below run in this process only
+_scheduler: BackgroundScheduler | None = None
 
 
 def evaluate_job() -> None:
@@ -44,6 +50,30 @@ def evaluate_job() -> None:
     deliver(_notifier)
 
 
+def evaluate_on_start_job(attempt: int = 1) -> None:
+    """EVALUATE_ON_START (make run): evaluate once at start, retrying while the sources come up."""
+    try:
+        evaluate(_notifier, trigger="start")
+    except EvaluationFailed:
+        if attempt < ON_START_ATTEMPTS and _scheduler is not None and _scheduler.running:
+            _schedule_on_start(_scheduler, attempt + 1, ON_START_RETRY_SECONDS)
+        return
+    deliver(_notifier)
+
+
+def _schedule_on_start(scheduler: BackgroundScheduler, attempt: int, delay: float) -> None:
+    scheduler.add_job(
+        evaluate_on_start_job,
+        "date",
+        run_date=dt.datetime.now(TAIPEI) + dt.timedelta(seconds=delay),
+        args=[attempt],
+        id=EVALUATE_ON_START_JOB,
+        jobstore="memory",  # a one-off of this process: not worth remembering
+        replace_existing=True,
+        misfire_grace_time=None,
+    )
+
+
 def deliver_job() -> None:
     """Send whatever is due."""
     deliver(_notifier)
@@ -51,15 +81,19 @@ def deliver_job() -> None:
 
 def build_scheduler(notifier: Notifier) -> BackgroundScheduler:
     """A scheduler in Asia/Taipei whose jobs are stored in the notify database."""
-    global _notifier
+    global _notifier, _scheduler
     _notifier = notifier
     engine = notifier.database.engine.execution_options(sqlite_begin="IMMEDIATE")
-    return BackgroundScheduler(
-        jobstores={"default": SQLAlchemyJobStore(engine=engine, tablename=JOBS_TABLE)},
+    _scheduler = BackgroundScheduler(
+        jobstores={
+            "default": SQLAlchemyJobStore(engine=engine, tablename=JOBS_TABLE),
+            "memory": MemoryJobStore(),
+        },
         executors={"default": ThreadPoolExecutor(2)},
         job_defaults={"coalesce": True, "max_instances": 1},
         timezone=TAIPEI,
     )
+    return _scheduler
 
 
 def evaluation_trigger(config) -> CronTrigger:
@@ -109,6 +143,8 @@ def start(scheduler: BackgroundScheduler, config, paused: bool = False) -> None:
         "scheduler starting",
         extra={"jobs": {job.id: str(job.next_run_time) for job in scheduler.get_jobs()}},
     )
+    if config.get("EVALUATE_ON_START"):
+        _schedule_on_start(scheduler, 1, 0)
     if not paused:
         scheduler.resume()
 
@@ -151,6 +187,7 @@ def problems(notifier: Notifier, max_age: float) -> list[str]:
 
 def run_forever(notifier: Notifier) -> None:
     """The `scheduler` command: run the jobs until SIGTERM or SIGINT."""
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # not a line per delivery run
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     signal.signal(signal.SIGINT, lambda *_: stopping.set())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from shared.periods import Quarter
-from tests.notify.world import BUREAUS, days_before_due, only
+from tests.notify.world import BUREAUS, days_before_due, only, sqlite_only
 
 
 def test_reminders_go_to_the_bureaus_that_have_not_submitted_once_whatever_happens(
@@ -33,6 +33,7 @@ def test_reminders_go_to_the_bureaus_that_have_not_submitted_once_whatever_happe
     assert len(restarted.rows()) == len(missing)
 
 
+@sqlite_only
 def test_a_returned_report_is_announced_once_per_return_with_the_comment(
     world, period, make_notify, smtp, clock
 ):
@@ -57,6 +58,7 @@ def test_a_returned_report_is_announced_once_per_return_with_the_comment(
     assert f"returned:police:{q.year}Q{q.quarter}:5" in notify.evaluate()["created"]
 
 
+@sqlite_only
 def test_a_returned_notice_is_cancelled_when_the_bureau_resubmits_first(
     world, period, make_notify, smtp, clock
 ):
@@ -72,6 +74,7 @@ def test_a_returned_notice_is_cancelled_when_the_bureau_resubmits_first(
     assert (row.status, row.status_reason) == ("cancelled", "the report is submitted now")
 
 
+@sqlite_only
 def test_behind_lists_each_action_with_its_planned_and_reported_values(world, make_notify, smtp, clock):
     world.period(Quarter(2022, 1))  # year to date: the whole year up to the quarter is this test's
     q = world.period(Quarter(2022, 2))
@@ -95,6 +98,7 @@ def test_behind_lists_each_action_with_its_planned_and_reported_values(world, ma
     assert "1. 措施 1.police.1：深入本市各級學校及社區" in body
 
 
+@sqlite_only
 def test_the_committee_is_alerted_to_an_indicator_off_track(world, make_notify, smtp, clock):
     q = world.period(Quarter(2022, 3))  # not a fourth quarter: then kpi says met or missed
     previous = q.year - 1

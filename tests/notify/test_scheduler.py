@@ -14,8 +14,18 @@ from apscheduler.events import EVENT_JOB_EXECUTED, EVENT_JOB_MISSED
 
 from services.notify.config import utc_now
 from services.notify.models import Evaluation
-from services.notify.scheduler import DELIVER_JOB, EVALUATE_JOB, build_scheduler, problems, start, stop
+from services.notify.scheduler import (
+    DELIVER_JOB,
+    EVALUATE_JOB,
+    EVALUATE_ON_START_JOB,
+    build_scheduler,
+    problems,
+    start,
+    stop,
+)
 from shared.periods import TAIPEI
+from tests.helpers.processes import free_port
+from tests.notify.world import sqlite_only
 
 
 def scheduled_evaluations(notify) -> list[Evaluation]:
@@ -31,13 +41,13 @@ def stopped_before(notify, when: dt.datetime) -> None:
     stop(scheduler)
 
 
-def restart_and_watch(notify, event_mask: int) -> tuple:
-    """Start a scheduler again and wait for the evaluation job's first event of `event_mask`."""
+def restart_and_watch(notify, event_mask: int, job_id: str = EVALUATE_JOB) -> tuple:
+    """Start a scheduler again and wait for the job's first event of `event_mask`."""
     seen = threading.Event()
     events = []
 
     def listener(event):
-        if event.job_id == EVALUATE_JOB:
+        if event.job_id == job_id:
             events.append(event)
             seen.set()
 
@@ -48,6 +58,7 @@ def restart_and_watch(notify, event_mask: int) -> tuple:
     return scheduler, events
 
 
+@sqlite_only
 def test_the_jobs_have_explicit_ids_and_the_evaluation_runs_daily_at_nine_in_taipei(world, make_notify):
     notify = make_notify(CLOCK=utc_now)
     scheduler = build_scheduler(notify.notifier)
@@ -82,6 +93,7 @@ def test_a_restart_at_0905_still_runs_the_0900_evaluation_once(world, make_notif
     assert len(scheduled_evaluations(notify)) == 1  # coalesced: once, not once per missed day
 
 
+@sqlite_only
 def test_days_missed_while_down_run_once(world, make_notify):
     notify = make_notify()
     stopped_before(notify, dt.datetime.now(TAIPEI) - dt.timedelta(days=3, minutes=5))
@@ -93,6 +105,7 @@ def test_days_missed_while_down_run_once(world, make_notify):
     assert len(scheduled_evaluations(notify)) == 1
 
 
+@sqlite_only
 def test_a_run_missed_by_more_than_the_grace_time_is_skipped(world, make_notify):
     notify = make_notify(MISFIRE_GRACE_SECONDS=60)
     stopped_before(notify, dt.datetime.now(TAIPEI) - dt.timedelta(minutes=5))
@@ -106,6 +119,7 @@ def test_a_run_missed_by_more_than_the_grace_time_is_skipped(world, make_notify)
     assert scheduled_evaluations(notify) == []
 
 
+@sqlite_only
 def test_the_health_check_notices_a_scheduler_that_is_not_running(world, make_notify):
     notify = make_notify(CLOCK=utc_now)
     assert problems(notify.notifier, max_age=3600) == [
@@ -115,3 +129,20 @@ def test_the_health_check_notices_a_scheduler_that_is_not_running(world, make_no
     stopped_before(notify, dt.datetime.now(TAIPEI) - dt.timedelta(hours=1))
     found = problems(notify.notifier, max_age=3600)
     assert len(found) == 1 and found[0].startswith("job notify-evaluate is 36")
+
+
+@sqlite_only
+def test_make_run_evaluates_once_at_start_and_retries_while_the_sources_come_up(world, make_notify):
+    notify = make_notify(EVALUATE_ON_START=True)
+    scheduler, events = restart_and_watch(notify, EVENT_JOB_EXECUTED, EVALUATE_ON_START_JOB)
+    stop(scheduler)
+    assert events[0].exception is None
+    with notify.notifier.database.session(write=False) as session:
+        assert [e.trigger for e in session.query(Evaluation)] == ["start"]
+
+    down = make_notify(EVALUATE_ON_START=True, KPI_URL=f"http://127.0.0.1:{free_port()}")
+    scheduler, _ = restart_and_watch(down, EVENT_JOB_EXECUTED, EVALUATE_ON_START_JOB)
+    try:
+        assert scheduler.get_job(EVALUATE_ON_START_JOB).args == (2,)  # tried again in 10 s
+    finally:
+        stop(scheduler)

@@ -14,6 +14,7 @@ see each other's reports.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import email
 import email.policy
@@ -21,6 +22,7 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 import requests
 from aiosmtpd.controller import Controller
 
@@ -35,6 +37,8 @@ from tests.conftest import Clock
 from tests.helpers.processes import ServiceProcess, free_port, run_cli
 
 CATALOG = default_catalog()
+# For tests whose storage code runs on both backends in other tests: once, on SQLite.
+sqlite_only = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 BUREAUS = [bureau.id for bureau in CATALOG.bureaus]
 ROLE_TOKENS = {
     "admin": ("admin", None),
@@ -60,6 +64,7 @@ class Mailbox:
         self.answers: list[str] = []  # the next DATA answers, e.g. ["451 4.3.0 try later"]
         self.always: str | None = None  # answer every DATA with this
         self.connections = 0
+        self.delay = 0.0  # seconds before answering DATA
         self.lock = threading.Lock()
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):  # noqa: N802
@@ -69,6 +74,8 @@ class Mailbox:
         return responses
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        if self.delay:
+            await asyncio.sleep(self.delay)
         with self.lock:
             answer = self.always or (self.answers.pop(0) if self.answers else "250 2.0.0 OK")
             if answer.startswith("250"):

@@ -1,0 +1,124 @@
+"""notify as it runs for real: separate processes that restart, run side by side, and the dev stack."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+from tests.helpers.processes import ROOT, ServiceProcess, free_port, run_cli
+from tests.notify.world import BUREAUS, days_before_due
+
+
+def notify_env(world, database_url: str, smtp_port: int, **extra) -> dict[str, str]:
+    return {
+        "DATABASE_URL": database_url,
+        "INTAKE_URL": world.intake.url,
+        "KPI_URL": world.kpi.url,
+        "INTAKE_TOKEN": world.secrets["service"],
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": str(smtp_port),
+        "SMTP_SECURITY": "none",
+        "SMTP_FROM": "dgbv-notify@ntpc.example.tw",
+        **extra,
+    }
+
+
+def test_a_restarted_notify_sends_each_message_once(world, period, notify_db_url, smtp):
+    for bureau in BUREAUS[:-2]:
+        world.submit(bureau, period.year, period.quarter)
+    world.sync()
+    env = notify_env(world, notify_db_url, smtp.port)
+    at = ["--at", days_before_due(period, -1).isoformat()]
+
+    first = json.loads(run_cli(["services.notify", "evaluate", *at], env))
+    late = sorted(f"overdue:{b}:{period.year}Q{period.quarter}:1" for b in BUREAUS[-2:])
+    assert sorted(k for k in first["created"] if f"{period.year}Q{period.quarter}" in k) == late
+    assert json.loads(run_cli(["services.notify", "send"], env))["sent"] == len(first["created"])
+    # a new process: evaluating and sending again changes nothing
+    again = json.loads(run_cli(["services.notify", "evaluate", *at], env))
+    assert again["created"] == []
+    assert json.loads(run_cli(["services.notify", "send"], env)) == {}
+    assert sorted(smtp.delivered()) == sorted(first["created"])
+
+
+def test_two_sender_processes_never_send_the_same_message_twice(
+    world, make_notify, notify_db_url, smtp, clock
+):
+    notify = make_notify()
+    for _ in range(8):  # every bureau late in eight quarters: 48 messages
+        quarter = world.period()
+        clock.now = days_before_due(quarter, -1)
+        notify.evaluate()
+    expected = sorted(row.dedup_key for row in notify.rows())
+    assert len(expected) >= 8 * len(BUREAUS)
+    smtp.mailbox.delay = 0.03  # a server that takes its time, so the senders overlap
+
+    env = {**notify_env(world, notify_db_url, smtp.port), "SEND_BATCH_SIZE": "3"}
+    senders = [
+        subprocess.Popen(
+            [sys.executable, "-m", "services.notify", "send"],
+            cwd=ROOT,
+            env={**os.environ, **env},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    stats = [json.loads(sender.communicate(timeout=120)[0]) for sender in senders]
+    assert [sender.returncode for sender in senders] == [0, 0]
+
+    assert sorted(smtp.delivered()) == expected  # every message, each once
+    assert sum(s.get("sent", 0) for s in stats) == len(expected)
+    assert all(s.get("sent", 0) > 0 for s in stats), stats  # both took part
+    assert set(notify.statuses().values()) == {"sent"}
+
+
+def test_the_dev_stack_keeps_every_message_under_var_mail(world, period, tmp_path):
+    """`make run`: the catcher, notify's web server and its scheduler (a child process)."""
+    for bureau in BUREAUS[1:]:
+        world.submit(bureau, period.year, period.quarter)  # only the police are late
+    world.sync()
+    mail = tmp_path / "mail"
+    catcher_port = free_port()
+    catcher = ServiceProcess(
+        ["services.notify", "catcher", "--port", str(catcher_port), "--dir", str(mail)],
+        {},
+        catcher_port,
+        tmp_path / "catcher.log",
+    )
+    env = notify_env(world, f"sqlite:///{tmp_path / 'notify.db'}", catcher_port, SEND_INTERVAL_SECONDS="1")
+    web = ServiceProcess(["services.notify"], env, free_port(), tmp_path / "notify.log")
+    try:
+        catcher.start(wait_path=None)
+        web.start()
+        run_cli(["services.notify", "evaluate", "--at", days_before_due(period, -3).isoformat()], env)
+        deadline = time.monotonic() + 30
+        while not list(mail.glob("*.eml")) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        files = list(mail.glob("*.eml"))
+        assert len(files) == 1, web.log()
+        message = email.message_from_bytes(files[0].read_bytes(), policy=email.policy.default)
+        assert message["X-DGBV-Notification"] == f"overdue:police:{period.year}Q{period.quarter}:1"
+        assert message["Subject"].startswith(
+            f"【逾期】{period.label_zh}數位性別暴力防治方案執行報告已逾期3日"
+        )
+        listed = requests.get(
+            web.url + "/api/v1/notifications",
+            headers={"Authorization": f"Bearer {world.secrets['coordinator']}"},
+            timeout=10,
+        ).json()
+        assert [(n["dedup_key"], n["status"]) for n in listed] == [(message["X-DGBV-Notification"], "sent")]
+        assert 'dgbv_notifications_sent_total{rule="overdue"} 1.0' in requests.get(web.url + "/metrics").text
+    finally:
+        web.stop()
+        catcher.stop()
+    assert Path(files[0]).read_bytes().startswith(b"X-Envelope-From: dgbv-notify@ntpc.example.tw")

@@ -211,7 +211,8 @@ class CaseSchema(ma.Schema):
 
 
 class CaseQuerySchema(StrictSchema):
-    after_id = ma.fields.Integer(load_default=0, validate=ma.validate.Range(min=0, max=2**62))
+    # Case ids are 32-bit integers in PostgreSQL.
+    after_id = ma.fields.Integer(load_default=0, validate=ma.validate.Range(min=0, max=2**31 - 1))
     limit = ma.fields.Integer(load_default=100, validate=ma.validate.Range(min=1, max=1000))
     year = ma.fields.Integer(validate=YEAR)
     category = ma.fields.String()

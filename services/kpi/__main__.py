@@ -1,4 +1,4 @@
-"""Command line of the KPI service: `python -m services.kpi [run|migrate|scheduler|sync-once|rebuild]`."""
+"""Command line of the KPI service: `python -m services.kpi [run|migrate|scheduler|sync-once|rebuild|check-sync]`."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ import subprocess
 import sys
 
 import click
+from sqlalchemy import select
 
 from services.kpi import SERVICE_DIR, create_app, scheduler
 from services.kpi.config import Config
+from services.kpi.models import SyncState
 from shared import migrations
 from shared.server import serve
 
@@ -85,6 +87,19 @@ def rebuild():
     if not result.ok:
         raise click.ClickException(f"rebuild failed: {result.error}")
     click.echo(result.cursor)
+
+
+@cli.command("check-sync")
+@click.option("--max-age", type=float, default=300, show_default=True, help="Seconds.")
+def check_sync(max_age):
+    """Exit non-zero unless the scheduler attempted a sync within --max-age seconds (a healthcheck)."""
+    app = _app()
+    with app.extensions["database"].session(write=False) as session:
+        attempted = session.scalar(select(SyncState.last_sync_at).where(SyncState.id == 1))
+    age = (app.config["CLOCK"]() - attempted).total_seconds() if attempted else None
+    if age is None or age > max_age:
+        raise click.ClickException(f"no sync attempt in the last {max_age:.0f} s (last: {attempted})")
+    click.echo(f"kpi: last sync attempt {age:.0f} s ago", err=True)
 
 
 if __name__ == "__main__":

@@ -139,3 +139,18 @@ def test_a_failed_sync_is_recorded_and_the_last_figures_stay(intake_with_history
     assert status["age_seconds"] == 300
     assert status["last_sync_at"] > status["last_success_at"]
     assert kpi.json("viewer", "/api/v1/indicators") == before
+
+
+def test_the_scheduler_healthcheck_passes_only_after_a_recent_sync(
+    intake_with_history, kpi_db_url, intake_url
+):
+    env = {
+        "DATABASE_URL": kpi_db_url,
+        "INTAKE_URL": intake_url,
+        "INTAKE_TOKEN": intake_with_history.secrets["service"],
+    }
+    run_cli(["services.kpi", "migrate"], env)
+    with pytest.raises(RuntimeError, match="no sync attempt"):
+        run_cli(["services.kpi", "check-sync", "--max-age", "300"], env)
+    run_cli(["services.kpi", "sync-once"], env)
+    run_cli(["services.kpi", "check-sync", "--max-age", "300"], env)

@@ -25,10 +25,18 @@ def free_port() -> int:
 
 
 class ServiceProcess:
-    """A `python -m services.<name> ...` process with its own log file."""
+    """A `python -m services.<name> ...` process (or any `command`) with its own log file."""
 
-    def __init__(self, args: list[str], env: dict[str, str], port: int, log_path: Path):
+    def __init__(
+        self,
+        args: list[str],
+        env: dict[str, str],
+        port: int,
+        log_path: Path,
+        command: list[str] | None = None,
+    ):
         self.args = args
+        self.command = command or [sys.executable, "-m", *args]
         self.env = {**os.environ, **env, "HOST": "127.0.0.1", "PORT": str(port)}
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
@@ -38,7 +46,7 @@ class ServiceProcess:
     def start(self, wait_path: str | None = "/healthz", timeout: float = 30) -> ServiceProcess:
         log = open(self.log_path, "ab")  # noqa: SIM115 - kept open for the child's lifetime
         self.process = subprocess.Popen(
-            [sys.executable, "-m", *self.args],
+            self.command,
             cwd=ROOT,
             env=self.env,
             stdout=log,

@@ -1,0 +1,196 @@
+"""Every dashboard query and every rule, run by a real Prometheus against the three real services."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+import requests
+import yaml
+
+from shared.catalog import default_catalog
+from shared.periods import Quarter
+from tests.deploy.test_dashboards import dashboard_expressions
+from tests.helpers.processes import ServiceProcess, free_port
+from tests.intake.conftest import full_report
+from tests.intake.test_cases import record
+
+ROOT = Path(__file__).resolve().parents[2]
+ADMIN = "dgbv_live-admin-token-for-the-prometheus-test"
+SERVICE = "dgbv_live-service-token-for-the-prometheus-test"
+COMPARISON = re.compile(r"^(?P<lhs>.*?)\s*(==|!=|>=|<=|>|<)\s*-?[0-9.e]+\s*$", re.S)
+
+
+def rule_expressions() -> list[tuple[str, str]]:
+    """(rule name, PromQL) for every rule; an alert's threshold is dropped so a healthy system still answers."""
+    found = []
+    for path in sorted((ROOT / "deploy/prometheus/rules").glob("*.yml")):
+        for group in yaml.safe_load(path.read_text())["groups"]:
+            for rule in group["rules"]:
+                if "record" in rule:
+                    found.append((rule["record"], rule["record"]))
+                    found.append((rule["record"] + " (expr)", rule["expr"]))
+                else:
+                    match = COMPARISON.match(rule["expr"].strip())
+                    found.append((rule["alert"], match.group("lhs") if match else rule["expr"]))
+    return found
+
+
+def populate(intake_url: str) -> None:
+    """A realistic slice of the plan: history, a target year, reports on time, late and missing, cases."""
+    admin = {"Authorization": f"Bearer {ADMIN}"}
+
+    def token(role, name, bureau=None):
+        body = {"name": name, "role": role, "bureau": bureau}
+        return {
+            "Authorization": f"Bearer {requests.post(intake_url + '/api/v1/tokens', json=body, headers=admin, timeout=30).json()['token']}"
+        }
+
+    stats, coordinator, police = (
+        token("statistics", "stats"),
+        token("coordinator", "coord"),
+        token("bureau", "police", "police"),
+    )
+    items = [
+        {"indicator": indicator.id, "year": year, "quarter": q, "count": 40 + q + (year - 2021) * 3}
+        for indicator in default_catalog().indicators
+        for year in (2021, 2022)
+        for q in (1, 2, 3, 4)
+    ]
+    assert requests.post(intake_url + "/api/v1/outcomes", json={"items": items}, headers=stats, timeout=30).ok
+    records = [
+        record(f"LIVE-{i}", types=[2, 5], sex="female" if i % 2 else "male", date="2022-05-01")
+        for i in range(20)
+    ]
+    assert requests.post(
+        intake_url + "/api/v1/cases", json={"records": records}, headers=stats, timeout=30
+    ).ok
+
+    # The last quarter whose report is due: it is locked by now, so a coordinator reopens it and
+    # the police submit late; the other bureaus stay overdue.
+    today = dt.date.today()
+    quarter = Quarter.containing(today).previous()
+    for action in default_catalog().actions_for("police"):
+        for metric in action.metrics:
+            url = f"{intake_url}/api/v1/targets/{quarter.year}/{action.id}/{metric.id}"
+            assert requests.put(url, json={"annual": 400}, headers=coordinator, timeout=30).ok
+    report = f"{intake_url}/api/v1/reports/police/{quarter.year}/{quarter.quarter}"
+    requests.post(
+        report + "/reopen", json={"reason": "延後填報"}, headers=coordinator, timeout=30
+    ).raise_for_status()
+    body = full_report("police", 5, delay_reason="人力不足", countermeasure="下季補辦")
+    assert requests.put(report, json=body, headers=police, timeout=30).ok
+    assert requests.post(report + "/submit", headers=police, timeout=30).ok
+
+
+@pytest.fixture
+def services(tmp_path):
+    """intake, kpi and notify as real processes on 127.0.0.1, with data, plus a mail catcher."""
+    ports = {name: free_port() for name in ("intake", "kpi", "notify", "smtp")}
+    env = {
+        "DGBV_VAR_DIR": str(tmp_path),
+        "INTAKE_ADMIN_TOKEN": ADMIN,
+        "INTAKE_SERVICE_TOKEN": SERVICE,
+        "INTAKE_TOKEN": SERVICE,
+        "INTAKE_URL": f"http://127.0.0.1:{ports['intake']}",
+        "KPI_URL": f"http://127.0.0.1:{ports['kpi']}",
+        "SYNC_INTERVAL_SECONDS": "1",
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": str(ports["smtp"]),
+        "SMTP_SECURITY": "none",
+        "COMMITTEE_EMAILS": "committee@example.org",
+    }
+    started = {}
+    try:
+        for name, args in (
+            (
+                "smtp",
+                ["services.notify", "catcher", "--port", str(ports["smtp"]), "--dir", str(tmp_path / "mail")],
+            ),
+            ("intake", ["services.intake"]),
+            ("kpi", ["services.kpi"]),
+            ("notify", ["services.notify"]),
+        ):
+            database = {"DATABASE_URL": f"sqlite:///{tmp_path / name}.db"} if name != "smtp" else {}
+            process = ServiceProcess(args, {**env, **database}, ports[name], tmp_path / f"{name}.log")
+            started[name] = process
+            process.start(wait_path=None if name == "smtp" else "/healthz")
+            if name == "intake":
+                populate(process.url)
+        yield started
+    finally:
+        for process in reversed(started.values()):
+            process.stop()
+
+
+def wait_for(predicate, timeout: float, message: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.5)
+    raise AssertionError(message)
+
+
+@pytest.fixture
+def prometheus(services, tmp_path):
+    binary = shutil.which("prometheus")
+    if binary is None:
+        pytest.fail("prometheus is missing: install Debian's prometheus package (.ci/run does)")
+    config = {
+        "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+        "rule_files": [str(ROOT / "deploy/prometheus/rules/*.yml")],
+        "scrape_configs": [
+            {"job_name": name, "static_configs": [{"targets": [services[name].url.removeprefix("http://")]}]}
+            for name in ("intake", "kpi", "notify")
+        ],
+    }
+    (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))
+    port = free_port()
+    command = [
+        binary,
+        f"--config.file={tmp_path / 'prometheus.yml'}",
+        f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+        f"--web.listen-address=127.0.0.1:{port}",
+    ]
+    process = ServiceProcess(["prometheus"], {}, port, tmp_path / "prometheus.log", command=command)
+    process.start(wait_path="/-/ready", timeout=60)
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+def query(prometheus, expr: str) -> list:
+    response = requests.get(prometheus.url + "/api/v1/query", params={"query": expr}, timeout=10).json()
+    assert response["status"] == "success", (expr, response)
+    return response["data"]["result"]
+
+
+def test_every_dashboard_query_and_every_rule_returns_series_from_the_real_services(services, prometheus):
+    kpi = services["kpi"]
+    wait_for(
+        lambda: requests.get(kpi.url + "/metrics", timeout=5).text.count("dgbv_report_days_late{") > 0,
+        60,
+        "kpi never computed its snapshot",
+    )
+    notify = services["notify"]
+    evaluation = requests.post(
+        notify.url + "/api/v1/evaluations", json={}, headers={"Authorization": f"Bearer {ADMIN}"}, timeout=60
+    )
+    assert evaluation.status_code < 300, evaluation.text
+
+    expressions = [(f"{board}: {title}", expr) for board, title, expr in dashboard_expressions()]
+    expressions += rule_expressions()
+    missing = list(expressions)
+    deadline = time.monotonic() + 90
+    while missing and time.monotonic() < deadline:
+        missing = [(name, expr) for name, expr in missing if not query(prometheus, expr)]
+        if missing:
+            time.sleep(1)
+    assert not missing, "queries without series:\n" + "\n".join(f"{name}: {expr}" for name, expr in missing)
+    assert {r["metric"]["job"] for r in query(prometheus, "up == 1")} == {"intake", "kpi", "notify"}

@@ -7,6 +7,7 @@ them with matching settings and stops them together.
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -39,6 +40,16 @@ def _service_token(env: dict) -> str:
     return path.read_text().strip()
 
 
+def _secret_key() -> str:
+    """The key that signs intake's session cookies, generated once and kept under var/ (0600)."""
+    path = VAR / "secret-key"
+    if not path.exists():
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            file.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
 def _load_demo_data(env: dict) -> None:
     """Fill an empty intake database with demo data, unless DGBV_DEMO=0 (README: "Demo data")."""
     if env.get("DGBV_DEMO", "1").strip().lower() in ("0", "false", "no", "off"):
@@ -63,6 +74,9 @@ def _notify_settings(env: dict) -> dict:
 def main() -> int:
     VAR.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "DGBV_VAR_DIR": str(VAR), "HOST": HOST}
+    if not env.get("SECRET_KEY"):
+        env["SECRET_KEY"] = _secret_key()
+    env.setdefault("SESSION_COOKIE_SECURE", "false")  # the pages are served over plain http here
     _python("services.intake", "migrate", env=env)
     _load_demo_data(env)
     env["INTAKE_URL"] = f"http://{HOST}:8001"
@@ -81,6 +95,7 @@ def main() -> int:
         print(f"{name}: http://{HOST}:{port}  (docs: http://{HOST}:{port}/docs)", flush=True)
     print(
         "Admin token: .venv/bin/python -m services.intake mint-token --role admin --name me\n"
+        f"Web pages: http://{HOST}:8001/sign-in (a user: .venv/bin/python -m services.intake create-user --help)\n"
         "Press Ctrl+C to stop.",
         flush=True,
     )

@@ -179,9 +179,10 @@ def progress_text(action: ActionLines) -> str:
     for item in action.behind:
         metric = names.get(item["metric"])
         label = f"{metric.name}" if metric else item["metric"]
+        unit = f" {metric.unit}" if metric else ""
         parts.append(
-            f"{label}累計 {_number(item['reported_to_date'])}，"
-            f"目標累計 {_number(item['planned_to_date'])}{metric.unit if metric else ''}"
+            f"{label}累計 {_number(item['reported_to_date'])}{unit}，"
+            f"目標累計 {_number(item['planned_to_date'])}{unit}"
         )
     return "進度落後：" + "；".join(parts)
 

@@ -342,3 +342,13 @@ class WorkbookFormSchema(StrictSchema):
         load_default=None,
         metadata={"description": "Required when the upload amends a submitted report"},
     )
+
+
+class UserUpdateSchema(StrictSchema):
+    name = Text(max_length=100, validate=[ma.validate.Length(min=1)])
+    active = ma.fields.Boolean(metadata={"description": "false signs the user out and refuses sign-ins"})
+    password = ma.fields.String(
+        load_only=True,
+        validate=ma.validate.Length(min=MIN_PASSWORD_LENGTH, max=200),
+        metadata={"description": "A new password; it ends the user's current sessions"},
+    )

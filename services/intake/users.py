@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from services.intake.models import SignInFailure, User
 from shared.auth import Principal, Role
 from shared.catalog import Catalog
-from shared.errors import Conflict, Invalid
+from shared.errors import Conflict, Invalid, NotFound
 
 # People sign in to read or write reports; services and statisticians use API tokens.
 USER_ROLES = (Role.ADMIN, Role.COORDINATOR, Role.BUREAU, Role.VIEWER)
@@ -109,6 +109,28 @@ def create_user(
             session.flush()
     except IntegrityError:
         raise Conflict(f"The user name {username!r} is taken.", {"username": ["Already taken."]}) from None
+    return user
+
+
+def update_user(
+    session: Session,
+    username: str,
+    *,
+    name: str | None = None,
+    active: bool | None = None,
+    password: str | None = None,
+) -> User:
+    """Rename, deactivate or reactivate a user, or set a new password (which ends their sessions)."""
+    user = session.scalar(select(User).where(User.username == normalise_username(username)))
+    if user is None:
+        raise NotFound(f"No user {username!r}.")
+    if name is not None:
+        user.name = name
+    if active is not None:
+        user.active = active
+    if password is not None:
+        user.password_hash = hash_password(password)
+    session.flush()
     return user
 
 

@@ -38,6 +38,7 @@ ACCESS = {
     ("PUT", "/api/v1/bureaus/police/contacts"): {"admin"},
     ("GET", "/api/v1/users"): {"admin"},
     ("POST", "/api/v1/users"): {"admin"},
+    ("PATCH", "/api/v1/users/police"): {"admin"},
 }
 
 

@@ -6,7 +6,7 @@ from flask.views import MethodView
 
 from services.intake import users
 from services.intake.api import api_blueprint, current_catalog, now
-from services.intake.schemas import UserInputSchema, UserSchema
+from services.intake.schemas import UserInputSchema, UserSchema, UserUpdateSchema
 from shared.auth import Role, current_principal, require_roles
 from shared.db import get_session
 
@@ -37,3 +37,16 @@ class Users(MethodView):
             now=now(),
             **body,
         )
+
+
+@blp.route("/users/<string:username>")
+class UserByName(MethodView):
+    @require_roles(Role.ADMIN)
+    @blp.arguments(UserUpdateSchema)
+    @blp.response(200, UserSchema)
+    def patch(self, changes, username):
+        """Change a user: rename, deactivate (`active: false`) or set a new password
+
+        Deactivating a user or setting a new password ends their current sessions.
+        """
+        return users.update_user(get_session(), username, **changes)

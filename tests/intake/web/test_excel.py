@@ -75,7 +75,7 @@ def test_the_template_is_prefilled_with_actions_metrics_units_plans_and_values(s
     assert ws[f"B{LAST_ROW}"].value == "3.police.2"
     assert ws[f"B{LAST_ROW + 1}"].value is None
     assert (ws[f"A{NARRATIVE_ROW}"].value, ws[f"B{NARRATIVE_ROW}"].value) == ("本季辦理情形綜合說明", "綜合")
-    assert ws["O7"].value == "進度落後：辦理場次累計 15，目標累計 20場次"
+    assert ws["O7"].value == "進度落後：辦理場次累計 15 場次，目標累計 20 場次"
 
 
 def test_input_cells_are_marked_and_unlocked_and_the_rest_is_protected(signed_in):

@@ -149,7 +149,7 @@ def test_an_action_behind_plan_asks_for_the_reasons_and_countermeasures(signed_i
     form = police.get(Q2)
     assert f'name="{DELAY}"' in text_of(form) and f'name="{COUNTER}"' in text_of(form)
     assert 'name="delay_reason-1-police-2"' not in text_of(form)  # no target, not behind
-    assert "進度落後：辦理場次累計 0，目標累計 20場次" in text_of(form)
+    assert "進度落後：辦理場次累計 0 場次，目標累計 20 場次" in text_of(form)
     assert unlabelled_inputs(form) == []
 
     refused = police.post(Q2, full_form("police", 5, intent="submit"))
@@ -158,7 +158,7 @@ def test_an_action_behind_plan_asks_for_the_reasons_and_countermeasures(signed_i
         DELAY: ["本項進度落後，送出前須填寫落後原因。"],
         COUNTER: ["本項進度落後，送出前須填寫因應對策。"],
     }
-    assert "辦理場次累計 5，目標累計 20場次" in text_of(refused)  # judged on what was typed
+    assert "辦理場次累計 5 場次，目標累計 20 場次" in text_of(refused)  # judged on what was typed
     assert stored_report(web_app) is None
 
     explained = full_form("police", 5, intent="submit", **{DELAY: "講師檔期延後", COUNTER: "第3季加開場次"})

@@ -169,3 +169,35 @@ def test_the_cli_explains_why_a_user_cannot_be_created(intake_db_url, tmp_path):
             ],
             env,
         )
+
+
+def test_an_admin_deactivates_a_user_and_resets_a_password(api, intake_db_url, clock):
+    api.post("admin", "/api/v1/users", json=NEW_USER)
+    app = create_app(web_config(intake_db_url, clock))
+    try:
+        signed = Browser(app)
+        assert signed.sign_in("social.lin", NEW_USER["password"]).status_code == 303
+
+        reset = api.request(
+            "admin", "PATCH", "/api/v1/users/Social.Lin", json={"password": "a new long password"}
+        )
+        assert reset.status_code == 200
+        assert signed.get("/quarters").status_code == 303  # the old session has ended
+        assert Browser(app).sign_in("social.lin", NEW_USER["password"]).status_code == 401
+        assert Browser(app).sign_in("social.lin", "a new long password").status_code == 303
+
+        off = api.request(
+            "admin", "PATCH", "/api/v1/users/social.lin", json={"active": False, "name": "林社工（離職）"}
+        )
+        assert (off.json["active"], off.json["name"]) == (False, "林社工（離職）")
+        assert Browser(app).sign_in("social.lin", "a new long password").status_code == 401
+    finally:
+        app.extensions["database"].dispose()
+    assert api.request("admin", "PATCH", "/api/v1/users/nobody", json={"active": False}).status_code == 404
+    assert (
+        api.request("admin", "PATCH", "/api/v1/users/social.lin", json={"password": "short"}).status_code
+        == 422
+    )
+    assert (
+        api.request("admin", "PATCH", "/api/v1/users/social.lin", json={"role": "admin"}).status_code == 422
+    )

@@ -519,6 +519,7 @@ class DemoGenerator:
         }
         self.coordinator = Principal("demo-data", DEMO_ACTOR, Role.COORDINATOR)
         self.statistician = Principal("demo-data", DEMO_ACTOR, Role.STATISTICS)
+        self.drawer = CaseDrawer(distributions, seed)
         self._events: list[_Event] = []
         self._order = itertools.count()
         self.missing_bureau: str | None = None
@@ -924,30 +925,12 @@ class DemoGenerator:
     def _plan_cases(self, counts: dict[tuple[str, Quarter], int]) -> None:
         """Spread the records over series and quarters in proportion to the expected persons:
         the outcome counts for the indicators' series, the trend (then a drift) for the others."""
-        rng = self._rng("case-trends")
-        seasonality, drift = self.assume["seasonality"], self.assume["yearly_change_after_trends"]
         indicator_of = {(i.category, i.role, i.sex): i.id for i in self.catalog.indicators}
-        last_trend_year = self.dist.trend_years[1]
-        cells: list[tuple[SeriesKey, Quarter]] = []
-        weights: list[float] = []
-        for key in self.dist.joints:
-            expected = None
-            for year in sorted({q.year for q in self.quarters}):
-                expected = (
-                    self.dist.expected(key, year)
-                    if year <= last_trend_year or expected is None
-                    else expected * (1 + rng.uniform(*drift))
-                )
-                for quarter in (q for q in self.quarters if q.year == year):
-                    cells.append((key, quarter))
-                    if key in indicator_of:
-                        weights.append(counts[(indicator_of[key], quarter)])
-                    else:
-                        weights.append(expected * seasonality[quarter.quarter - 1])
-        per_quarter: dict[Quarter, list[tuple[SeriesKey, int]]] = defaultdict(list)
-        for (key, quarter), n in zip(cells, apportion(self.cases, weights), strict=True):
-            if n:
-                per_quarter[quarter].append((key, n))
+
+        def weight(key: SeriesKey, quarter: Quarter, expected: float) -> float:
+            return counts[(indicator_of[key], quarter)] if key in indicator_of else expected
+
+        per_quarter = allocate_cases(self.dist, self.quarters, self.cases, self._rng("case-trends"), weight)
         # The history is uploaded a few days after the outcome counts; then each quarter's records
         # about 25 days after it ends.
         history = self.history_loaded_at + dt.timedelta(days=5)
@@ -973,24 +956,72 @@ class DemoGenerator:
                 self.progress(f"case records {self._cases_written:,} of {self.cases:,}")
 
     def case_records(self, quarter: Quarter, allocation: list[tuple[SeriesKey, int]]) -> Iterator[dict]:
-        """The quarter's records: each drawn from its table's joint distribution, with types and a district."""
-        rng = self._rng("cases", quarter)
-        types = {
+        """The quarter's records, drawn from the seed's stream for that quarter."""
+        return self.drawer.records(quarter, allocation)
+
+
+def allocate_cases(
+    distributions: Distributions,
+    quarters: list[Quarter],
+    count: int,
+    rng: random.Random,
+    weight: Callable[[SeriesKey, Quarter, float], float] | None = None,
+) -> dict[Quarter, list[tuple[SeriesKey, int]]]:
+    """Share `count` records out over the series and quarters, in proportion to the expected persons:
+    the trend in the trend years, then a yearly drift, split by season; `weight` may override a
+    cell's weight (given the quarter's expected persons)."""
+    seasonality = distributions.assumptions["seasonality"]
+    drift = distributions.assumptions["yearly_change_after_trends"]
+    last_trend_year = distributions.trend_years[1]
+    cells: list[tuple[SeriesKey, Quarter]] = []
+    weights: list[float] = []
+    for key in distributions.joints:
+        expected = None
+        for year in sorted({q.year for q in quarters}):
+            expected = (
+                distributions.expected(key, year)
+                if year <= last_trend_year or expected is None
+                else expected * (1 + rng.uniform(*drift))
+            )
+            for quarter in (q for q in quarters if q.year == year):
+                share = expected * seasonality[quarter.quarter - 1]
+                cells.append((key, quarter))
+                weights.append(weight(key, quarter, share) if weight else share)
+    per_quarter: dict[Quarter, list[tuple[SeriesKey, int]]] = defaultdict(list)
+    for (key, quarter), n in zip(cells, apportion(count, weights), strict=True):
+        if n:
+            per_quarter[quarter].append((key, n))
+    return per_quarter
+
+
+class CaseDrawer:
+    """Draws anonymous case records from the distributions; needs no database."""
+
+    def __init__(self, distributions: Distributions, seed: int):
+        self.dist = distributions
+        self.seed = seed
+        assume = distributions.assumptions
+        self._types = {
             category: (
                 [tuple(o["types"]) for o in options],
                 list(itertools.accumulate(o["weight"] for o in options)),
             )
-            for category, options in self.assume["types"].items()
+            for category, options in assume["types"].items()
         }
-        districts = list(self.assume["districts"])
-        district_weights = list(itertools.accumulate(self.assume["districts"].values()))
+        self._districts = list(assume["districts"])
+        self._district_weights = list(itertools.accumulate(assume["districts"].values()))
+
+    def records(self, quarter: Quarter, allocation: list[tuple[SeriesKey, int]]) -> Iterator[dict]:
+        """A quarter's records: each drawn from its table's joint distribution, with types and a
+        district; the quarter has a random stream of its own, so quarters can be drawn in any order."""
+        rng = random.Random(f"{self.seed}:cases:{quarter}")
         days = (quarter.end - quarter.start).days + 1
         number = 0
         for (category, role, sex), n in allocation:
             joint = self.dist.joints[(category, role, sex)]
             drawn = rng.choices(joint.cells, cum_weights=list(itertools.accumulate(joint.counts)), k=n)
-            kinds = rng.choices(types[category][0], cum_weights=types[category][1], k=n)
-            places = rng.choices(districts, cum_weights=district_weights, k=n)
+            kinds = rng.choices(self._types[category][0], cum_weights=self._types[category][1], k=n)
+            places = rng.choices(self._districts, cum_weights=self._district_weights, k=n)
             for (age_band, cause, relationship), kind, place in zip(drawn, kinds, places, strict=True):
                 number += 1
                 yield {
@@ -1005,6 +1036,13 @@ class DemoGenerator:
                     "relationship": relationship,
                     "district": place,
                 }
+
+    def sample(self, count: int, first: Quarter, last: Quarter) -> Iterator[dict]:
+        """`count` records spread over the quarters first..last like the demo's (for benchmarks)."""
+        quarters = list(itertools.takewhile(lambda q: q <= last, _quarters_from(first)))
+        per_quarter = allocate_cases(self.dist, quarters, count, random.Random(f"{self.seed}:case-trends"))
+        for quarter in quarters:
+            yield from self.records(quarter, per_quarter.get(quarter, []))
 
 
 def _quarters_from(first: Quarter) -> Iterator[Quarter]:

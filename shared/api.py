@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import flask_smorest
-from flask import Flask, send_from_directory
+from flask import Flask, current_app, request, send_from_directory
 from swagger_ui_bundle import swagger_ui_path
 from webargs.flaskparser import FlaskParser
 
+from shared.auth import authenticate_request, authorize_request
 from shared.errors import ProblemApi, register_error_handlers
 
 
@@ -15,6 +16,33 @@ class Blueprint(flask_smorest.Blueprint):
 
     # unknown=None lets each schema's Meta (RAISE) decide; webargs would silently drop them.
     ARGUMENTS_PARSER = FlaskParser(unknown=None)
+
+
+def api_blueprint(name: str, import_name: str, description: str, *hooks) -> Blueprint:
+    """A blueprint under /api/v1: every route needs a bearer token (401), a listed role (403)
+    and a body of the media type it declares (415); `hooks` run after those checks."""
+    blueprint = Blueprint(name, import_name, url_prefix="/api/v1", description=description)
+    for hook in (authenticate_request, authorize_request, require_declared_media_type, *hooks):
+        blueprint.before_request(hook)
+    return blueprint
+
+
+def require_declared_media_type():
+    """Refuse bodies of another media type: webargs would read a form post as an empty JSON object."""
+    if request.method not in ("POST", "PUT", "PATCH"):
+        return
+    view_class = getattr(current_app.view_functions.get(request.endpoint), "view_class", None)
+    accepted = getattr(view_class, "body_media_types", ("application/json",))
+    has_body = bool(request.content_length) or request.headers.get("Transfer-Encoding") == "chunked"
+    if not has_body:
+        if request.method == "PUT":
+            flask_smorest.abort(400, message=f"A request body ({', '.join(accepted)}) is required.")
+        return
+    if request.mimetype not in accepted:
+        flask_smorest.abort(
+            415,
+            message=f"Send the body as {' or '.join(accepted)}, not {request.mimetype or 'an unnamed type'}.",
+        )
 
 
 def init_api(app: Flask, title: str, description: str) -> ProblemApi:

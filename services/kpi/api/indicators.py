@@ -5,8 +5,9 @@ from __future__ import annotations
 from flask.views import MethodView
 
 from services.kpi import snapshot, trends
-from services.kpi.api import api_blueprint, current_catalog
+from services.kpi.api import current_catalog
 from services.kpi.schemas import IndicatorQuerySchema, IndicatorSchema, TrendQuerySchema, TrendSchema
+from shared.api import api_blueprint
 from shared.auth import ALL_ROLES, require_roles
 from shared.db import get_session
 from shared.errors import Invalid, NotFound

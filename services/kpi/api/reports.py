@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask.views import MethodView
 
 from services.kpi import progress, snapshot
-from services.kpi.api import api_blueprint, current_catalog
+from services.kpi.api import current_catalog
 from services.kpi.schemas import (
     ComplianceQuerySchema,
     ComplianceSchema,
@@ -13,6 +13,7 @@ from services.kpi.schemas import (
     ProgressQuerySchema,
     ProgressSchema,
 )
+from shared.api import api_blueprint
 from shared.auth import ALL_ROLES, require_roles
 from shared.db import get_session
 from shared.errors import NotFound

@@ -5,9 +5,10 @@ from __future__ import annotations
 from flask.views import MethodView
 
 from services.kpi import snapshot
-from services.kpi.api import api_blueprint, now
+from services.kpi.api import now
 from services.kpi.models import SyncState
 from services.kpi.schemas import StatusSchema
+from shared.api import api_blueprint
 from shared.auth import ALL_ROLES, require_roles
 from shared.db import get_session
 

@@ -6,8 +6,9 @@ from flask import Response
 from flask.views import MethodView
 
 from services.kpi import snapshot, tables
-from services.kpi.api import api_blueprint, current_catalog
+from services.kpi.api import current_catalog
 from services.kpi.schemas import TableQuerySchema, TableSchema
+from shared.api import api_blueprint
 from shared.auth import CASE_READERS, require_roles
 from shared.db import get_session
 from shared.errors import Invalid, NotFound

@@ -188,6 +188,7 @@ def progress_text(action: ActionLines) -> str:
 
 
 def _number(value: float) -> str:
+    """3 or 2.5: planned values are fractions when a year is split evenly."""
     return str(int(value)) if float(value).is_integer() else f"{value:.1f}"
 
 
@@ -210,6 +211,7 @@ def _put(cell: Cell, value, *, input_cell: bool = False) -> Cell:
 
 
 def _column(name: str) -> str:
+    """The column letter of a field."""
     return COLUMNS[name][0]
 
 
@@ -301,10 +303,12 @@ class _CellProblem(Exception):
 
 
 def _short(text: str) -> str:
+    """Long cell text cut for a message."""
     return text if len(text) <= 20 else text[:20] + "…"
 
 
 def _count(cell: Cell) -> int | None:
+    """A count cell: empty, or a whole number from 0 up; anything else is a problem."""
     value = cell.value
     if cell.data_type == "f":
         raise _CellProblem("不可使用公式，請直接填入數值。")
@@ -338,6 +342,7 @@ def _count(cell: Cell) -> int | None:
 
 
 def _text(cell: Cell, max_length: int) -> str | None:
+    """A text cell: trimmed, without control characters or formulas, within its length."""
     value = cell.value
     if cell.data_type == "f":
         raise _CellProblem("不可使用公式，請直接填入文字。")
@@ -354,10 +359,12 @@ def _text(cell: Cell, max_length: int) -> str | None:
 
 
 def _plain(cell: Cell) -> str:
+    """A cell's value as trimmed text, for comparing the fixed cells."""
     return "" if cell.value is None else str(cell.value).strip()
 
 
 def _open(raw: bytes):
+    """The uploaded workbook, refusing what is not an .xlsx or would unpack too large."""
     try:
         with zipfile.ZipFile(io.BytesIO(raw)) as archive:
             if sum(info.file_size for info in archive.infolist()) > MAX_UNPACKED_BYTES:
@@ -451,6 +458,7 @@ def describe(ref: str, texts: list[str]) -> str:
 
 
 def _rejected(problems: dict[str, list[str]]) -> Invalid:
+    """The refusal of a whole upload, naming every problem cell."""
     listed = [describe(ref, texts) for ref, texts in problems.items()]
     more = f"（另有 {len(listed) - 10} 處）" if len(listed) > 10 else ""
     return Invalid(

@@ -54,10 +54,12 @@ class SignIn:
 
 
 def normalise_username(username: str) -> str:
+    """User names are compared trimmed and in lower case."""
     return username.strip().lower()
 
 
 def hash_password(password: str) -> str:
+    """An argon2id hash of a password."""
     return _hasher.hash(password)
 
 
@@ -135,10 +137,12 @@ def update_user(
 
 
 def list_users(session: Session) -> list[User]:
+    """Every user, by user name."""
     return list(session.scalars(select(User).order_by(User.username)))
 
 
 def get_active_user(session: Session, user_id: int) -> User | None:
+    """The user of a session, unless deactivated since."""
     user = session.get(User, user_id)
     return user if user is not None and user.active else None
 
@@ -156,6 +160,7 @@ def session_stamp(user: User) -> str:
 
 
 def _verify(password_hash: str, password: str) -> bool:
+    """Whether a password matches a hash (a malformed hash never matches)."""
     try:
         return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
@@ -171,12 +176,14 @@ def _spend_a_verification(password: str) -> None:
 
 
 def _failure_record(session: Session, username: str) -> SignInFailure | None:
+    """A user name's failure count, locked for this transaction."""
     return session.scalar(select(SignInFailure).where(SignInFailure.username == username).with_for_update())
 
 
 def _record_failure(
     session: Session, username: str, record: SignInFailure | None, now: dt.datetime, policy: SignInPolicy
 ) -> SignInFailure:
+    """Count one more failure and set the wait; forget old counts on the way."""
     forgotten = now - policy.forget_after
     session.execute(
         delete(SignInFailure).where(
@@ -202,6 +209,7 @@ def _record_failure(
 
 
 def _seconds_until(moment: dt.datetime, now: dt.datetime) -> int:
+    """Whole seconds to wait, at least one."""
     return max(1, math.ceil((moment - now).total_seconds()))
 
 

@@ -15,6 +15,8 @@ blp = api_blueprint("users", __name__, "People who sign in to the bureau and coo
 
 @blp.route("/users")
 class Users(MethodView):
+    """The users of the web pages."""
+
     @require_roles(Role.ADMIN)
     @blp.response(200, UserSchema(many=True))
     def get(self):
@@ -41,6 +43,8 @@ class Users(MethodView):
 
 @blp.route("/users/<string:username>")
 class UserByName(MethodView):
+    """One user, by user name."""
+
     @require_roles(Role.ADMIN)
     @blp.arguments(UserUpdateSchema)
     @blp.response(200, UserSchema)

@@ -41,6 +41,8 @@ def _report_period(bureau: str, year: int, quarter: int) -> Quarter:
 
 @blp.route("/reports/<string:bureau>/<int:year>/<int:quarter>/xlsx")
 class ReportWorkbook(MethodView):
+    """A report as an .xlsx workbook."""
+
     body_media_types = ("multipart/form-data",)
 
     @require_roles(*READERS)

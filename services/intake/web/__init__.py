@@ -45,21 +45,25 @@ def error_page(status: int, message: str | None = None):
 
 @bp.errorhandler(CSRFError)
 def _csrf_failed(_error):
+    """A form without a valid CSRF token."""
     return error_page(400, "表單已過期或無效（可能已在其他分頁登出）。請重新整理頁面後再送出。")
 
 
 @bp.errorhandler(DomainError)
 def _domain_error(error: DomainError):
+    """A refusal of the report logic that a view did not explain itself (mostly 404)."""
     return error_page(error.status)
 
 
 @bp.errorhandler(HTTPException)
 def _http_error(error: HTTPException):
+    """Aborts and routing errors as pages."""
     return error_page(error.code or 500)
 
 
 @bp.errorhandler(Exception)
 def _unexpected(error: Exception):
+    """Anything else: logged, and a page without details (503 when the database is away)."""
     if isinstance(error, sa_exc.OperationalError | sa_exc.TimeoutError | sa_exc.DisconnectionError):
         log.warning("database unavailable: %s", type(error).__name__)
         return error_page(503)
@@ -87,4 +91,5 @@ def init_app(app: Flask) -> None:
 
 
 def pages_configured() -> bool:
+    """The pages need a SECRET_KEY to sign sessions; there is no fallback."""
     return bool(current_app.config.get("SECRET_KEY"))

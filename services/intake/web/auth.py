@@ -68,17 +68,20 @@ def _safe_next(target: str | None) -> str | None:
 
 
 def home_of(user) -> str:
+    """Where a user starts: bureaus at their quarters, everyone else at the overview."""
     return url_for("web.quarters") if user.role == Role.BUREAU else url_for("web.overview")
 
 
 @bp.get("/")
 def home():
+    """Send visitors to sign in, and users to their start page."""
     if g.user is None:
         return redirect(url_for(SIGN_IN_ENDPOINT), 303)
     return redirect(home_of(g.user), 303)
 
 
 def _policy() -> users.SignInPolicy:
+    """The slowing of failed sign-ins, from the settings."""
     config = current_app.config
     return users.SignInPolicy(
         free_failures=config["SIGN_IN_FREE_FAILURES"],
@@ -87,6 +90,7 @@ def _policy() -> users.SignInPolicy:
 
 
 def _wait_text(seconds: int) -> str:
+    """A wait in words: 1 分 30 秒."""
     minutes, rest = divmod(seconds, 60)
     return f"{minutes} 分 {rest} 秒" if minutes else f"{rest} 秒"
 
@@ -127,6 +131,7 @@ def sign_in():
 
 @bp.post("/sign-out")
 def sign_out():
+    """Forget the session (a form button, so a link elsewhere cannot sign anyone out)."""
     session.clear()
     flash("已登出。", "success")
     return redirect(url_for(SIGN_IN_ENDPOINT), 303)

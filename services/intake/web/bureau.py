@@ -95,7 +95,6 @@ def render_report_form(
         amending=report_status in (reports.SUBMITTED, reports.ACCEPTED),
         returned_comment=returned_comment(report),
         progress_text=excel.progress_text,
-        ACTION_TEXTS=labels.TEXT_FIELDS,
     )
     return page, status
 
@@ -112,6 +111,7 @@ def report(bureau: str, year: int, quarter: int):
 
 
 def _typed(form, names) -> dict[str, str]:
+    """What was typed into the named inputs, to show it again."""
     return {name: form.get(name, "") for name in names}
 
 
@@ -197,6 +197,7 @@ def download_workbook(bureau: str, year: int, quarter: int):
 
 
 def workbook_response(sheet: excel.ReportSheet):
+    """The sheet as a downloaded .xlsx file named after the bureau and quarter."""
     return send_file(
         io.BytesIO(excel.build_workbook(sheet)),
         mimetype=excel.XLSX_MIMETYPE,
@@ -245,6 +246,7 @@ def upload_workbook(bureau: str, year: int, quarter: int):
 
 
 def _explain_upload(error: DomainError, upload: FormState, session, bureau, period, rules) -> None:
+    """Why an uploaded workbook was refused, in Chinese, for the Excel part of the page."""
     errors = error.errors or {}
     if isinstance(error, Conflict):
         upload.page_errors.append(conflict_message(session, bureau, period, rules))

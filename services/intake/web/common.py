@@ -16,6 +16,7 @@ REPORT_PATH = "/reports/<string:bureau>/<int:year>/<int:quarter>"
 
 
 def period_of(year: int, quarter: int) -> Quarter:
+    """The quarter of a URL; one that cannot exist is not found."""
     try:
         return Quarter(year, quarter)
     except ValueError:
@@ -79,6 +80,7 @@ def returned_comment(report) -> str | None:
 
 
 def conflict_message(session, bureau: str, period: Quarter, rules: reports.Rules) -> str:
+    """Why the report refused a change: locked, or in a state that does not allow it."""
     report = reports.find_report(session, bureau, period)
     if reports.is_locked(report, period, rules):
         return "本季已鎖定，不能再修改；如需修改，請聯絡管考單位重新開放。"

@@ -34,6 +34,7 @@ PAGE_MESSAGES = {
 
 
 def _token(action_id: str) -> str:
+    """An action id as it can appear in an input's name (no dots)."""
     return action_id.replace(".", "-")
 
 
@@ -112,6 +113,7 @@ class FormState:
 
 
 def _flat_messages(messages) -> list[str]:
+    """Every message of a (possibly nested) marshmallow error."""
     if isinstance(messages, dict):
         return [text for value in messages.values() for text in _flat_messages(value)]
     if isinstance(messages, list):
@@ -228,6 +230,8 @@ def field_titles(sheet) -> dict[str, str]:
 
 # -- small forms --------------------------------------------------------------------
 class SignInForm(ma.Schema):
+    """The sign-in form."""
+
     class Meta:
         unknown = ma.EXCLUDE
 
@@ -241,6 +245,8 @@ class SignInForm(ma.Schema):
 
 
 class ReturnForm(ma.Schema):
+    """A coordinator's return of a report: the comment is required."""
+
     class Meta:
         unknown = ma.EXCLUDE
 
@@ -248,6 +254,8 @@ class ReturnForm(ma.Schema):
 
 
 class UploadForm(ma.Schema):
+    """The Excel upload's fields besides the file."""
+
     class Meta:
         unknown = ma.EXCLUDE
 

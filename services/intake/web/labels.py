@@ -39,6 +39,7 @@ TEXT_FIELDS = {
 
 
 def status_label(status: str | None) -> str:
+    """未填報, 草稿, 已送出, 已核定 or 已退回."""
     return STATUS_LABELS.get(status, status or "")
 
 
@@ -60,6 +61,7 @@ def deadline_text(days_left: int) -> str:
 
 
 def submitted_text(days_late: int | None) -> str:
+    """如期送出, or 逾期 3 天送出."""
     return f"逾期 {days_late} 天送出" if days_late else "如期送出"
 
 
@@ -94,6 +96,7 @@ def field_label(path: str, catalog: Catalog) -> str:
 
 
 def shown_value(field: str, value) -> str:
+    """A value in the history: blank shown as （空白）, statuses in words."""
     if value is None or value == "":
         return "（空白）"
     if field == "status":

@@ -56,6 +56,7 @@ def test_a_returned_report_is_announced_once_per_return_with_the_comment(
     world.return_report("police", q.year, q.quarter, "仍缺佐證資料。")  # ... and returned again
     world.sync()
     assert f"returned:police:{q.year}Q{q.quarter}:5" in notify.evaluate()["created"]
+    world.submit("police", q.year, q.quarter)  # leave nothing returned for the other tests
 
 
 @sqlite_only

@@ -41,7 +41,8 @@ def test_a_restarted_notify_sends_each_message_once(world, period, notify_db_url
     first = json.loads(run_cli(["services.notify", "evaluate", *at], env))
     late = sorted(f"overdue:{b}:{period.year}Q{period.quarter}:1" for b in BUREAUS[-2:])
     assert sorted(k for k in first["created"] if f"{period.year}Q{period.quarter}" in k) == late
-    assert json.loads(run_cli(["services.notify", "send"], env))["sent"] == len(first["created"])
+    sent = json.loads(run_cli(["services.notify", "send"], env))
+    assert sent.get("sent") == len(first["created"]), sent
     # a new process: evaluating and sending again changes nothing
     again = json.loads(run_cli(["services.notify", "evaluate", *at], env))
     assert again["created"] == []
@@ -53,15 +54,15 @@ def test_two_sender_processes_never_send_the_same_message_twice(
     world, make_notify, notify_db_url, smtp, clock
 ):
     notify = make_notify()
-    for _ in range(8):  # every bureau late in eight quarters: 48 messages
+    for _ in range(3):  # every bureau late in three quarters: 18 messages
         quarter = world.period()
         clock.now = days_before_due(quarter, -1)
         notify.evaluate()
     expected = sorted(row.dedup_key for row in notify.rows())
-    assert len(expected) >= 8 * len(BUREAUS)
-    smtp.mailbox.delay = 0.03  # a server that takes its time, so the senders overlap
+    assert len(expected) >= 3 * len(BUREAUS)
+    smtp.mailbox.delay = 0.2  # a server that takes its time, so the two senders overlap
 
-    env = {**notify_env(world, notify_db_url, smtp.port), "SEND_BATCH_SIZE": "3"}
+    env = {**notify_env(world, notify_db_url, smtp.port), "SEND_BATCH_SIZE": "2"}
     senders = [
         subprocess.Popen(
             [sys.executable, "-m", "services.notify", "send"],

@@ -42,11 +42,16 @@ def migrate():
 
 def _register_admin_token(app) -> None:
     """Register the tokens a deployment hands over in the environment (admin, and kpi/notify's service)."""
-    given = [("ADMIN_TOKEN", "admin (INTAKE_ADMIN_TOKEN)", "admin"), ("SERVICE_TOKEN", "services (INTAKE_SERVICE_TOKEN)", "service")]
+    given = [
+        ("ADMIN_TOKEN", "admin (INTAKE_ADMIN_TOKEN)", "admin"),
+        ("SERVICE_TOKEN", "services (INTAKE_SERVICE_TOKEN)", "service"),
+    ]
     with app.extensions["database"].transaction() as session:
         for setting, name, role in given:
             if app.config.get(setting):
-                tokens.ensure_token(session, secret=app.config[setting], name=name, role=role, now=dt.datetime.now(dt.UTC))
+                tokens.ensure_token(
+                    session, secret=app.config[setting], name=name, role=role, now=dt.datetime.now(dt.UTC)
+                )
 
 
 @cli.command()

@@ -6,7 +6,7 @@ from flask.views import MethodView
 from sqlalchemy import select
 
 from services.notify import outbox
-from services.notify.api import MANAGERS, api_blueprint, current_notifier, now
+from services.notify.api import MANAGERS, current_notifier, now
 from services.notify.evaluation import evaluate
 from services.notify.models import Evaluation, Notification
 from services.notify.schemas import (
@@ -17,6 +17,7 @@ from services.notify.schemas import (
     NotificationQuerySchema,
     NotificationSchema,
 )
+from shared.api import api_blueprint
 from shared.auth import current_principal, require_roles
 from shared.db import get_session
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from flask.views import MethodView
 from sqlalchemy import select
 
-from services.notify.api import MANAGERS, api_blueprint, current_notifier, now
+from services.notify.api import MANAGERS, current_notifier, now
 from services.notify.evaluation import taipei_today
 from services.notify.models import Silence
 from services.notify.schemas import SilenceInputSchema, SilenceQuerySchema, SilenceSchema, SilenceUpdateSchema
+from shared.api import api_blueprint
 from shared.auth import current_principal, require_roles
 from shared.db import get_session
 from shared.errors import Invalid, NotFound

@@ -189,8 +189,12 @@ def _retry(notifier: Notifier, row: Notification, token: str, error: str, stats:
     outbox.retry_later(
         notifier.database, row, token, notifier.now(), error, delay, config["SEND_MAX_ATTEMPTS"]
     )
-    stats["retried"] += 1
-    log.warning("delivery deferred", extra={"notification": row.dedup_key, "error": error})
+    if row.attempts >= config["SEND_MAX_ATTEMPTS"]:
+        stats["failed"] += 1
+        log.error("delivery given up", extra={"notification": row.dedup_key, "error": error})
+    else:
+        stats["retried"] += 1
+        log.warning("delivery deferred", extra={"notification": row.dedup_key, "error": error})
 
 
 def _deliver_batch(notifier: Notifier, claim: outbox.Claim, stats: Counter) -> bool:

@@ -16,6 +16,8 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from shared.periods import TAIPEI
+
 TEMPLATES = Path(__file__).with_name("templates")
 HEADER_KEY = "X-DGBV-Notification"
 
@@ -112,7 +114,7 @@ def build_message(notification, sender_address: str, sender_name: str, now: dt.d
     message["Subject"] = notification.subject
     message["From"] = email.utils.formataddr((sender_name, sender_address))
     message["To"] = ", ".join(notification.recipients)
-    message["Date"] = email.utils.format_datetime(now)
+    message["Date"] = email.utils.format_datetime(now.astimezone(TAIPEI))
     message["Message-ID"] = notification.message_id
     message[HEADER_KEY] = notification.dedup_key
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies, please

@@ -141,6 +141,20 @@ def test_the_decoded_traditional_chinese_message_is_intact(world, make_notify, s
     assert raw.decode("ascii")
 
 
+@sqlite_only
+def test_a_message_is_given_up_after_the_last_attempt(world, period, make_notify, smtp, clock):
+    reminders_due(world, period, clock)
+    notify = make_notify(SEND_MAX_ATTEMPTS=2)
+    smtp.mailbox.always = "451 4.7.1 Greylisted"
+    notify.evaluate()
+    assert notify.deliver()["retried"] == len(MISSING)
+    clock.advance(minutes=2)
+    assert notify.deliver()["failed"] == len(MISSING)
+    row = notify.rows()[0]
+    assert (row.status, row.last_error) == ("failed", "gave up after 2 attempts: 451 4.7.1 Greylisted")
+
+
+@sqlite_only
 def test_one_connection_serves_a_whole_batch(world, period, make_notify, smtp, clock):
     reminders_due(world, period, clock)
     notify = make_notify()
@@ -169,6 +183,7 @@ def test_a_crashed_senders_rows_are_claimed_again_once_its_lease_expires(
     assert all(row.attempts == 2 for row in notify.rows())
 
 
+@sqlite_only
 def test_dry_run_writes_the_messages_and_sends_nothing(world, period, make_notify, smtp, clock):
     reminders_due(world, period, clock)
     notify = make_notify(DRY_RUN=True)

@@ -57,7 +57,7 @@ def test_the_message_is_ascii_on_the_wire_and_decodes_to_the_same_text():
     assert parsed["Subject"] == rendered.subject
     assert parsed["X-DGBV-Notification"] == "reminder:police:2022Q1:1"
     assert parsed["Message-ID"] == row.message_id and row.message_id.endswith("@ntpc.gov.tw>")
-    assert parsed["Date"] == "Sun, 03 Apr 2022 01:00:00 +0000"
+    assert parsed["Date"] == "Sun, 03 Apr 2022 09:00:00 +0800"  # Taipei time
     assert parsed["Auto-Submitted"] == "auto-generated"
     assert parsed.get_body(("plain",)).get_content().replace("\r\n", "\n") == rendered.text
     assert parsed.get_body(("html",)).get_content().replace("\r\n", "\n") == rendered.html

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from services.kpi.intake_client import IntakeFeed, Page, SourceUnavailable
@@ -106,20 +106,31 @@ def apply_changes(session: Session, changes: list[dict]) -> None:
     for entity, items in latest.items():
         model, columns_of = ENTITIES[entity]
         keys = list(items)
-        existing = {}
+        existing: dict[str, int] = {}
         for start in range(0, len(keys), _CHUNK):
             chunk = keys[start : start + _CHUNK]
             existing.update(
-                {row.key: row for row in session.scalars(select(model).where(model.key.in_(chunk)))}
+                session.execute(select(model.key, model.id).where(model.key.in_(chunk))).tuples().all()
             )
+        # Core statements, one executemany each, not one ORM object per row: a page of 500
+        # records is written several times faster (bench/README.md, benchmark 4).
+        inserts, updates = [], []
         for key, data in items.items():
-            columns = columns_of(data)
-            row = existing.get(key)
-            if row is None:
-                session.add(model(key=key, **columns))
+            if key in existing:
+                updates.append({"row_id": existing[key], **columns_of(data)})
             else:
-                for name, value in columns.items():
-                    setattr(row, name, value)
+                inserts.append({"key": key, **columns_of(data)})
+        table = model.__table__
+        if inserts:
+            session.execute(insert(table), inserts)
+        if updates:
+            names = [name for name in updates[0] if name != "row_id"]
+            statement = (
+                update(table)
+                .where(table.c.id == bindparam("row_id"))
+                .values({name: bindparam(name) for name in names})
+            )
+            session.execute(statement, updates)
 
 
 def _locked_state(session: Session) -> SyncState:

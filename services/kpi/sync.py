@@ -109,9 +109,7 @@ def apply_changes(session: Session, changes: list[dict]) -> None:
         existing: dict[str, int] = {}
         for start in range(0, len(keys), _CHUNK):
             chunk = keys[start : start + _CHUNK]
-            existing.update(
-                session.execute(select(model.key, model.id).where(model.key.in_(chunk))).tuples().all()
-            )
+            existing.update(session.execute(select(model.key, model.id).where(model.key.in_(chunk))).all())
         # Core statements, one executemany each, not one ORM object per row: a page of 500
         # records is written several times faster (bench/README.md, benchmark 4).
         inserts, updates = [], []

@@ -31,6 +31,7 @@ from openpyxl.styles import Alignment, Font
 from services.kpi.numbers import share_pct
 from shared.catalog import Catalog
 from shared.periods import roc_year
+from shared.spreadsheets import csv_text, put_text
 
 KINDS = ("suspects", "victims", "types")
 SEXES = (("female", "女性"), ("male", "男性"))
@@ -136,7 +137,8 @@ class Table:
 
     def to_csv(self) -> str:
         buffer = io.StringIO()
-        csv.writer(buffer, lineterminator="\r\n").writerows(self.text_rows())
+        writer = csv.writer(buffer, lineterminator="\r\n")
+        writer.writerows([csv_text(cell) for cell in row] for row in self.text_rows())
         return buffer.getvalue()
 
     def to_xlsx(self) -> bytes:
@@ -144,15 +146,18 @@ class Table:
         workbook = Workbook()
         sheet = workbook.active
         sheet.title = self.kind
-        sheet.append([self.title])
-        sheet.append([f"單位：{self.unit}"])
-        sheet.append([self.label_header, *self.columns])
+        for number, values in enumerate(
+            ([self.title], [f"單位：{self.unit}"], [self.label_header, *self.columns]), 1
+        ):
+            for column, value in enumerate(values, 1):
+                put_text(sheet.cell(number, column), value)
         sheet["A1"].font = Font(bold=True, size=12)
         for cell in sheet[3]:
             cell.font = Font(bold=True)
             cell.alignment = Alignment(horizontal="center", wrap_text=True)
         for row in self.rows:
-            sheet.append([row.label, *(_xlsx_value(v) for v in row.values)])
+            sheet.append([None, *(_xlsx_value(v) for v in row.values)])
+            put_text(sheet.cell(sheet.max_row, 1), row.label)
             if row.row_type == "share":
                 for cell in sheet[sheet.max_row][1:]:
                     if not isinstance(cell.value, str):

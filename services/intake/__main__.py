@@ -36,11 +36,11 @@ def migrate():
     """Apply pending database migrations."""
     app = _app()
     migrations.upgrade(SERVICE_DIR, app.config["DATABASE_URL"])
-    _register_admin_token(app)
+    _register_given_tokens(app)
     click.echo("intake: database is up to date", err=True)
 
 
-def _register_admin_token(app) -> None:
+def _register_given_tokens(app) -> None:
     """Register the tokens a deployment hands over in the environment (admin, and kpi/notify's service)."""
     given = [
         ("ADMIN_TOKEN", "admin (INTAKE_ADMIN_TOKEN)", "admin"),
@@ -59,7 +59,7 @@ def run():
     """Apply pending migrations, then serve (development)."""
     app = _app()
     migrations.upgrade(SERVICE_DIR, app.config["DATABASE_URL"])
-    _register_admin_token(app)
+    _register_given_tokens(app)
     host, port = os.environ.get("HOST", "127.0.0.1"), int(os.environ.get("PORT", "8001"))
     click.echo(
         f"intake: listening on http://{host}:{port}  (API docs: http://{host}:{port}/docs)",

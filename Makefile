@@ -19,6 +19,14 @@ run: install
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# Not part of `make test`: about 10 minutes; see bench/README.md.
+bench: $(VENV)/.bench-installed
+	$(PY) -m bench
+
+$(VENV)/.bench-installed: $(VENV)/.installed
+	$(PY) -m pip install --quiet -e ".[test,bench]"
+	touch $@
+
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .

@@ -1,0 +1,273 @@
+"""Benchmarks 1 and 2: intake under gunicorn (2 workers), as deployed.
+
+1. Report saves over HTTP, 16 concurrent clients, against a bare Flask endpoint on the same server
+   that parses the same JSON and returns it (goal: at least 0.5 of its requests per second).
+2. A bulk upload of 100,000 case records through the CSV endpoint, against inserting the same rows
+   with one executemany on the same database (goal: at least 0.3 of its records per second).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+
+import requests
+from sqlalchemy import delete, insert
+
+from bench import load
+from bench.harness import Context, Figure, gunicorn, percentile, ratio, scratch_database, timed
+from services.intake import SERVICE_DIR as INTAKE_DIR
+from services.intake import demo, tokens
+from services.intake.cases import STORED, check_record
+from services.intake.models import CaseRecord
+from shared.catalog import default_catalog
+from shared.db import Database
+from shared.periods import TAIPEI, Quarter
+
+CATALOG = default_catalog()
+CSV_COLUMNS = (
+    "ref",
+    "date",
+    "category",
+    "types",
+    "role",
+    "sex",
+    "age_band",
+    "cause",
+    "relationship",
+    "district",
+)
+
+
+def _tokens(url: str) -> dict[str, str]:
+    """A token for each bureau and one for the statistics office."""
+    database = Database(url)
+    secrets = {}
+    now = dt.datetime.now(dt.UTC)
+    with database.transaction() as session:
+        for bureau in CATALOG.bureaus:
+            _, secrets[bureau.id] = tokens.mint_token(
+                session,
+                CATALOG,
+                name=f"bench {bureau.id}",
+                role="bureau",
+                bureau=bureau.id,
+                created_by="bench",
+                now=now,
+            )
+        _, secrets["statistics"] = tokens.mint_token(
+            session,
+            CATALOG,
+            name="bench statistics",
+            role="statistics",
+            bureau=None,
+            created_by="bench",
+            now=now,
+        )
+    database.dispose()
+    return secrets
+
+
+def _report_body(bureau: str) -> bytes:
+    """A complete report of the bureau; %N% makes each save a real change (a new revision)."""
+    body = {
+        "narrative": "本季依計畫辦理宣導與防治工作。第 %N% 次儲存。",
+        "actions": [
+            {
+                "action": action.id,
+                "values": {metric.id: 12 for metric in action.metrics},
+                "note": "板橋、三重",
+            }
+            for action in CATALOG.actions_for(bureau)
+        ],
+    }
+    return json.dumps(body, ensure_ascii=False).encode()
+
+
+def report_saves(ctx: Context, port: int, secrets: dict[str, str]) -> list[Figure]:
+    """16 clients each save their own bureau's report of their own quarter, over and over."""
+    clients_count, warmup, duration, rounds = (4, 0.2, 1.0, 1) if ctx.tiny else (16, 2.0, 12.0, 2)
+    today = dt.datetime.now(TAIPEI).date()
+    quarters, quarter = [], Quarter(CATALOG.plan.reporting_first_year, 1)
+    while quarter.start <= today:
+        quarters.append(quarter)
+        quarter = quarter.next()
+    bureaus = [b.id for b in CATALOG.bureaus]
+    saves, echoes = [], []
+    for index in range(clients_count):
+        bureau, quarter = bureaus[index % len(bureaus)], quarters[-1 - index // len(bureaus)]
+        body = _report_body(bureau)
+        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {secrets[bureau]}"}
+        path = f"/api/v1/reports/{bureau}/{quarter.year}/{quarter.quarter}"
+        saves.append(load.Client("PUT", path, headers, body))
+        echoes.append(load.Client("PUT", "/bench/echo", {"Content-Type": "application/json"}, body))
+    outcome = {"saves": [], "echo": []}
+    for _ in range(rounds):  # alternate, so that a slow spell of the machine hits both
+        outcome["echo"].append(load.run(port, echoes, warmup, duration))
+        outcome["saves"].append(load.run(port, saves, warmup, duration))
+    merged = {}
+    for name, runs in outcome.items():
+        latencies = [x for run in runs for x in run.latencies]
+        merged[name] = {
+            "rps": sum(run.requests_per_second for run in runs) / len(runs),
+            "p50": percentile(latencies, 0.50) * 1000,
+            "p99": percentile(latencies, 0.99) * 1000,
+            "errors": sum(run.errors for run in runs),
+            "requests": len(latencies),
+        }
+        ctx.log(f"  {name}: {merged[name]}")
+    if merged["saves"]["errors"] or not merged["saves"]["requests"]:
+        raise RuntimeError(f"report saves failed: {merged['saves']}")
+    details = {"clients": clients_count, "seconds_each": duration * rounds, "workers": 2}
+    share = ratio(merged["saves"]["rps"], merged["echo"]["rps"])
+    name = "1. report saves over HTTP"
+    return [
+        Figure(
+            name,
+            "requests per second",
+            merged["saves"]["rps"],
+            "req/s",
+            "bare Flask endpoint (same JSON, same server)",
+            merged["echo"]["rps"],
+            share,
+            ">= 0.5",
+            share is not None and share >= 0.5,
+            {
+                **details,
+                "requests": merged["saves"]["requests"],
+                "baseline_requests": merged["echo"]["requests"],
+            },
+        ),
+        Figure(
+            name,
+            "p50 latency",
+            merged["saves"]["p50"],
+            "ms",
+            "bare endpoint p50",
+            merged["echo"]["p50"],
+            ratio(merged["saves"]["p50"], merged["echo"]["p50"]),
+            None,
+            None,
+            details,
+        ),
+        Figure(
+            name,
+            "p99 latency",
+            merged["saves"]["p99"],
+            "ms",
+            "bare endpoint p99",
+            merged["echo"]["p99"],
+            ratio(merged["saves"]["p99"], merged["echo"]["p99"]),
+            None,
+            None,
+            details,
+        ),
+    ]
+
+
+def _csv(records: list[dict]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for r in records:
+        writer.writerow(
+            [
+                r["ref"],
+                r["date"].isoformat(),
+                r["category"],
+                ";".join(map(str, r["types"])),
+                r["role"],
+                r["sex"],
+                r["age_band"],
+                r["cause"] or "",
+                r["relationship"] or "",
+                r["district"] or "",
+            ]
+        )
+    return buffer.getvalue()
+
+
+def case_upload(ctx: Context, port: int, url: str, secrets: dict[str, str]) -> list[Figure]:
+    """The same rows: first with one executemany (then removed again), then through the CSV endpoint."""
+    count, batch = (2_000, 1_000) if ctx.tiny else (100_000, 10_000)
+    drawer = demo.CaseDrawer(demo.load_distributions(CATALOG), seed=8)
+    records = list(drawer.sample(count, Quarter(2016, 1), Quarter(2025, 4)))
+    now = dt.datetime.now(dt.UTC)
+    rows = [
+        {
+            "ref": r["ref"],
+            **{c: v for c, v in check_record(CATALOG, r).items() if c in STORED},
+            "updated_at": now,
+        }
+        for r in records
+    ]
+    database = Database(url)
+    table = CaseRecord.__table__
+
+    def executemany():
+        with database.engine.begin() as connection:
+            connection.execute(insert(table), rows)
+
+    baseline_seconds, _ = timed(executemany)
+    with database.engine.begin() as connection:
+        connection.execute(delete(table))
+    database.dispose()
+    ctx.log(f"  executemany: {count} rows in {baseline_seconds:.2f} s")
+
+    bodies = [_csv(records[i : i + batch]).encode() for i in range(0, count, batch)]
+    http = requests.Session()
+    headers = {"Content-Type": "text/csv", "Authorization": f"Bearer {secrets['statistics']}"}
+
+    def upload():
+        for body in bodies:
+            response = http.post(
+                f"http://127.0.0.1:{port}/api/v1/cases/csv", data=body, headers=headers, timeout=600
+            )
+            if response.status_code != 200 or response.json()["created"] != batch:
+                raise RuntimeError(f"upload failed: {response.status_code} {response.text[:300]}")
+
+    upload_seconds, _ = timed(upload)
+    http.close()
+    ctx.log(f"  CSV upload: {count} records in {upload_seconds:.2f} s")
+    value, baseline = count / upload_seconds, count / baseline_seconds
+    share = ratio(value, baseline)
+    return [
+        Figure(
+            "2. bulk case upload (CSV endpoint)",
+            "records per second",
+            value,
+            "rec/s",
+            "one executemany of the same rows, same database",
+            baseline,
+            share,
+            ">= 0.3",
+            share is not None and share >= 0.3,
+            {
+                "records": count,
+                "per_request": batch,
+                "seconds": upload_seconds,
+                "baseline_seconds": baseline_seconds,
+            },
+        )
+    ]
+
+
+def run(ctx: Context) -> list[Figure]:
+    with scratch_database(ctx.backend, ctx.folder, "intake", INTAKE_DIR) as url:
+        secrets = _tokens(url)
+        env = {
+            "DATABASE_URL": url,
+            "REPORT_LOCK_DAYS": "1000000",  # every quarter since 2022 stays open: 16 clients, 16 reports
+            "DGBV_VAR_DIR": str(ctx.folder),
+        }
+        server = gunicorn("bench.apps:intake_with_echo()", env, ctx.folder / "intake.log")
+        try:
+            ctx.log("1. report saves over HTTP")
+            figures = report_saves(ctx, server.port, secrets)
+            ctx.log("2. bulk case upload")
+            figures += case_upload(ctx, server.port, url, secrets)
+        finally:
+            server.stop()
+    return figures

@@ -1,0 +1,1 @@
+"""The benchmarks (bench/) at a tiny size."""

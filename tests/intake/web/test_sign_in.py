@@ -209,6 +209,9 @@ def test_without_a_secret_key_the_pages_are_unavailable_but_the_api_works(intake
 def test_pages_are_served_under_the_content_security_policy(browser):
     page = browser.get("/sign-in")
     assert "default-src 'self'" in page.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
+    assert page.headers["X-Content-Type-Options"] == "nosniff"
+    assert page.headers["X-Frame-Options"] == "DENY"
     html = text_of(page)
     assert "<script" not in html
     assert not re.search(r"\sstyle=", html)

@@ -451,6 +451,11 @@ def read_workbook(raw: bytes, sheet: ReportSheet) -> dict:
     return {"narrative": narrative or "", "actions": actions}
 
 
+def is_cell_ref(key: str) -> bool:
+    """Whether an error key names a cell of the workbook (季報!K8) rather than a field."""
+    return key.startswith(f"{SHEET}!")
+
+
 def describe(ref: str, texts: list[str]) -> str:
     """One problem as people read it: 工作表「季報」儲存格 K9：…"""
     sheet_name, _, cell = ref.partition("!")
@@ -458,10 +463,10 @@ def describe(ref: str, texts: list[str]) -> str:
 
 
 def _rejected(problems: dict[str, list[str]]) -> Invalid:
-    """The refusal of a whole upload, naming every problem cell."""
+    """The refusal of a whole upload; its errors are keyed by cell, as 季報!K8."""
     listed = [describe(ref, texts) for ref, texts in problems.items()]
     more = f"（另有 {len(listed) - 10} 處）" if len(listed) > 10 else ""
     return Invalid(
         f"上傳的 Excel 有 {len(listed)} 處錯誤，未儲存任何資料：" + "；".join(listed[:10]) + more,
-        {"cells": problems},
+        problems,
     )

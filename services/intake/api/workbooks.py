@@ -97,7 +97,7 @@ class ReportWorkbook(MethodView):
         Saved exactly as a PUT of the report would be: a draft or returned report is
         saved; a submitted one is amended, which needs a `reason`. Any wrong cell (text
         or a formula in a number cell, a negative value, a changed action row) refuses
-        the whole file; `errors.cells` names each sheet!cell and its problem.
+        the whole file; `errors` names each problem by sheet and cell (`季報!K8`).
         """
         period = _report_period(bureau, year, quarter)
         try:

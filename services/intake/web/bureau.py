@@ -250,9 +250,9 @@ def _explain_upload(error: DomainError, upload: FormState, session, bureau, peri
     errors = error.errors or {}
     if isinstance(error, Conflict):
         upload.page_errors.append(conflict_message(session, bureau, period, rules))
-    elif "cells" in errors:
+    elif any(excel.is_cell_ref(key) for key in errors):
         upload.page_errors.append("上傳的 Excel 有錯誤，未儲存任何資料。請修正以下儲存格後再上傳：")
-        for ref, texts in errors["cells"].items():
+        for ref, texts in errors.items():
             upload.add("cells", excel.describe(ref, texts))
     elif "file" in errors:
         upload.add("file", error.detail)

@@ -267,7 +267,7 @@ def test_the_api_refuses_a_wrong_cell_as_a_problem_naming_it(api):
     refused = api.post("police", API, data={"file": (io.BytesIO(saved_bytes(ws)), "report.xlsx")})
     assert refused.status_code == 422
     assert refused.content_type == "application/problem+json"
-    assert refused.json["errors"] == {"cells": {"季報!K8": ["應為數值，不可填入文字（「n/a」）。"]}}
+    assert refused.json["errors"] == {"季報!K8": ["應為數值，不可填入文字（「n/a」）。"]}
     assert "工作表「季報」儲存格 K8" in refused.json["detail"]
     assert api.get("police", "/api/v1/reports/police/2022/2").status_code == 404
 

@@ -44,6 +44,17 @@ def panel(kind: str, title: str, targets: list[dict], grid: tuple[int, int, int,
     return body
 
 
+def table_panel(
+    title: str, expr: str, grid, columns: dict[str, str], hide_value: bool = False, **options
+) -> dict:
+    """An instant query as a table whose label columns carry Chinese names."""
+    hidden = {"Time": True, "__name__": True, "instance": True, "job": True}
+    if hide_value:
+        hidden["Value"] = True
+    organize = {"id": "organize", "options": {"excludeByName": hidden, "renameByName": columns}}
+    return panel("table", title, [target(expr, instant=True)], grid, transformations=[organize], **options)
+
+
 def thresholds(steps, unit="none", minimum=None, maximum=None, decimals=None, mappings=None) -> dict:
     defaults = {
         "unit": unit,
@@ -102,26 +113,12 @@ def committee() -> dict:
                 options={"orientation": "horizontal", "displayMode": "gradient", "showUnfilled": True},
                 **thresholds(STATUS_STEPS, unit="percentunit", minimum=0, maximum=1.5, decimals=1),
             ),
-            panel(
-                "table",
+            table_panel(
                 "指標狀態",
-                [target("dgbv_indicator_status == 1", instant=True)],
+                "dgbv_indicator_status == 1",
                 (12, 0, 12, 8),
-                transformations=[
-                    {
-                        "id": "organize",
-                        "options": {
-                            "excludeByName": {
-                                "Time": True,
-                                "Value": True,
-                                "__name__": True,
-                                "instance": True,
-                                "job": True,
-                            },
-                            "renameByName": {"indicator": "指標", "status": "狀態"},
-                        },
-                    }
-                ],
+                {"indicator": "指標", "status": "狀態"},
+                hide_value=True,
                 **thresholds([{"color": "text", "value": None}], mappings=status_mappings),
             ),
             panel(
@@ -170,46 +167,28 @@ def committee() -> dict:
                 (12, 17, 12, 6),
                 **thresholds(PROGRESS_STEPS, unit="percentunit", minimum=0, maximum=1),
             ),
-            panel(
-                "table",
+            table_panel(
                 "逾期未繳的局處（逾期天數）",
-                [target("dgbv_report_days_overdue > 0", instant=True)],
+                "dgbv_report_days_overdue > 0",
                 (0, 23, 12, 7),
-                transformations=[
-                    {
-                        "id": "organize",
-                        "options": {
-                            "excludeByName": {"Time": True, "__name__": True, "instance": True, "job": True},
-                            "renameByName": {
-                                "bureau": "局處",
-                                "year": "年",
-                                "quarter": "季",
-                                "Value": "逾期天數",
-                            },
-                        },
-                    }
-                ],
+                {
+                    "bureau": "局處",
+                    "year": "年",
+                    "quarter": "季",
+                    "Value": "逾期天數",
+                },
                 **thresholds([{"color": "red", "value": None}]),
             ),
-            panel(
-                "table",
+            table_panel(
                 "遲交的報告（遲交天數）",
-                [target("dgbv_report_days_late > 0", instant=True)],
+                "dgbv_report_days_late > 0",
                 (12, 23, 12, 7),
-                transformations=[
-                    {
-                        "id": "organize",
-                        "options": {
-                            "excludeByName": {"Time": True, "__name__": True, "instance": True, "job": True},
-                            "renameByName": {
-                                "bureau": "局處",
-                                "year": "年",
-                                "quarter": "季",
-                                "Value": "遲交天數",
-                            },
-                        },
-                    }
-                ],
+                {
+                    "bureau": "局處",
+                    "year": "年",
+                    "quarter": "季",
+                    "Value": "遲交天數",
+                },
                 **thresholds([{"color": "orange", "value": None}]),
             ),
             panel(
@@ -228,26 +207,17 @@ def committee() -> dict:
                 options={"orientation": "horizontal", "displayMode": "gradient"},
                 **thresholds(PROGRESS_STEPS, unit="percentunit", minimum=0, maximum=1.5),
             ),
-            panel(
-                "table",
+            table_panel(
                 "落後的具體作法（進度 < 90%）",
-                [target("dgbv_action_progress_ratio < 0.9", instant=True)],
+                "dgbv_action_progress_ratio < 0.9",
                 (16, 30, 8, 8),
-                transformations=[
-                    {
-                        "id": "organize",
-                        "options": {
-                            "excludeByName": {"Time": True, "__name__": True, "instance": True, "job": True},
-                            "renameByName": {
-                                "bureau": "局處",
-                                "program": "方案",
-                                "action": "具體作法",
-                                "metric": "指標",
-                                "Value": "進度",
-                            },
-                        },
-                    }
-                ],
+                {
+                    "bureau": "局處",
+                    "program": "方案",
+                    "action": "具體作法",
+                    "metric": "指標",
+                    "Value": "進度",
+                },
                 **thresholds(PROGRESS_STEPS, unit="percentunit"),
             ),
             panel(

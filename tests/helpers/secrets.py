@@ -6,7 +6,8 @@ import re
 
 # Tokens minted by intake, and the fixed secrets the tests themselves use.
 TOKEN_PATTERN = re.compile(r"dgbv_[A-Za-z0-9_-]{20,}")
-TEST_PASSWORDS: set[str] = set()
+# Passwords the suite signs in with or sets (a hit on any of them in a log line is a leak).
+TEST_PASSWORDS = {"correct horse battery", "社會局的長密碼 2022", "a new long password", "s3cret"}
 
 
 def find_secrets(text: str) -> list[str]:

@@ -166,3 +166,15 @@ def test_case_records_never_reach_viewers_coordinators_or_bureaus(api, who):
     assert api.get(who, CASES).status_code == 403
     assert api.get(who, "/api/v1/changes").status_code == 403
     assert api.get("service", CASES).status_code == 200
+
+
+def test_case_records_never_reach_a_log_line(api, caplog):
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    sentinel = "SENTINEL-CASE-7391"
+    api.post("statistics", CASES, json={"records": [record(sentinel)]})
+    api.post("statistics", CASES, json={"records": [record(sentinel, cause="jealousy")]})  # refused
+    api.get("statistics", CASES)
+    assert caplog.records
+    assert not [r for r in caplog.records if sentinel in f"{r.getMessage()} {r.__dict__}"]

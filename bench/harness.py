@@ -209,6 +209,17 @@ class Served:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-4000:]
 
+    def cpu_seconds(self) -> float:
+        """CPU time used so far by this process's children (gunicorn's workers), from /proc."""
+        total = 0
+        with contextlib.suppress(OSError):
+            children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
+            for child in children:
+                with contextlib.suppress(OSError):
+                    fields = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()
+                    total += int(fields[11]) + int(fields[12])  # utime, stime
+        return total / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         """Stop this process and what it started (gunicorn's workers), by its process group."""
         if self.process.poll() is None:

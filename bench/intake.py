@@ -86,7 +86,7 @@ def _report_body(bureau: str) -> bytes:
     return json.dumps(body, ensure_ascii=False).encode()
 
 
-def report_saves(ctx: Context, port: int, secrets: dict[str, str]) -> list[Figure]:
+def report_saves(ctx: Context, server, secrets: dict[str, str]) -> list[Figure]:
     """16 clients each save their own bureau's report of their own quarter, over and over."""
     clients_count, warmup, duration, rounds = (4, 0.2, 1.0, 1) if ctx.tiny else (16, 2.0, 12.0, 2)
     today = dt.datetime.now(TAIPEI).date()
@@ -104,18 +104,23 @@ def report_saves(ctx: Context, port: int, secrets: dict[str, str]) -> list[Figur
         saves.append(load.Client("PUT", path, headers, body))
         echoes.append(load.Client("PUT", "/bench/echo", {"Content-Type": "application/json"}, body))
     outcome = {"saves": [], "echo": []}
+    cpu = {"saves": 0.0, "echo": 0.0}  # the workers' CPU seconds, warm-up included
     for _ in range(rounds):  # alternate, so that a slow spell of the machine hits both
-        outcome["echo"].append(load.run(port, echoes, warmup, duration))
-        outcome["saves"].append(load.run(port, saves, warmup, duration))
+        for name, clients in (("echo", echoes), ("saves", saves)):
+            before = server.cpu_seconds()
+            outcome[name].append(load.run(server.port, clients, warmup, duration))
+            cpu[name] += server.cpu_seconds() - before
     merged = {}
     for name, runs in outcome.items():
         latencies = [x for run in runs for x in run.latencies]
+        sent = sum(run.requests_per_second * (duration + warmup) for run in runs)
         merged[name] = {
             "rps": sum(run.requests_per_second for run in runs) / len(runs),
             "p50": percentile(latencies, 0.50) * 1000,
             "p99": percentile(latencies, 0.99) * 1000,
             "errors": sum(run.errors for run in runs),
             "requests": len(latencies),
+            "worker_cpu_ms_per_request": round(cpu[name] / sent * 1000, 2) if sent else None,
         }
         ctx.log(f"  {name}: {merged[name]}")
     if merged["saves"]["errors"] or not merged["saves"]["requests"]:
@@ -265,7 +270,7 @@ def run(ctx: Context) -> list[Figure]:
         server = gunicorn("bench.apps:intake_with_echo()", env, ctx.folder / "intake.log")
         try:
             ctx.log("1. report saves over HTTP")
-            figures = report_saves(ctx, server.port, secrets)
+            figures = report_saves(ctx, server, secrets)
             ctx.log("2. bulk case upload")
             figures += case_upload(ctx, server.port, url, secrets)
         finally:

@@ -11,11 +11,13 @@ is notify's outbox and SMTP work.
 from __future__ import annotations
 
 import datetime as dt
-import threading
+import json
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
 
-from aiosmtpd.controller import Controller
-
-from bench.harness import Context, Figure, free_port, ratio, scratch_database, timed
+from bench.harness import Context, Figure, Served, free_port, ratio, scratch_database, timed
 from services.notify import SERVICE_DIR as NOTIFY_DIR
 from services.notify import create_app, outbox
 from services.notify.delivery import deliver
@@ -25,26 +27,6 @@ from services.notify.rules import committee_rule
 from shared.catalog import default_catalog
 
 CATALOG = default_catalog()
-
-
-class _Counting:
-    """An SMTP server that accepts every message and counts it."""
-
-    def __init__(self):
-        self.count = 0
-        self.lock = threading.Lock()
-        self.connections = 0
-
-    async def handle_EHLO(self, server, session, envelope, hostname, responses):  # noqa: N802
-        with self.lock:
-            self.connections += 1
-        session.host_name = hostname
-        return responses
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
-        with self.lock:
-            self.count += 1
-        return "250 2.0.0 OK"
 
 
 class _Kpi:
@@ -82,47 +64,55 @@ def _fill(notifier, count: int, first_year: int) -> None:
             outbox.insert_or_ignore(session, _row(notifier, candidate, now, PENDING))
 
 
+def _sink(ctx: Context, label: str) -> tuple[Served, Path]:
+    """A local aiosmtpd in a process of its own, ready to accept."""
+    name = f"smtp-{label.replace(' ', '-')}"
+    counts = ctx.folder / f"{name}.json"
+    port = free_port()
+    sink = Served(
+        [sys.executable, "-m", "bench.smtp_sink", str(port), str(counts)],
+        {},
+        ctx.folder / f"{name}.log",
+        port,
+    )
+    deadline = time.monotonic() + 30
+    while "ready" not in sink.log_path.read_text(errors="replace"):
+        if time.monotonic() > deadline or sink.process.poll() is not None:
+            raise RuntimeError(f"the SMTP sink did not start:\n{sink.log()}")
+        time.sleep(0.05)
+    return sink, counts
+
+
 def run(ctx: Context) -> list[Figure]:
     count = 60 if ctx.tiny else 1_000
-    handler = _Counting()
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
     results = {}
-    try:
-        with scratch_database(ctx.backend, ctx.folder, "notify", NOTIFY_DIR) as url:
-            app = create_app(
-                {
-                    "DATABASE_URL": url,
-                    "INTAKE_TOKEN": "bench-not-used",
-                    "SMTP_HOST": "127.0.0.1",
-                    "SMTP_PORT": port,
-                    "SMTP_SECURITY": "none",
-                    "LOG_LEVEL": "WARNING",
-                    "CLOCK": lambda: dt.datetime.now(dt.UTC),
-                }
-            )
-            notifier = app.extensions["notifier"]
-            notifier.sources = _Kpi()
-            for label, batch, first_year in (("with reuse", 20, 2100), ("without reuse", 1, 3100)):
-                app.config["SEND_BATCH_SIZE"] = batch
-                _fill(notifier, count, first_year)
-                sent_before, connections_before = handler.count, handler.connections
+    with scratch_database(ctx.backend, ctx.folder, "notify", NOTIFY_DIR) as url:
+        app = create_app(
+            {
+                "DATABASE_URL": url,
+                "INTAKE_TOKEN": "bench-not-used",
+                "SMTP_SECURITY": "none",
+                "LOG_LEVEL": "WARNING",
+                "CLOCK": lambda: dt.datetime.now(dt.UTC),
+            }
+        )
+        notifier = app.extensions["notifier"]
+        notifier.sources = _Kpi()
+        for label, batch, first_year in (("with reuse", 20, 2100), ("without reuse", 1, 3100)):
+            _fill(notifier, count, first_year)
+            sink, counts = _sink(ctx, label)
+            app.config["SEND_BATCH_SIZE"] = batch
+            notifier.smtp = replace(notifier.smtp, port=sink.port)
+            try:
                 seconds, stats = timed(deliver, notifier)
-                if stats.get("sent") != count or handler.count - sent_before != count:
-                    raise RuntimeError(
-                        f"notify sent {dict(stats)}, the server got {handler.count - sent_before}"
-                    )
-                results[label] = {
-                    "rate": count / seconds,
-                    "seconds": seconds,
-                    "connections": handler.connections - connections_before,
-                    "batch": batch,
-                }
-                ctx.log(f"  {label}: {results[label]}")
-            notifier.database.dispose()
-    finally:
-        controller.stop()
+            finally:
+                sink.stop()
+            received = json.loads(counts.read_text())
+            if stats.get("sent") != count or received["messages"] != count:
+                raise RuntimeError(f"notify sent {dict(stats)}, the server got {received}")
+            results[label] = {"rate": count / seconds, "seconds": seconds, "batch": batch, **received}
+            ctx.log(f"  {label}: {results[label]}")
+        notifier.database.dispose()
     reuse, single = results["with reuse"], results["without reuse"]
     return [
         Figure(

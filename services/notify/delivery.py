@@ -10,6 +10,7 @@ only way a message can go out twice; `mark_sent` is a single UPDATE.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import smtplib
 import ssl
@@ -40,15 +41,23 @@ def _describe(code: int, message: bytes | str) -> str:
     return f"{code} {text}".strip()
 
 
+@functools.cache
+def _tls_context(ca_file: str | None) -> ssl.SSLContext:
+    """One verifying context per CA file, made once: making one loads the system's certificates,
+    which took longer than sending a message (bench/README.md, benchmark 6)."""
+    return ssl.create_default_context(cafile=ca_file)
+
+
 def open_connection(settings: SmtpSettings) -> smtplib.SMTP:
     """Connect, secure and log in; certificates are always verified."""
-    context = ssl.create_default_context(cafile=settings.ca_file)
     if settings.security == "ssl":
-        connection = smtplib.SMTP_SSL(settings.host, settings.port, timeout=settings.timeout, context=context)
+        connection = smtplib.SMTP_SSL(
+            settings.host, settings.port, timeout=settings.timeout, context=_tls_context(settings.ca_file)
+        )
     else:
         connection = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
         if settings.security == "starttls":
-            connection.starttls(context=context)
+            connection.starttls(context=_tls_context(settings.ca_file))
     if settings.username:
         connection.login(settings.username, settings.password or "")
     return connection

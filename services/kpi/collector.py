@@ -100,7 +100,8 @@ METRICS = {
     "dgbv_snapshot_timestamp_seconds": ("Unix time the served snapshot was computed.", []),
     "dgbv_demo_data": ("1 if the figures include demo data (case refs DEMO-), else 0.", []),
 }
-SECTIONS = ("summary", "indicators", "outcomes", "compliance", "progress", "gbv_types")
+# Read whole; of `progress` only the latest quarter is exposed, so only that one is read.
+SECTIONS = ("summary", "indicators", "outcomes", "compliance", "gbv_types")
 
 
 class SnapshotCollector:
@@ -139,7 +140,11 @@ class SnapshotCollector:
         with self.database.session(write=False) as session:
             state = session.get(SyncState, 1)
             rows = session.scalars(select(SnapshotItem).where(SnapshotItem.section.in_(SECTIONS))).all()
-            return state, {(row.section, row.key): row.data for row in rows}
+            stored = {(row.section, row.key): row.data for row in rows}
+            latest = stored.get(("summary", "current"), {}).get("latest_progress_quarter")
+            if latest and (progress := session.get(SnapshotItem, ("progress", latest))) is not None:
+                stored[("progress", latest)] = progress.data
+            return state, stored
 
     def _sync(self, families, state: SyncState | None) -> None:
         if state is None:

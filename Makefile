@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install run test lint lock audit clean
+.PHONY: install run test lint lock audit clean bench
 
 install: $(VENV)/.installed
 

@@ -520,6 +520,7 @@ class DemoGenerator:
         self.coordinator = Principal("demo-data", DEMO_ACTOR, Role.COORDINATOR)
         self.statistician = Principal("demo-data", DEMO_ACTOR, Role.STATISTICS)
         self.drawer = CaseDrawer(distributions, seed)
+        self._cases_written = 0
         self._events: list[_Event] = []
         self._order = itertools.count()
         self.missing_bureau: str | None = None
@@ -938,7 +939,6 @@ class DemoGenerator:
         for quarter in sorted(per_quarter):
             at = max(taipei_moment(quarter.end + dt.timedelta(days=25), 10), history)
             by_time[self._at_most_until(at)].append(quarter)
-        self._cases_written = 0
         for at, quarters in by_time.items():
             self._add(at, functools.partial(self._upload, [(q, per_quarter[q]) for q in quarters]))
 

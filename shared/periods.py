@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 TAIPEI = ZoneInfo("Asia/Taipei")
 ROC_EPOCH_OFFSET = 1911  # ROC year 1 is 1912
+ROC_FIRST_YEAR = ROC_EPOCH_OFFSET + 1
 _QUARTER_PATTERN = re.compile(r"^(\d{4})-?Q([1-4])$")
 
 

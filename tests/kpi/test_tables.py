@@ -233,6 +233,12 @@ def test_unknown_kinds_categories_and_parameters_are_refused(seed_cases):
     )
 
 
+def test_a_span_ending_in_roc_year_1_has_no_year_before_it(seed_cases):
+    empty = seed_cases.get("statistics", "/api/v1/tables/suspects?to_year=1912")
+    assert empty.status_code == 200
+    assert empty.json["from_year"] == empty.json["to_year"] == 1912
+
+
 # -- the rules of the layout, on cells counted directly -------------------------------------
 def suspects(**attributes) -> dict:
     return {

@@ -12,6 +12,7 @@ from shared.api import api_blueprint
 from shared.auth import CASE_READERS, require_roles
 from shared.db import get_session
 from shared.errors import Invalid, NotFound
+from shared.periods import ROC_FIRST_YEAR
 
 blp = api_blueprint("tables", __name__, "Tables 1-3 of the plan from the anonymous case records.")
 
@@ -46,7 +47,7 @@ class Tables(MethodView):
         summary = snapshot.summary(session)
         latest = (summary["case_years"] or [catalog.plan.baseline_year])[-1]
         to_year = query.get("to_year", max(latest, query.get("from_year", latest)))
-        from_year = query.get("from_year", to_year - 1)
+        from_year = query.get("from_year", max(to_year - 1, ROC_FIRST_YEAR))
         if from_year > to_year:
             raise Invalid(
                 f"from_year {from_year} is after to_year {to_year}.",

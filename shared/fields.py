@@ -1,4 +1,4 @@
-"""Marshmallow fields every service's schemas use."""
+"""The marshmallow base schema and fields every service's schemas use."""
 
 from __future__ import annotations
 
@@ -26,3 +26,11 @@ class Text(ma.fields.String):
 def Count(**kwargs) -> ma.fields.Integer:  # noqa: N802 - reads like a field class
     """A non-negative whole number, as counts and reported values are."""
     return ma.fields.Integer(strict=True, validate=ma.validate.Range(min=0, max=1_000_000_000), **kwargs)
+
+
+class StrictSchema(ma.Schema):
+    """Unknown fields are refused, never silently dropped."""
+
+    class Meta:
+        unknown = ma.RAISE
+        ordered = True

@@ -8,7 +8,7 @@ from flask import current_app
 from services.intake.cases import REF_PATTERN, reject_pii
 from services.intake.users import USER_ROLES
 from shared.auth import Role
-from shared.fields import Count, Text
+from shared.fields import Count, StrictSchema, Text
 
 YEAR = ma.validate.Range(min=1912, max=2200)
 QUARTER = ma.validate.Range(min=1, max=4)
@@ -18,14 +18,6 @@ def known_bureau(value: str) -> None:
     """Bureau ids come from the catalog the app loaded, so another city's plan needs no code change."""
     if value not in {b.id for b in current_app.extensions["catalog"].bureaus}:
         raise ma.ValidationError(f"Unknown bureau {value!r}.")
-
-
-class StrictSchema(ma.Schema):
-    """Unknown fields are refused, never silently dropped."""
-
-    class Meta:
-        unknown = ma.RAISE
-        ordered = True
 
 
 # -- reports -----------------------------------------------------------------

@@ -4,17 +4,11 @@ from __future__ import annotations
 
 import marshmallow as ma
 
+from shared.fields import StrictSchema
+
 YEAR = ma.validate.Range(min=1912, max=2200)
 QUARTER = ma.validate.Range(min=1, max=4)
 FORMATS = ("json", "csv", "xlsx")
-
-
-class StrictSchema(ma.Schema):
-    """Unknown fields are refused, never silently dropped."""
-
-    class Meta:
-        unknown = ma.RAISE
-        ordered = True
 
 
 def _number(description: str | None = None) -> ma.fields.Float:

@@ -5,15 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from services.notify.models import BUREAU_RULES, RULES, STATUSES
-from shared.fields import Text
-
-
-class StrictSchema(ma.Schema):
-    """Unknown fields are refused, never silently dropped."""
-
-    class Meta:
-        unknown = ma.RAISE
-        ordered = True
+from shared.fields import StrictSchema, Text
 
 
 class NotificationQuerySchema(StrictSchema):

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
+import click
 from gunicorn.app.base import BaseApplication
 
 
@@ -33,3 +38,42 @@ def serve(app, host: str, port: int, workers: int = 1) -> None:
             "control_socket_disable": True,
         },
     ).run()
+
+
+# A scheduler started by `serve_service(..., scheduler=True)` finds its parent here, and stops
+# when the parent is gone even if the parent could not say so (SIGKILL).
+SCHEDULER_PARENT_PID_VAR = "DGBV_SCHEDULER_PARENT_PID"
+
+
+def listen_address(default_port: int) -> tuple[str, int]:
+    """HOST and PORT from the environment."""
+    return os.environ.get("HOST", "127.0.0.1"), int(os.environ.get("PORT", str(default_port)))
+
+
+def serve_service(app, name: str, default_port: int, scheduler: bool = False) -> None:
+    """The development entry point: gunicorn in this process, and optionally the service's
+    scheduler (`python -m services.<name> scheduler`) as a child that stops with it."""
+    host, port = listen_address(default_port)
+    click.echo(f"{name}: listening on http://{host}:{port}  (API docs: http://{host}:{port}/docs)", err=True)
+    app.extensions["database"].dispose()  # workers must not inherit pooled connections
+    child = None
+    if scheduler:
+        child = subprocess.Popen(
+            [sys.executable, "-m", f"services.{name}", "scheduler"],
+            env={**os.environ, SCHEDULER_PARENT_PID_VAR: str(os.getpid())},
+        )
+    try:
+        serve(app, host, port, workers=int(os.environ.get("WEB_WORKERS", "1")))
+    finally:
+        if child is not None and child.poll() is None:
+            child.terminate()
+            try:
+                child.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                child.kill()
+
+
+def parent_is_gone() -> bool:
+    """For a scheduler started by serve_service: whether the web server that started it has died."""
+    parent = os.environ.get(SCHEDULER_PARENT_PID_VAR)
+    return bool(parent) and os.getppid() != int(parent)

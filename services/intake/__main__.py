@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import sys
 
 import click
@@ -16,7 +15,7 @@ from services.intake.schemas import UserInputSchema
 from shared import migrations
 from shared.catalog import default_catalog
 from shared.errors import DomainError
-from shared.server import serve
+from shared.server import listen_address, serve_service
 
 
 def _app():
@@ -60,11 +59,7 @@ def run():
     app = _app()
     migrations.upgrade(SERVICE_DIR, app.config["DATABASE_URL"])
     _register_given_tokens(app)
-    host, port = os.environ.get("HOST", "127.0.0.1"), int(os.environ.get("PORT", "8001"))
-    click.echo(
-        f"intake: listening on http://{host}:{port}  (API docs: http://{host}:{port}/docs)",
-        err=True,
-    )
+    host, port = listen_address(8001)
     if not app.config.get("ADMIN_TOKEN"):
         click.echo(
             "intake: get an admin token with: .venv/bin/python -m services.intake mint-token --role admin --name me",
@@ -74,8 +69,7 @@ def run():
         click.echo(f"intake: web pages at http://{host}:{port}/sign-in", err=True)
     else:
         click.echo("intake: SECRET_KEY is not set, so the web pages answer 503 (the API works)", err=True)
-    app.extensions["database"].dispose()  # workers must not inherit pooled connections
-    serve(app, host, port, workers=int(os.environ.get("WEB_WORKERS", "1")))
+    serve_service(app, "intake", 8001)
 
 
 @cli.command("mint-token")

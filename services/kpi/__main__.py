@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 
 import click
@@ -13,7 +11,7 @@ from services.kpi import SERVICE_DIR, create_app, scheduler
 from services.kpi.config import Config
 from services.kpi.models import SyncState
 from shared import migrations
-from shared.server import serve
+from shared.server import serve_service
 
 
 def _app():
@@ -43,21 +41,7 @@ def run():
     """Development: migrate, then run the scheduler (a child process) and the web server."""
     app = _app()
     migrations.upgrade(SERVICE_DIR, app.config["DATABASE_URL"])
-    host, port = os.environ.get("HOST", "127.0.0.1"), int(os.environ.get("PORT", "8002"))
-    child = subprocess.Popen(
-        [sys.executable, "-m", "services.kpi", "scheduler"],
-        env={**os.environ, scheduler.PARENT_PID_VAR: str(os.getpid())},
-    )
-    click.echo(f"kpi: listening on http://{host}:{port}  (API docs: http://{host}:{port}/docs)", err=True)
-    app.extensions["database"].dispose()  # workers must not inherit pooled connections
-    try:
-        serve(app, host, port, workers=int(os.environ.get("WEB_WORKERS", "1")))
-    finally:
-        child.terminate()
-        try:
-            child.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            child.kill()
+    serve_service(app, "kpi", 8002, scheduler=True)
 
 
 @cli.command("scheduler")

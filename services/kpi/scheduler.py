@@ -8,17 +8,17 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import signal
+import threading
 
-from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
 
 from services.kpi import snapshot, sync
 from services.kpi.intake_client import IntakeFeed
+from shared.server import parent_is_gone
 
 log = logging.getLogger(__name__)
-PARENT_PID_VAR = "KPI_SCHEDULER_PARENT_PID"
 
 
 def run_cycle(app: Flask, feed: IntakeFeed | None = None, max_pages: int | None = None) -> sync.SyncResult:
@@ -59,7 +59,7 @@ def run_scheduler(app: Flask) -> None:
     """Run until SIGTERM/SIGINT (or, under `run`, until the parent process is gone)."""
     interval = app.config["SYNC_INTERVAL_SECONDS"]
     feed = IntakeFeed.from_config(app.config)
-    scheduler = BlockingScheduler(timezone=dt.UTC)
+    scheduler = BackgroundScheduler(timezone=dt.UTC)
     scheduler.add_job(
         _cycle_job,
         "interval",
@@ -71,21 +71,15 @@ def run_scheduler(app: Flask) -> None:
         coalesce=True,
         misfire_grace_time=max(1, int(interval)),
     )
-    parent = os.environ.get(PARENT_PID_VAR)
-    if parent:
-        # Started by `run`: stop with the web server even if it could not say so.
-        scheduler.add_job(
-            lambda: os.getppid() != int(parent) and os.kill(os.getpid(), signal.SIGTERM),
-            "interval",
-            seconds=1,
-            id="watch-parent",
-        )
-
-    def stop(*_):
-        scheduler.shutdown(wait=False)
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+    # The handlers only raise a flag: shutting the scheduler down inside a handler can deadlock
+    # on the executor's lock that the interrupted main thread holds.
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    signal.signal(signal.SIGINT, lambda *_: stopping.set())
     log.info("scheduler: syncing from %s every %ss", app.config["INTAKE_URL"], interval)
     scheduler.start()
+    while not stopping.wait(1.0):
+        if parent_is_gone():  # started by `run`, whose web server has died
+            break
+    scheduler.shutdown(wait=True)
     feed.close()

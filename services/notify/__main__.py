@@ -12,7 +12,6 @@ import datetime as dt
 import json
 import os
 import signal
-import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -25,7 +24,7 @@ from services.notify.delivery import deliver
 from services.notify.evaluation import EvaluationFailed, evaluate
 from shared import migrations
 from shared.observability import configure_logging
-from shared.server import serve
+from shared.server import serve_service
 
 
 def _app(**overrides):
@@ -52,29 +51,13 @@ def run():
     """Migrate, then serve the web app with the scheduler beside it (development)."""
     app = _app()
     migrations.upgrade(SERVICE_DIR, app.config["DATABASE_URL"])
-    scheduler = subprocess.Popen([sys.executable, "-m", "services.notify", "scheduler"])
-    try:
-        _serve(app)
-    finally:
-        if scheduler.poll() is None:
-            scheduler.terminate()
-            try:
-                scheduler.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                scheduler.kill()
+    serve_service(app, "notify", 8003, scheduler=True)
 
 
 @cli.command("serve")
 def serve_command():
     """Serve the web app only (no scheduler)."""
-    _serve(_app())
-
-
-def _serve(app) -> None:
-    host, port = os.environ.get("HOST", "127.0.0.1"), int(os.environ.get("PORT", "8003"))
-    click.echo(f"notify: listening on http://{host}:{port}  (API docs: http://{host}:{port}/docs)", err=True)
-    app.extensions["database"].dispose()  # workers must not inherit pooled connections
-    serve(app, host, port, workers=int(os.environ.get("WEB_WORKERS", "1")))
+    serve_service(_app(), "notify", 8003)
 
 
 @cli.command()

@@ -27,6 +27,7 @@ from services.notify.evaluation import EvaluationFailed, evaluate
 from services.notify.models import Evaluation
 from services.notify.service import Notifier
 from shared.periods import TAIPEI
+from shared.server import parent_is_gone
 
 log = logging.getLogger(__name__)
 
@@ -194,6 +195,7 @@ def run_forever(notifier: Notifier) -> None:
     scheduler = build_scheduler(notifier)
     start(scheduler, notifier.config)
     while not stopping.wait(1.0):
-        pass
+        if parent_is_gone():  # started by `run`, whose web server has died
+            break
     log.info("scheduler stopping")
     stop(scheduler)  # a running delivery finishes its batch

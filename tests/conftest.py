@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from tests.helpers.databases import postgres_database, sqlite_template
+from tests.helpers.databases import empty_database_url, postgres_database, sqlite_template
 from tests.helpers.secrets import find_secrets
 
 
@@ -108,8 +108,4 @@ def _intake_postgres():
 @pytest.fixture
 def intake_db_url(backend, request, tmp_path) -> str:
     """A migrated, empty intake database on the backend under test."""
-    if backend == "sqlite":
-        return request.getfixturevalue("_intake_sqlite_template").copy_to(tmp_path / "intake.db")
-    database = request.getfixturevalue("_intake_postgres")
-    database.truncate_all()
-    return database.url
+    return empty_database_url("intake", backend, request, tmp_path)

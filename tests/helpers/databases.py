@@ -67,3 +67,15 @@ def postgres_database(server_url: str, service_dir: Path | None = None):
     finally:
         with psycopg.connect(_server_conninfo(server_url), autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def empty_database_url(service: str, backend: str, request, tmp_path: Path) -> str:
+    """A migrated, empty database of a service on the backend under test.
+
+    Relies on the session fixtures `_<service>_sqlite_template` and `_<service>_postgres`.
+    """
+    if backend == "sqlite":
+        return request.getfixturevalue(f"_{service}_sqlite_template").copy_to(tmp_path / f"{service}.db")
+    database = request.getfixturevalue(f"_{service}_postgres")
+    database.truncate_all()
+    return database.url

@@ -21,7 +21,7 @@ from services.kpi import create_app as create_kpi_app
 from services.kpi import scheduler
 from shared.catalog import default_catalog
 from shared.db import normalise_url
-from tests.helpers.databases import postgres_database, sqlite_template
+from tests.helpers.databases import empty_database_url, postgres_database, sqlite_template
 
 BUREAUS = [b.id for b in default_catalog().bureaus]
 ROLE_TOKENS = {
@@ -48,16 +48,14 @@ def _kpi_postgres():
 @pytest.fixture
 def kpi_db_url(backend, request, tmp_path) -> str:
     """A migrated, empty kpi database on the backend under test."""
-    if backend == "sqlite":
-        return request.getfixturevalue("_kpi_sqlite_template").copy_to(tmp_path / "kpi.db")
-    database = request.getfixturevalue("_kpi_postgres")
-    database.truncate_all()
-    # The migration's one sync_state row, which the truncation removed.
-    engine = create_engine(normalise_url(database.url))
-    with engine.begin() as connection:
-        connection.execute(text("INSERT INTO sync_state (id, cursor) VALUES (1, 0)"))
-    engine.dispose()
-    return database.url
+    url = empty_database_url("kpi", backend, request, tmp_path)
+    if backend == "postgresql":
+        # The migration's one sync_state row, which the truncation removed.
+        engine = create_engine(normalise_url(url))
+        with engine.begin() as connection:
+            connection.execute(text("INSERT INTO sync_state (id, cursor) VALUES (1, 0)"))
+        engine.dispose()
+    return url
 
 
 class Intake:

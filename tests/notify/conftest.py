@@ -11,7 +11,7 @@ import pytest
 
 from services.notify import SERVICE_DIR
 from services.notify import create_app as create_notify_app
-from tests.helpers.databases import postgres_database, sqlite_template
+from tests.helpers.databases import empty_database_url, postgres_database, sqlite_template
 from tests.notify.world import Notify, SmtpServer, World, notify_settings
 
 
@@ -29,11 +29,7 @@ def _notify_postgres():
 @pytest.fixture
 def notify_db_url(backend, request, tmp_path) -> str:
     """A migrated, empty notify database on the backend under test."""
-    if backend == "sqlite":
-        return request.getfixturevalue("_notify_sqlite_template").copy_to(tmp_path / "notify.db")
-    database = request.getfixturevalue("_notify_postgres")
-    database.truncate_all()
-    return database.url
+    return empty_database_url("notify", backend, request, tmp_path)
 
 
 @pytest.fixture

@@ -320,7 +320,7 @@ def _fill_plan(url: str) -> None:
     with database.engine.begin() as connection:
         for table, rows in ((ReportRow, reports), (TargetRow, targets), (OutcomeRow, outcomes)):
             connection.execute(insert(table), rows)
-    snapshot.recompute(database, CATALOG, now=SCRAPE_NOW, due_days=10, threshold=0.9)
+    snapshot.recompute(database, CATALOG, now=SCRAPE_NOW)
     database.dispose()
 
 

@@ -1,4 +1,4 @@
-"""Quarters, the ROC (Minguo) calendar and report deadlines in Asia/Taipei."""
+"""Quarters and the ROC (Minguo) calendar; the deadlines that depend on the plan are in shared/rules.py."""
 
 from __future__ import annotations
 
@@ -92,33 +92,3 @@ class Quarter:
 
     def __str__(self) -> str:
         return f"{self.year}Q{self.quarter}"
-
-
-def _end_of_day(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time.max, tzinfo=TAIPEI)
-
-
-def due_date(quarter: Quarter, due_days: int) -> dt.date:
-    """The last day on which the quarter's report is on time."""
-    return quarter.end + dt.timedelta(days=due_days)
-
-
-def due_at(quarter: Quarter, due_days: int) -> dt.datetime:
-    """The instant a report becomes late: the end of its due date in Taipei."""
-    return _end_of_day(due_date(quarter, due_days))
-
-
-def lock_at(quarter: Quarter, due_days: int, lock_days: int) -> dt.datetime:
-    """The instant the quarter closes for a bureau, lock_days after its due date."""
-    return _end_of_day(due_date(quarter, due_days) + dt.timedelta(days=lock_days))
-
-
-def days_late(quarter: Quarter, submitted_at: dt.datetime, due_days: int) -> int:
-    """Whole Taipei calendar days between the due date and the submission (0 if on time)."""
-    submitted_day = submitted_at.astimezone(TAIPEI).date()
-    return max(0, (submitted_day - due_date(quarter, due_days)).days)
-
-
-def days_until_due(quarter: Quarter, now: dt.datetime, due_days: int) -> int:
-    """Taipei calendar days from today to the due date (negative once it has passed)."""
-    return (due_date(quarter, due_days) - now.astimezone(TAIPEI).date()).days

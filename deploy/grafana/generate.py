@@ -11,6 +11,9 @@ from pathlib import Path
 
 DASHBOARDS = Path(__file__).resolve().parent / "dashboards"
 DATASOURCE = {"type": "prometheus", "uid": "dgbv-prometheus"}
+# Joined on a series' year (or year and quarter): only the current reporting period's series remain.
+CURRENT_YEAR = " * on (year) group_left (period) dgbv_current_period"
+CURRENT_QUARTER = " * on (year, quarter) group_left (period) dgbv_current_period"
 # Year-to-date over the seasonal target: at most 1 is on track; up to 1/0.97 is still under the baseline.
 STATUS_STEPS = [
     {"color": "green", "value": None},
@@ -108,16 +111,16 @@ def committee() -> dict:
             panel(
                 "bargauge",
                 "三項指標：今年累計 ÷ 季節性目標（≤ 1 表示進度達標）",
-                [target("dgbv:indicator_ytd_over_target:ratio", "{{indicator}}")],
+                [target("dgbv:indicator_ytd_over_target:ratio" + CURRENT_YEAR, "{{indicator}}")],
                 (0, 0, 12, 8),
                 options={"orientation": "horizontal", "displayMode": "gradient", "showUnfilled": True},
                 **thresholds(STATUS_STEPS, unit="percentunit", minimum=0, maximum=1.5, decimals=1),
             ),
             table_panel(
-                "指標狀態",
-                "dgbv_indicator_status == 1",
+                "指標狀態（今年）",
+                "(dgbv_indicator_status == 1)" + CURRENT_YEAR,
                 (12, 0, 12, 8),
-                {"indicator": "指標", "status": "狀態"},
+                {"indicator": "指標", "status": "狀態", "year": "年", "goal": "目標", "period": "期別"},
                 hide_value=True,
                 **thresholds([{"color": "text", "value": None}], mappings=status_mappings),
             ),
@@ -150,8 +153,8 @@ def committee() -> dict:
                 "stat",
                 "年底推估與全年目標",
                 [
-                    target("dgbv_indicator_projection", "推估 {{indicator}} {{year}}"),
-                    target("dgbv_indicator_target", "目標 {{indicator}}"),
+                    target("dgbv_indicator_projection" + CURRENT_YEAR, "推估 {{indicator}} {{year}}"),
+                    target("dgbv_indicator_target" + CURRENT_YEAR, "目標 {{indicator}} {{year}}"),
                 ],
                 (0, 17, 12, 6),
                 options={"reduceOptions": {"calcs": ["lastNotNull"]}, "textMode": "value_and_name"},
@@ -168,8 +171,8 @@ def committee() -> dict:
                 **thresholds(PROGRESS_STEPS, unit="percentunit", minimum=0, maximum=1),
             ),
             table_panel(
-                "逾期未繳的局處（逾期天數）",
-                "dgbv_report_days_overdue > 0",
+                "本期逾期未繳的局處（逾期天數）",
+                "(dgbv_report_days_overdue > 0)" + CURRENT_QUARTER,
                 (0, 23, 12, 7),
                 {
                     "bureau": "局處",
@@ -208,8 +211,8 @@ def committee() -> dict:
                 **thresholds(PROGRESS_STEPS, unit="percentunit", minimum=0, maximum=1.5),
             ),
             table_panel(
-                "落後的具體作法（進度 < 90%）",
-                "dgbv_action_progress_ratio < 0.9",
+                "落後的具體作法（kpi 判定，門檻見方案目錄）",
+                "dgbv_action_progress_ratio and on (bureau, program, action, metric) (dgbv_action_behind == 1)",
                 (16, 30, 8, 8),
                 {
                     "bureau": "局處",

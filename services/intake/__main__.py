@@ -9,12 +9,13 @@ import click
 from marshmallow import ValidationError
 from sqlalchemy import select
 
-from services.intake import SERVICE_DIR, create_app, tokens, users
+from services.intake import SERVICE_DIR, create_app, installation, tokens, users
 from services.intake.models import ApiToken
 from services.intake.schemas import UserInputSchema
 from shared import migrations
 from shared.catalog import default_catalog
 from shared.errors import DomainError
+from shared.periods import Quarter
 from shared.server import listen_address, serve_service
 
 
@@ -34,9 +35,18 @@ def cli(ctx):
 def migrate():
     """Apply pending database migrations."""
     app = _app()
-    migrations.upgrade(SERVICE_DIR, app.config["DATABASE_URL"])
-    _register_given_tokens(app)
+    _prepare(app)
     click.echo("intake: database is up to date", err=True)
+
+
+def _prepare(app) -> None:
+    """Migrate, record when this deployment was installed (the first time), register given tokens."""
+    migrations.upgrade(SERVICE_DIR, app.config["DATABASE_URL"])
+    with app.extensions["database"].transaction() as session:
+        found = installation.record_if_new(session, app.extensions["catalog"], app.config["CLOCK"]())
+        first = Quarter.parse(found.first_quarter)
+    click.echo(f"intake: tracking reports from {first.label_zh} ({first})", err=True)
+    _register_given_tokens(app)
 
 
 def _register_given_tokens(app) -> None:
@@ -57,8 +67,7 @@ def _register_given_tokens(app) -> None:
 def run():
     """Apply pending migrations, then serve (development)."""
     app = _app()
-    migrations.upgrade(SERVICE_DIR, app.config["DATABASE_URL"])
-    _register_given_tokens(app)
+    _prepare(app)
     host, port = listen_address(8001)
     if not app.config.get("ADMIN_TOKEN"):
         click.echo(
@@ -70,6 +79,21 @@ def run():
     else:
         click.echo("intake: SECRET_KEY is not set, so the web pages answer 503 (the API works)", err=True)
     serve_service(app, "intake", 8001)
+
+
+@cli.command("installed-on")
+@click.argument("day", required=False, type=click.DateTime(formats=["%Y-%m-%d"]))
+def installed_on(day):
+    """Set the day this deployment was installed: it tracks reports from its first full quarter.
+    Without DAY: it holds the plan's whole history, from the plan's first quarter."""
+    app = _app()
+    migrations.upgrade(SERVICE_DIR, app.config["DATABASE_URL"])
+    with app.extensions["database"].transaction() as session:
+        found = installation.set_installed_on(
+            session, app.extensions["catalog"], day.date() if day else None, app.config["CLOCK"]()
+        )
+        first = Quarter.parse(found.first_quarter)
+    click.echo(f"intake: tracking reports from {first.label_zh} ({first})", err=True)
 
 
 @cli.command("mint-token")
@@ -146,7 +170,6 @@ def revoke_token(token_id):
 
 @cli.command("demo-data")
 @click.option("--seed", default=1, show_default=True, type=int, help="Same seed and --until, same data.")
-@click.option("--cases", default=5000, show_default=True, type=click.IntRange(min=0), help="Case records.")
 @click.option(
     "--until",
     type=click.DateTime(formats=["%Y-%m-%d"]),
@@ -154,7 +177,7 @@ def revoke_token(token_id):
     help="Simulate up to this day (not included); default: today in Taipei.",
 )
 @click.option("--if-empty", is_flag=True, help="Succeed without loading when the database holds data.")
-def demo_data(seed, cases, until, if_empty):
+def demo_data(seed, until, if_empty):
     """Fill an empty database with seeded demo data, marked DEMO-/【示範資料】/示範資料產生器."""
     from services.intake import demo
     from shared.periods import TAIPEI
@@ -167,10 +190,7 @@ def demo_data(seed, cases, until, if_empty):
             app.extensions["database"],
             app.extensions["catalog"],
             seed=seed,
-            cases=cases,
             until=day,
-            due_days=app.config["REPORT_DUE_DAYS"],
-            lock_days=app.config["REPORT_LOCK_DAYS"],
             progress=lambda text: click.echo(f"demo-data: {text}", err=True),
         )
     except demo.NotEmpty as error:

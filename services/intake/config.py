@@ -18,10 +18,6 @@ class Config:
 
     SERVICE_NAME = "intake"
     DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{(VAR_DIR / 'intake.db').resolve()}"
-    # A report is due this many days after its quarter ends (end of day, Asia/Taipei) ...
-    REPORT_DUE_DAYS = int(os.environ.get("REPORT_DUE_DAYS", "10"))
-    # ... and the quarter locks for a bureau this many days after its due date.
-    REPORT_LOCK_DAYS = int(os.environ.get("REPORT_LOCK_DAYS", "30"))
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(16 * 1024 * 1024)))
     MAX_CASE_BATCH = int(os.environ.get("MAX_CASE_BATCH", "10000"))
     ADMIN_TOKEN = os.environ.get("INTAKE_ADMIN_TOKEN")

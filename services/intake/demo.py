@@ -31,9 +31,8 @@ from pathlib import Path
 import marshmallow as ma
 import yaml
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
-from services.intake import directory
+from services.intake import directory, installation
 from services.intake.cases import upsert_records
 from services.intake.models import ActivityTarget, BureauContact, CaseRecord, Change, OutcomeCount, Report
 from services.intake.outcomes import record_counts
@@ -46,11 +45,12 @@ from services.intake.reports import (
     save_report,
     submit_report,
 )
-from services.intake.targets import planned_to_date, set_target
+from services.intake.targets import set_target
+from shared import rules as plan_rules
 from shared.auth import Principal, Role
 from shared.catalog import Catalog, flatten_messages
 from shared.db import Database
-from shared.periods import TAIPEI, Quarter, due_at, lock_at
+from shared.periods import TAIPEI, Quarter
 
 DEMO_MARK = "【示範資料】"
 DEMO_ACTOR = "示範資料產生器"
@@ -62,6 +62,7 @@ STATUSES = ("on_track", "at_risk", "off_track")
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 SeriesKey = tuple[str, str, str]  # (category, role, sex)
+Cell = tuple[str, str | None, str | None]  # (age band, cause, relationship)
 
 
 class DistributionsError(ValueError):
@@ -148,6 +149,11 @@ class _ActivitySchema(ma.Schema):
         validate=ma.validate.Length(equal=4),
     )
     lagging_share = ma.fields.Float(required=True, validate=ma.validate.Range(min=0, max=1))
+    sex_shares = ma.fields.Dict(
+        keys=ma.fields.String(validate=ma.validate.OneOf(plan_rules.SEXES_REPORTED)),
+        values=ma.fields.Float(validate=ma.validate.Range(min=0)),
+        required=True,
+    )
     ahead_factor = _span()
     lagging_factor = _span()
 
@@ -214,14 +220,18 @@ class Joint:
 
     table: str
     years: tuple[int, ...]
-    cells: tuple[tuple[str, str | None, str | None], ...]
+    cells: tuple[Cell, ...]
     counts: tuple[int, ...]
 
     @property
     def total(self) -> int:
         return sum(self.counts)
 
-    def shares(self) -> dict[tuple[str, str | None, str | None], float]:
+    def persons(self) -> list[Cell]:
+        """One cell per person of the table, in the printed order."""
+        return [cell for cell, count in zip(self.cells, self.counts, strict=True) for _ in range(count)]
+
+    def shares(self) -> dict[Cell, float]:
         """Each cell's share of the table's persons of this sex."""
         return {cell: count / self.total for cell, count in zip(self.cells, self.counts, strict=True)}
 
@@ -362,6 +372,10 @@ def _trends(data: dict, catalog: Catalog, joints, errors) -> dict[SeriesKey, flo
     for key in joints:
         if key not in growth:
             errors["trends.series"].append(f"No growth rate for {key}.")
+    for index, table in enumerate(data["tables"]):
+        # Only there do the trend's yearly counts add up to the printed total (see trend_counts).
+        if not all(trends["first_year"] <= year <= trends["last_year"] for year in table["years"]):
+            errors[f"tables.{index}.years"].append("Must lie within the trend years.")
     for indicator in catalog.indicators:
         key = (indicator.category, indicator.role, indicator.sex)
         if key not in joints or key not in growth:
@@ -400,8 +414,8 @@ def _check_assumptions(assumptions: dict, catalog: Catalog, joints, errors) -> N
     else:
         for status, values in factors.items():
             span(f"assumptions.indicator_factors.{status}", values)
-        for indicator in catalog.indicators:
-            goal = 1 - indicator.reduction
+        for goal_entry in catalog.goals:
+            goal = 1 - goal_entry.reduction
             if not (
                 factors["on_track"][1] <= goal
                 and goal < factors["at_risk"][0]
@@ -409,7 +423,7 @@ def _check_assumptions(assumptions: dict, catalog: Catalog, joints, errors) -> N
                 and factors["off_track"][0] > 1
             ):
                 errors["assumptions.indicator_factors"].append(
-                    f"The ranges must fall on either side of {indicator.id}'s goal ({goal:.2f}) and of 1."
+                    f"The ranges must fall on either side of {goal_entry.year}'s goal ({goal:.2f}) and of 1."
                 )
     numbers = {gbv_type.number for gbv_type in catalog.gbv_types}
     for category in {key[0] for key in joints}:
@@ -430,6 +444,10 @@ def _check_assumptions(assumptions: dict, catalog: Catalog, joints, errors) -> N
         errors["assumptions.activity.annual_by_unit"].append(f"No annual range for the unit {unit}.")
     for unit, values in activity["annual_by_unit"].items():
         span(f"assumptions.activity.annual_by_unit.{unit}", values)
+    if set(activity["sex_shares"]) != set(plan_rules.SEXES_REPORTED) or not sum(
+        activity["sex_shares"].values()
+    ):
+        errors["assumptions.activity.sex_shares"].append("Give a share for male, female and other.")
     for name in ("yearly_growth", "ahead_factor", "lagging_factor"):
         span(f"assumptions.activity.{name}", activity[name])
     if activity["ahead_factor"][0] < 1:
@@ -446,14 +464,6 @@ def _check_assumptions(assumptions: dict, catalog: Catalog, joints, errors) -> N
 def taipei_moment(day: dt.date, hour: int = 9, minute: int = 0) -> dt.datetime:
     """A moment of a day in Taipei, in UTC as the services store it."""
     return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=TAIPEI).astimezone(dt.UTC)
-
-
-def database_is_empty(session: Session) -> bool:
-    """No targets, reports, outcome counts or case records yet (tokens and contacts do not count)."""
-    return all(
-        session.scalar(select(model.id).limit(1)) is None
-        for model in (ActivityTarget, Report, OutcomeCount, CaseRecord)
-    )
 
 
 @dataclass(order=True)
@@ -487,10 +497,7 @@ class DemoGenerator:
         distributions: Distributions,
         *,
         seed: int,
-        cases: int,
         until: dt.date,
-        due_days: int,
-        lock_days: int,
         batch_size: int = CASE_BATCH,
         progress: Callable[[str], None] | None = None,
     ):
@@ -499,28 +506,33 @@ class DemoGenerator:
         self.dist = distributions
         self.assume = distributions.assumptions
         self.seed = seed
-        self.cases = cases
         self.batch_size = batch_size
         self.progress = progress or (lambda text: None)
         # Everything happens before the start of `until` in Taipei.
         self.until_at = taipei_moment(until, 0)
-        self.rules = Rules(catalog, due_days, lock_days, self.until_at)
+        # The demo keeps the plan's whole history: it tracks from the plan's own first quarter.
+        first = catalog.reporting.first_quarter
+        self.rules = Rules(catalog, first, self.until_at)
         plan = catalog.plan
         self.quarters = list(
             itertools.takewhile(lambda q: q.end < until, _quarters_from(Quarter(plan.history_first_year, 1)))
         )
-        self.reporting = [q for q in self.quarters if q.year >= plan.reporting_first_year]
-        due_passed = [q for q in self.reporting if due_at(q, due_days) < self.until_at]
+        self.reporting = [q for q in self.quarters if q >= first]
+        due_passed = [q for q in self.reporting if plan_rules.due_at(catalog.reporting, q) < self.until_at]
         self.latest_due = due_passed[-1] if due_passed else None
-        # The system starts in the first reporting year: the history is loaded then.
-        self.history_loaded_at = taipei_moment(dt.date(plan.reporting_first_year, 1, 15))
+        # The system starts in the plan's first reporting quarter: the history is loaded then.
+        self.history_loaded_at = taipei_moment(first.start + dt.timedelta(days=14))
+        # A correction of the history, as statisticians do: a case registered late makes one
+        # count one higher, some months after the history was loaded.
+        self.revised = (catalog.indicators[-1].id, Quarter(distributions.trend_years[0] + 2, 2))
+        self.revised_at = self.history_loaded_at + dt.timedelta(days=100)
         self.bureau_as = {
             b.id: Principal("demo-data", DEMO_ACTOR, Role.BUREAU, b.id) for b in catalog.bureaus
         }
         self.coordinator = Principal("demo-data", DEMO_ACTOR, Role.COORDINATOR)
         self.statistician = Principal("demo-data", DEMO_ACTOR, Role.STATISTICS)
         self.drawer = CaseDrawer(distributions, seed)
-        self._cases_written = 0
+        self._cases_written = self._cases_planned = 0
         self._events: list[_Event] = []
         self._order = itertools.count()
         self.missing_bureau: str | None = None
@@ -532,9 +544,12 @@ class DemoGenerator:
     def _at_most_until(self, moment: dt.datetime) -> dt.datetime:
         return min(moment, self.until_at - dt.timedelta(minutes=1))
 
-    def _add(self, at: dt.datetime | None, run: Callable[[dt.datetime], None]) -> None:
-        if at is not None and at < self.until_at:
-            self._events.append(_Event(at, next(self._order), run))
+    def _add(self, at: dt.datetime | None, run: Callable[[dt.datetime], None]) -> bool:
+        """Schedule `run` at `at`; nothing happens on or after `until` (then False)."""
+        if at is None or at >= self.until_at:
+            return False
+        self._events.append(_Event(at, next(self._order), run))
+        return True
 
     def _with_rules(self, now: dt.datetime) -> Rules:
         return replace(self.rules, now=now)
@@ -544,11 +559,13 @@ class DemoGenerator:
         """Write the demo data; the database must hold no records yet."""
         started = time.monotonic()
         with self.database.session(write=False) as session:
-            if not database_is_empty(session):
+            if installation.holds_data(session):
                 raise NotEmpty(
                     "the database already holds targets, reports, outcome counts or case records; "
                     "demo data goes only into an empty database"
                 )
+        with self.database.transaction() as session:
+            installation.set_installed_on(session, self.catalog, None, self.history_loaded_at)
         self._contacts()
         targets = self._plan_targets()
         self._plan_reports(targets)
@@ -604,7 +621,7 @@ class DemoGenerator:
             for metric in action.metrics
         }
         plans: dict[tuple[int, str, str], list] = {}
-        first = self.catalog.plan.reporting_first_year
+        first = self.catalog.reporting.first_quarter.year
         for year in range(first, self.until_at.astimezone(TAIPEI).year + 1):
             at = taipei_moment(dt.date(year, 1, 5))
             if at >= self.until_at:
@@ -618,7 +635,11 @@ class DemoGenerator:
                 plans[(year, action, metric)] = [(at, annual, quarterly)]
             self._add(at, functools.partial(self._write_targets, year, plans))
         revised_year = first + 1
-        candidates = sorted(k for k, v in plans.items() if k[0] == revised_year and v[0][2] is not None)
+        candidates = sorted(
+            k
+            for k, v in plans.items()
+            if k[0] == revised_year and v[0][2] is not None and self.catalog.metric(k[1], k[2]).judged
+        )
         revision_at = taipei_moment(dt.date(revised_year, 7, 1))
         if candidates and revision_at < self.until_at:
             key = rng.choice(candidates)
@@ -630,9 +651,11 @@ class DemoGenerator:
         return plans
 
     def _write_targets(self, year: int, plans: dict, now: dt.datetime) -> None:
+        """The year's targets of the output metrics; a caseload metric's plan is only the demo's
+        expected volume (it has no target: it is never judged)."""
         with self.database.transaction() as session:
             for (y, action, metric), versions in plans.items():
-                if y == year:
+                if y == year and self.catalog.metric(action, metric).judged:
                     _, annual, quarterly = versions[0]
                     set_target(
                         session,
@@ -670,14 +693,14 @@ class DemoGenerator:
         if not in_force:
             return 0.0
         _, annual, quarterly = in_force[-1]
-        target = ActivityTarget(annual=annual, quarterly=quarterly)
-        return planned_to_date(target, quarter.quarter) - planned_to_date(target, quarter.quarter - 1)
+        to_date = plan_rules.planned_to_date(annual, quarterly, quarter.quarter)
+        return float(to_date - plan_rules.planned_to_date(annual, quarterly, quarter.quarter - 1))
 
     # -- reports ----------------------------------------------------------------------------
     def _plan_reports(self, plans: dict) -> None:
         activity, submission = self.assume["activity"], self.assume["submission"]
         texts = self.assume["texts"]
-        due_days, lock_days = self.rules.due_days, self.rules.lock_days
+        due_days, lock_days = self.catalog.reporting.due_days, self.catalog.reporting.lock_days
         max_late = max(1, min(submission["max_days_late"], lock_days))
         lagging: dict[tuple[str, int], bool] = {}
         for year in sorted({q.year for q in self.reporting}):
@@ -748,16 +771,23 @@ class DemoGenerator:
         """Values around the plan: actions on plan meet or beat it, lagging actions fall short."""
         activity, notes = self.assume["activity"], self.assume["texts"]["notes"]
         entries = []
+        shares = [activity["sex_shares"][sex] for sex in plan_rules.SEXES_REPORTED]
         for action in self.catalog.actions_for(bureau):
             behind = lagging[(action.id, quarter.year)]
-            values = {}
+            values, by_sex = {}, {}
             for metric in action.metrics:
                 planned = self._planned_in(plans, quarter, action.id, metric.id)
                 if behind:
-                    values[metric.id] = math.floor(planned * rng.uniform(*activity["lagging_factor"]))
+                    value = math.floor(planned * rng.uniform(*activity["lagging_factor"]))
                 else:
-                    values[metric.id] = math.ceil(planned * rng.uniform(*activity["ahead_factor"]))
-            entry = {"action": action.id, "values": values}
+                    value = math.ceil(planned * rng.uniform(*activity["ahead_factor"]))
+                if metric.by_sex:
+                    by_sex[metric.id] = dict(
+                        zip(plan_rules.SEXES_REPORTED, apportion(value, shares), strict=True)
+                    )
+                else:
+                    values[metric.id] = value
+            entry = {"action": action.id, "values": values, "by_sex": by_sex}
             if rng.random() < 0.3:
                 entry["note"] = rng.choice(notes)
             entries.append(entry)
@@ -786,7 +816,7 @@ class DemoGenerator:
         if earlier:
             plan = rng.choice(earlier)
             amend_at = plan.submit_at + dt.timedelta(days=2)
-            if amend_at <= lock_at(plan.quarter, self.rules.due_days, self.rules.lock_days):
+            if amend_at <= plan_rules.lock_at(self.catalog.reporting, plan.quarter):
                 self._add(amend_at, functools.partial(self._amend, plan, DEMO_MARK + texts["amend_reason"]))
 
     def _draft(self, plan: _ReportPlan, now: dt.datetime) -> None:
@@ -871,7 +901,6 @@ class DemoGenerator:
         """Quarterly counts of every indicator: on the seed's trend up to its last year, then each
         year the indicators are steered to different statuses (on track, at risk, off track)."""
         rng = self._rng("outcomes")
-        seasonality = self.assume["seasonality"]
         factors = self.assume["indicator_factors"]
         ended = set(self.quarters)
         years = sorted({q.year for q in self.quarters})
@@ -881,10 +910,8 @@ class DemoGenerator:
             key = (indicator.category, indicator.role, indicator.sex)
             yearly = self.dist.trend_counts(key, [y for y in years if y <= last_trend_year])
             for year, total in yearly.items():
-                split = Counter(rng.choices(range(4), weights=seasonality, k=total))
-                for q in range(4):
-                    if Quarter(year, q + 1) in ended:
-                        counts[(indicator.id, Quarter(year, q + 1))] = split[q]
+                for quarter, count in self._by_season(rng, year, total).items():
+                    counts[(indicator.id, quarter)] = count
         for year in (y for y in years if y > last_trend_year):
             statuses = list(STATUSES)
             rng.shuffle(statuses)
@@ -908,15 +935,20 @@ class DemoGenerator:
             by_time[self._at_most_until(at)].append(item)
         for at, items in by_time.items():
             self._add(at, functools.partial(self._record, items))
-        # A correction of the history, as statisticians do: one count revised later.
-        revised = (self.catalog.indicators[-1].id, Quarter(self.dist.trend_years[0] + 2, 2))
-        if revised in counts:
-            item = {"indicator": revised[0], "year": revised[1].year, "quarter": revised[1].quarter}
+        if self.revised in counts:
+            indicator, quarter = self.revised
+            item = {"indicator": indicator, "year": quarter.year, "quarter": quarter.quarter}
             self._add(
-                self.history_loaded_at + dt.timedelta(days=100),
-                functools.partial(self._record, [{**item, "count": counts[revised] + 1}]),
+                self.revised_at,
+                functools.partial(self._record, [{**item, "count": counts[self.revised] + 1}]),
             )
         return counts
+
+    def _by_season(self, rng: random.Random, year: int, total: int) -> dict[Quarter, int]:
+        """A year's persons split over its quarters by season; only the quarters that have ended."""
+        split = Counter(rng.choices(range(4), weights=self.assume["seasonality"], k=total))
+        ended = set(self.quarters)
+        return {Quarter(year, q + 1): split[q] for q in range(4) if Quarter(year, q + 1) in ended}
 
     def _record(self, items: list[dict], now: dt.datetime) -> None:
         with self.database.transaction() as session:
@@ -924,40 +956,101 @@ class DemoGenerator:
 
     # -- case records -----------------------------------------------------------------------
     def _plan_cases(self, counts: dict[tuple[str, Quarter], int]) -> None:
-        """Spread the records over series and quarters in proportion to the expected persons:
-        the outcome counts for the indicators' series, the trend (then a drift) for the others."""
-        indicator_of = {(i.category, i.role, i.sex): i.id for i in self.catalog.indicators}
-
-        def weight(key: SeriesKey, quarter: Quarter, expected: float) -> float:
-            return counts[(indicator_of[key], quarter)] if key in indicator_of else expected
-
-        per_quarter = allocate_cases(self.dist, self.quarters, self.cases, self._rng("case-trends"), weight)
+        """One record per person counted, so that records and outcome counts agree; in a table's
+        years the records of its series are the printed cells."""
+        persons = self._persons(counts)
+        series_of = {i.id: (i.category, i.role, i.sex) for i in self.catalog.indicators}
+        late = None
+        if self.revised in counts:  # the late-registered case behind the revised count
+            late = (series_of[self.revised[0]], self.revised[1])
+            persons[late] += 1
+        given = self._table_cells(persons)
+        records: dict[Quarter, list[dict]] = {}
+        for quarter in self.quarters:
+            allocation = [
+                (key, persons[(key, quarter)]) for key in self.dist.joints if persons[(key, quarter)]
+            ]
+            records[quarter] = list(self.drawer.records(quarter, allocation, given.get(quarter)))
+        held_back = []
+        if late:  # its series' last record of the quarter comes in with the revision
+            series, quarter = late
+            of_series = [
+                i for i, r in enumerate(records[quarter]) if (r["category"], r["role"], r["sex"]) == series
+            ]
+            held_back.append(records[quarter].pop(of_series[-1]))
         # The history is uploaded a few days after the outcome counts; then each quarter's records
         # about 25 days after it ends.
         history = self.history_loaded_at + dt.timedelta(days=5)
-        by_time: dict[dt.datetime, list[Quarter]] = defaultdict(list)
-        for quarter in sorted(per_quarter):
+        by_time: dict[dt.datetime, list[dict]] = defaultdict(list)
+        for quarter, drawn in records.items():
             at = max(taipei_moment(quarter.end + dt.timedelta(days=25), 10), history)
-            by_time[self._at_most_until(at)].append(quarter)
-        for at, quarters in by_time.items():
-            self._add(at, functools.partial(self._upload, [(q, per_quarter[q]) for q in quarters]))
+            by_time[self._at_most_until(at)].extend(drawn)
+        for at, batch in by_time.items():
+            self._add_upload(at, batch)
+        if held_back:
+            self._add_upload(self.revised_at, held_back)
 
-    def _upload(self, quarters: list[tuple[Quarter, list[tuple[SeriesKey, int]]]], now: dt.datetime) -> None:
-        """Upload the quarters' records in batches, one transaction each (all or nothing, as the API)."""
-        records = itertools.chain.from_iterable(
-            self.case_records(q, allocation) for q, allocation in quarters
-        )
-        while batch := list(itertools.islice(records, self.batch_size)):
+    def _persons(self, counts: dict[tuple[str, Quarter], int]) -> dict[tuple[SeriesKey, Quarter], int]:
+        """Persons of every series in every quarter that has ended: the outcome counts for the
+        indicators' series; the others follow their trend, then drift yearly, split by season."""
+        indicator_of = {(i.category, i.role, i.sex): i.id for i in self.catalog.indicators}
+        drift = self.assume["yearly_change_after_trends"]
+        years = sorted({q.year for q in self.quarters})
+        last_trend_year = self.dist.trend_years[1]
+        persons: dict[tuple[SeriesKey, Quarter], int] = {}
+        for key in self.dist.joints:
+            if key in indicator_of:
+                persons |= {(key, q): counts[(indicator_of[key], q)] for q in self.quarters}
+                continue
+            rng = self._rng("persons", *key)
+            yearly = self.dist.trend_counts(key, [y for y in years if y <= last_trend_year])
+            expected = self.dist.expected(key, last_trend_year)
+            for year in (y for y in years if y > last_trend_year):
+                expected *= 1 + rng.uniform(*drift)
+                yearly[year] = round(expected)
+            for year, total in yearly.items():
+                persons |= {(key, q): n for q, n in self._by_season(rng, year, total).items()}
+        return persons
+
+    def _table_cells(
+        self, persons: dict[tuple[SeriesKey, Quarter], int]
+    ) -> dict[Quarter, dict[SeriesKey, list[Cell]]]:
+        """Each table's printed cells dealt out in a seeded shuffled order to the records of its
+        series in the table's years, so that those years reproduce the table exactly."""
+        given: dict[Quarter, dict[SeriesKey, list[Cell]]] = defaultdict(dict)
+        for key, joint in self.dist.joints.items():
+            window = [q for q in self.quarters if q.year in joint.years]
+            if len(window) < 4 * len(joint.years):
+                continue  # the table's years have not all ended: their records are drawn
+            sizes = [persons[(key, q)] for q in window]
+            # trend_counts makes the table's years add up to its total (load_distributions checks
+            # that they are trend years); a revised count there would break it.
+            if sum(sizes) != joint.total:
+                raise ValueError(
+                    f"{joint.table} {key}: {sum(sizes)} records in {joint.years}, not the printed {joint.total}"
+                )
+            cells = joint.persons()
+            self._rng("table", *key).shuffle(cells)
+            dealt = iter(cells)
+            for quarter, size in zip(window, sizes, strict=True):
+                given[quarter][key] = list(itertools.islice(dealt, size))
+        return given
+
+    def _add_upload(self, at: dt.datetime, records: list[dict]) -> None:
+        """Schedule an upload; the progress counts only the records that will be written."""
+        if self._add(at, functools.partial(self._upload, records)):
+            self._cases_planned += len(records)
+
+    def _upload(self, records: list[dict], now: dt.datetime) -> None:
+        """Upload the records in batches, one transaction each (all or nothing, as the API)."""
+        for start in range(0, len(records), self.batch_size):
+            batch = records[start : start + self.batch_size]
             with self.database.transaction() as session:
                 upsert_records(session, self.catalog, batch, now)
             before, self._cases_written = self._cases_written, self._cases_written + len(batch)
-            step = max(self.batch_size, self.cases // 10)
-            if before // step != self._cases_written // step or self._cases_written == self.cases:
-                self.progress(f"case records {self._cases_written:,} of {self.cases:,}")
-
-    def case_records(self, quarter: Quarter, allocation: list[tuple[SeriesKey, int]]) -> Iterator[dict]:
-        """The quarter's records, drawn from the seed's stream for that quarter."""
-        return self.drawer.records(quarter, allocation)
+            step = max(self.batch_size, self._cases_planned // 10)
+            if before // step != self._cases_written // step or self._cases_written == self._cases_planned:
+                self.progress(f"case records {self._cases_written:,} of {self._cases_planned:,}")
 
 
 def allocate_cases(
@@ -965,11 +1058,9 @@ def allocate_cases(
     quarters: list[Quarter],
     count: int,
     rng: random.Random,
-    weight: Callable[[SeriesKey, Quarter, float], float] | None = None,
 ) -> dict[Quarter, list[tuple[SeriesKey, int]]]:
     """Share `count` records out over the series and quarters, in proportion to the expected persons:
-    the trend in the trend years, then a yearly drift, split by season; `weight` may override a
-    cell's weight (given the quarter's expected persons)."""
+    the trend in the trend years, then a yearly drift, split by season."""
     seasonality = distributions.assumptions["seasonality"]
     drift = distributions.assumptions["yearly_change_after_trends"]
     last_trend_year = distributions.trend_years[1]
@@ -984,9 +1075,8 @@ def allocate_cases(
                 else expected * (1 + rng.uniform(*drift))
             )
             for quarter in (q for q in quarters if q.year == year):
-                share = expected * seasonality[quarter.quarter - 1]
                 cells.append((key, quarter))
-                weights.append(weight(key, quarter, share) if weight else share)
+                weights.append(expected * seasonality[quarter.quarter - 1])
     per_quarter: dict[Quarter, list[tuple[SeriesKey, int]]] = defaultdict(list)
     for (key, quarter), n in zip(cells, apportion(count, weights), strict=True):
         if n:
@@ -1011,15 +1101,24 @@ class CaseDrawer:
         self._districts = list(assume["districts"])
         self._district_weights = list(itertools.accumulate(assume["districts"].values()))
 
-    def records(self, quarter: Quarter, allocation: list[tuple[SeriesKey, int]]) -> Iterator[dict]:
-        """A quarter's records: each drawn from its table's joint distribution, with types and a
-        district; the quarter has a random stream of its own, so quarters can be drawn in any order."""
+    def records(
+        self,
+        quarter: Quarter,
+        allocation: list[tuple[SeriesKey, int]],
+        cells: dict[SeriesKey, list[Cell]] | None = None,
+    ) -> Iterator[dict]:
+        """A quarter's records: each drawn from its table's joint distribution unless `cells` gives
+        its series' cells, with types and a district; the quarter has a random stream of its own, so
+        quarters can be drawn in any order."""
         rng = random.Random(f"{self.seed}:cases:{quarter}")
         days = (quarter.end - quarter.start).days + 1
         number = 0
         for (category, role, sex), n in allocation:
-            joint = self.dist.joints[(category, role, sex)]
-            drawn = rng.choices(joint.cells, cum_weights=list(itertools.accumulate(joint.counts)), k=n)
+            if cells and (category, role, sex) in cells:
+                drawn = cells[(category, role, sex)]
+            else:
+                joint = self.dist.joints[(category, role, sex)]
+                drawn = rng.choices(joint.cells, cum_weights=list(itertools.accumulate(joint.counts)), k=n)
             kinds = rng.choices(self._types[category][0], cum_weights=self._types[category][1], k=n)
             places = rng.choices(self._districts, cum_weights=self._district_weights, k=n)
             for (age_band, cause, relationship), kind, place in zip(drawn, kinds, places, strict=True):
@@ -1057,10 +1156,7 @@ def generate(
     catalog: Catalog,
     *,
     seed: int = 1,
-    cases: int = 5000,
     until: dt.date,
-    due_days: int,
-    lock_days: int,
     batch_size: int = CASE_BATCH,
     distributions: Distributions | None = None,
     progress: Callable[[str], None] | None = None,
@@ -1071,10 +1167,7 @@ def generate(
         catalog,
         distributions or load_distributions(catalog),
         seed=seed,
-        cases=cases,
         until=until,
-        due_days=due_days,
-        lock_days=lock_days,
         batch_size=batch_size,
         progress=progress,
     )

@@ -22,11 +22,12 @@ from sqlalchemy.orm import Session
 
 from services.intake import reports, targets
 from services.intake.models import Report
+from shared import rules as plan_rules
 from shared.auth import Principal
 from shared.catalog import Action, Metric, Program
 from shared.catalog.schema import Bureau
 from shared.errors import Invalid
-from shared.periods import Quarter, due_date, format_roc_date
+from shared.periods import Quarter, format_roc_date
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SHEET = "季報"
@@ -50,12 +51,15 @@ COLUMNS = {
     "q2": ("I", "第2季", 7),
     "q3": ("J", "第3季", 7),
     "value": ("K", "本季數值", 10),
-    "note": ("L", "備註", 28),
-    "delay_reason": ("M", "落後原因", 28),
-    "countermeasure": ("N", "因應對策", 28),
-    "progress": ("O", "進度提示", 26),
+    "male": ("L", "其中男", 8),
+    "female": ("M", "其中女", 8),
+    "other": ("N", "其中其他或不詳", 9),
+    "note": ("O", "備註", 28),
+    "delay_reason": ("P", "落後原因", 28),
+    "countermeasure": ("Q", "因應對策", 28),
+    "progress": ("R", "進度提示", 26),
 }
-LAST_COLUMN = "O"
+LAST_COLUMN = "R"
 
 INPUT_FILL = PatternFill("solid", fgColor="FFF2CC")
 HEADER_FILL = PatternFill("solid", fgColor="D9E1F2")
@@ -69,12 +73,14 @@ _FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 @dataclass(frozen=True)
 class MetricLine:
-    """One metric of an action: its planned annual value, earlier quarters and this quarter."""
+    """One metric of an action: its planned annual value, earlier quarters and this quarter
+    (a metric counted by sex has this quarter's parts; its value is their total)."""
 
     metric: Metric
     planned: int | None
     earlier: dict[int, int | None]
     value: int | None
+    by_sex: dict[str, int | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -128,7 +134,7 @@ def report_sheet(
     earlier = [
         r
         for r in reports.list_reports(session, principal, year=quarter.year, bureau=bureau_id)
-        if r.quarter < quarter.quarter and r.status in reports.REPORTED_STATUSES
+        if r.quarter < quarter.quarter and plan_rules.counts_as_submitted(r.status)
     ]
     # The report logic judges progress on a report; an unsaved one is judged as it would be saved.
     judged = Report(bureau=bureau_id, year=quarter.year, quarter=quarter.quarter, actions=content["actions"])
@@ -136,7 +142,7 @@ def report_sheet(
     lines = []
     for action in catalog.actions_for(bureau_id):
         entry = content["actions"].get(action.id, {})
-        values = entry.get("values", {})
+        values, by_sex = entry.get("values", {}), entry.get("by_sex", {})
         metrics = tuple(
             MetricLine(
                 metric=metric,
@@ -145,6 +151,9 @@ def report_sheet(
                     r.quarter: r.actions.get(action.id, {}).get("values", {}).get(metric.id) for r in earlier
                 },
                 value=values.get(metric.id),
+                by_sex={sex: (by_sex.get(metric.id) or {}).get(sex) for sex in plan_rules.SEXES_REPORTED}
+                if metric.by_sex
+                else None,
             )
             for metric in action.metrics
         )
@@ -162,7 +171,7 @@ def report_sheet(
     return ReportSheet(
         bureau=bureau,
         quarter=quarter,
-        due=due_date(quarter, rules.due_days),
+        due=plan_rules.due_date(rules.reporting, quarter),
         plan_title=catalog.plan.title,
         narrative=content["narrative"] or "",
         actions=tuple(lines),
@@ -185,6 +194,13 @@ def progress_text(action: ActionLines) -> str:
             f"目標累計 {_number(item['planned_to_date'])}{unit}"
         )
     return "進度落後：" + "；".join(parts)
+
+
+def planned_text(line: MetricLine) -> int | str:
+    """The annual plan beside a metric: its target, 未設定, or for a caseload metric why it has none."""
+    if not line.metric.judged:
+        return "案件量，不設目標"
+    return line.planned if line.planned is not None else "未設定"
 
 
 def _number(value: float) -> str:
@@ -237,7 +253,8 @@ def build_workbook(sheet: ReportSheet) -> bytes:
     ws.merge_cells(f"A5:{LAST_COLUMN}5")
     _put(
         ws["A5"],
-        "黃色儲存格可填寫：本季數值請填 0 以上的整數；進度落後的作法請填寫落後原因與因應對策。"
+        "黃色儲存格可填寫：本季數值請填 0 以上的整數，計算人數的指標請分別填寫男、女、其他或不詳（合計自動計算）；"
+        "進度落後的作法請填寫落後原因與因應對策。"
         "其他儲存格受保護，請勿變更、插入或刪除列。填好後請於網頁「上傳 Excel」存為草稿。",
     )
     for name, (letter, title, width) in COLUMNS.items():
@@ -268,12 +285,23 @@ def build_workbook(sheet: ReportSheet) -> bytes:
             _put(ws[f"D{row}"], line.metric.id)
             _put(ws[f"E{row}"], line.metric.name)
             _put(ws[f"F{row}"], line.metric.unit)
-            _put(ws[f"G{row}"], line.planned if line.planned is not None else "—")
+            _put(ws[f"G{row}"], planned_text(line))
             for q in (1, 2, 3):
                 value = line.earlier.get(q) if q < sheet.quarter.quarter else None
                 _put(ws[f"{_column(f'q{q}')}{row}"], value if value is not None else "—")
-            value_cell = _put(ws[f"{_column('value')}{row}"], line.value, input_cell=True)
-            counts.add(value_cell)
+            if line.by_sex is None:
+                for sex in plan_rules.SEXES_REPORTED:
+                    _put(ws[f"{_column(sex)}{row}"], "—")
+                counts.add(_put(ws[f"{_column('value')}{row}"], line.value, input_cell=True))
+            else:
+                for sex in plan_rules.SEXES_REPORTED:
+                    counts.add(_put(ws[f"{_column(sex)}{row}"], line.by_sex[sex], input_cell=True))
+                parts = f"{_column('male')}{row}:{_column('other')}{row}"
+                # The total is derived: Excel shows it as the parts are typed; the upload never reads it.
+                total = ws[f"{_column('value')}{row}"]
+                _put(total, None)
+                total.value = f'=IF(COUNT({parts})=3,SUM({parts}),"")'
+                total.data_type = "f"
             for name in ("note", "delay_reason", "countermeasure"):
                 _put(
                     ws[f"{_column(name)}{row}"],
@@ -421,11 +449,20 @@ def read_workbook(raw: bytes, sheet: ReportSheet) -> dict:
                     "請勿變更、插入或刪除列。",
                 )
             else:
-                ref = f"{_column('value')}{row}"
-                try:
-                    entry["values"][line.metric.id] = _count(ws[ref])
-                except _CellProblem as error:
-                    problem(ref, str(error))
+                if line.by_sex is None:
+                    ref = f"{_column('value')}{row}"
+                    try:
+                        entry["values"][line.metric.id] = _count(ws[ref])
+                    except _CellProblem as error:
+                        problem(ref, str(error))
+                else:
+                    parts = entry.setdefault("by_sex", {}).setdefault(line.metric.id, {})
+                    for sex in plan_rules.SEXES_REPORTED:
+                        ref = f"{_column(sex)}{row}"
+                        try:
+                            parts[sex] = _count(ws[ref])
+                        except _CellProblem as error:
+                            problem(ref, str(error))
                 if index == 0:
                     for name in ("note", "delay_reason", "countermeasure"):
                         ref = f"{_column(name)}{row}"

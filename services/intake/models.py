@@ -235,3 +235,18 @@ class SignInFailure(Base):
     failures: Mapped[int]
     last_failure_at: Mapped[dt.datetime] = mapped_column(index=True)
     blocked_until: Mapped[dt.datetime | None]
+
+
+class Installation(Base):
+    """When this deployment was installed: it tracks reports from its first full quarter on.
+
+    One row, written by the first `migrate`; `installed_on` is null for a deployment that holds the
+    plan's whole history (it already had data then, or it holds the demo data).
+    """
+
+    __tablename__ = "installation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)  # always 1
+    installed_on: Mapped[dt.date | None] = mapped_column(Date)
+    first_quarter: Mapped[str] = mapped_column(String(7))
+    recorded_at: Mapped[dt.datetime]

@@ -12,26 +12,26 @@ from sqlalchemy.orm import Session, selectinload
 
 from services.intake import feed
 from services.intake.models import ActivityTarget, Report, ReportRevision
-from services.intake.targets import planned_to_date
+from shared import rules as plan_rules
 from shared.auth import Principal, Role
 from shared.catalog import Catalog
 from shared.errors import Conflict, Invalid, NotFound
-from shared.periods import TAIPEI, Quarter, days_late, due_at, lock_at
-
-DRAFT, SUBMITTED, ACCEPTED, RETURNED = "draft", "submitted", "accepted", "returned"
-STATUSES = (DRAFT, SUBMITTED, ACCEPTED, RETURNED)
-# Counted as reported when judging whether an action is behind its plan.
-REPORTED_STATUSES = (SUBMITTED, ACCEPTED, RETURNED)
+from shared.periods import Quarter, format_roc_date
+from shared.rules import ACCEPTED, DRAFT, RETURNED, SUBMITTED, SUBMITTED_STATUSES
 
 
 @dataclass(frozen=True)
 class Rules:
-    """What a report's lifecycle depends on besides the report itself."""
+    """What a report's lifecycle depends on besides the report: the plan, the deployment's first
+    tracked quarter and the moment."""
 
     catalog: Catalog
-    due_days: int
-    lock_days: int
+    first_quarter: Quarter
     now: dt.datetime
+
+    @property
+    def reporting(self):
+        return self.catalog.reporting
 
 
 def report_document(report: Report, rules: Rules) -> dict:
@@ -51,7 +51,7 @@ def report_document(report: Report, rules: Rules) -> dict:
             for action_id, entry in sorted(report.actions.items(), key=lambda item: order.get(item[0], 0))
         ],
         "revision": report.revision,
-        "due_at": due_at(quarter, rules.due_days).isoformat(),
+        "due_at": plan_rules.due_at(rules.reporting, quarter).isoformat(),
         "submitted_at": report.submitted_at.isoformat() if report.submitted_at else None,
         "days_late": report.days_late,
         "created_at": report.created_at.isoformat(),
@@ -114,8 +114,32 @@ def list_reports(
     return list(session.scalars(query))
 
 
+def _entry_errors(action, values: dict, by_sex: dict) -> list[str]:
+    """What is wrong with one entry's metrics: unknown ones, and totals given for metrics counted by sex."""
+    metrics = {metric.id: metric for metric in action.metrics}
+    problems = []
+    unknown = sorted((set(values) | set(by_sex)) - set(metrics))
+    if unknown:
+        problems.append(f"Unknown metrics of {action.id}: {', '.join(unknown)}.")
+    for metric_id in sorted(set(by_sex) & set(metrics)):
+        if not metrics[metric_id].by_sex:
+            problems.append(f"{metric_id} is not counted by sex: give it in values.")
+    for metric_id in sorted(set(values) & set(metrics)):
+        metric = metrics[metric_id]
+        if metric.by_sex and values[metric_id] is not None:
+            derived = plan_rules.total_of(by_sex.get(metric_id))
+            if metric_id not in by_sex:
+                problems.append(f"{metric_id} counts people: give it by sex in by_sex; the total is derived.")
+            elif derived != values[metric_id]:
+                problems.append(
+                    f"{metric_id}: the total {values[metric_id]} is not the sum by sex ({derived})."
+                )
+    return problems
+
+
 def normalise_actions(catalog: Catalog, bureau: str, entries: list[dict]) -> dict:
-    """Check the entries against the bureau's actions and key them by action id."""
+    """Check the entries against the bureau's actions and key them by action id; a metric counted
+    by sex keeps its breakdown, and its value is the breakdown's total."""
     allowed = {action.id: action for action in catalog.actions_for(bureau)}
     errors: dict = {}
     result: dict = {}
@@ -127,17 +151,28 @@ def normalise_actions(catalog: Catalog, bureau: str, entries: list[dict]) -> dic
         if action.id in result:
             errors[str(index)] = {"action": [f"{action.id} is given twice."]}
             continue
-        metric_ids = {metric.id for metric in action.metrics}
-        unknown = sorted(set(entry.get("values", {})) - metric_ids)
-        if unknown:
-            errors[str(index)] = {"values": [f"Unknown metrics of {action.id}: {', '.join(unknown)}."]}
+        values, by_sex = entry.get("values") or {}, entry.get("by_sex") or {}
+        problems = _entry_errors(action, values, by_sex)
+        if problems:
+            errors[str(index)] = {"values": problems}
             continue
-        result[action.id] = {
-            "values": {metric.id: entry.get("values", {}).get(metric.id) for metric in action.metrics},
+        stored = {
+            "values": {},
+            "by_sex": {},
             "note": entry.get("note") or None,
             "delay_reason": entry.get("delay_reason") or None,
             "countermeasure": entry.get("countermeasure") or None,
         }
+        for metric in action.metrics:
+            if metric.by_sex:
+                parts = by_sex.get(metric.id) or {}
+                stored["by_sex"][metric.id] = {sex: parts.get(sex) for sex in plan_rules.SEXES_REPORTED}
+                stored["values"][metric.id] = plan_rules.total_of(parts)
+            else:
+                stored["values"][metric.id] = values.get(metric.id)
+        if not stored["by_sex"]:
+            del stored["by_sex"]
+        result[action.id] = stored
     if errors:
         raise Invalid("Some actions are not valid for this bureau.", {"actions": errors})
     return result
@@ -200,20 +235,31 @@ def _write_revision(
 
 
 def _check_period(rules: Rules, quarter: Quarter) -> None:
-    first = rules.catalog.plan.reporting_first_year
-    if quarter.year < first:
-        raise Invalid(f"Reports start in {first}.", {"year": [f"Must be {first} or later."]})
-    if quarter.start > rules.now.astimezone(TAIPEI).date():
-        raise Invalid(f"{quarter} has not started yet.", {"quarter": ["This quarter has not started yet."]})
+    first = rules.first_quarter
+    if quarter < first:
+        raise Invalid(
+            f"Reports start with {first} ({first.label_zh}).", {"year": [f"Must be {first} or later."]}
+        )
+    if not plan_rules.has_started(quarter, rules.now):
+        raise Invalid(
+            f"{quarter.label_zh}尚未開始，還不能填報。", {"quarter": ["This quarter has not started yet."]}
+        )
+
+
+def _check_ended(rules: Rules, quarter: Quarter) -> None:
+    """A report can be saved as a draft at any time, but submitted only once its quarter is over."""
+    if not plan_rules.has_ended(quarter, rules.now):
+        first_day = format_roc_date(quarter.end + dt.timedelta(days=1))
+        raise Invalid(
+            f"{quarter.label_zh}尚未結束，{first_day}起才能送出報告；現在可先儲存草稿。",
+            {"quarter": ["The quarter has not ended yet: it can be submitted once it is over."]},
+        )
 
 
 def is_locked(report: Report | None, quarter: Quarter, rules: Rules) -> bool:
     """Closed for the bureau: past the lock date, unless a coordinator reopened it since."""
-    if rules.now <= lock_at(quarter, rules.due_days, rules.lock_days):
-        return False
-    if report is not None and report.reopened_at is not None:
-        return rules.now > report.reopened_at + dt.timedelta(days=rules.lock_days)
-    return True
+    reopened_at = report.reopened_at if report is not None else None
+    return plan_rules.is_locked(rules.reporting, quarter, rules.now, reopened_at)
 
 
 def _load_for_update(session: Session, bureau: str, quarter: Quarter, rules: Rules) -> Report:
@@ -295,8 +341,12 @@ def save_report(
 
 
 def behind_actions(session: Session, rules: Rules, report: Report) -> dict[str, list[dict]]:
-    """Actions whose year-to-date reported value is under the planned year-to-date value."""
-    targets = session.scalars(select(ActivityTarget).where(ActivityTarget.year == report.year)).all()
+    """The output metrics behind plan (shared/rules.py, judge), year to date: earlier quarters'
+    submitted reports and this report as it stands. These need 落後原因 and 因應對策 to submit."""
+    own = {action.id: action for action in rules.catalog.actions_for(report.bureau)}
+    targets = session.scalars(
+        select(ActivityTarget).where(ActivityTarget.year == report.year, ActivityTarget.action.in_(own))
+    ).all()
     if not targets:
         return {}
     earlier = session.scalars(
@@ -304,28 +354,36 @@ def behind_actions(session: Session, rules: Rules, report: Report) -> dict[str, 
             Report.bureau == report.bureau,
             Report.year == report.year,
             Report.quarter < report.quarter,
-            Report.status.in_(REPORTED_STATUSES),
+            Report.status.in_(SUBMITTED_STATUSES),
         )
     ).all()
-    own_actions = {action.id for action in rules.catalog.actions_for(report.bureau)}
     behind: dict[str, list[dict]] = {}
     for target in targets:
-        if target.action not in own_actions:
-            continue
+        try:
+            metric = rules.catalog.metric(target.action, target.metric)
+        except KeyError:
+            continue  # a target of a metric the catalog no longer has
         reported = sum(
             (r.actions.get(target.action, {}).get("values", {}).get(target.metric) or 0)
             for r in [*earlier, report]
         )
-        planned = planned_to_date(target, report.quarter)
-        if reported < planned:
+        planned = plan_rules.planned_to_date(target.annual, target.quarterly, report.quarter)
+        judgement = plan_rules.judge(metric, planned, reported, rules.reporting.behind_threshold)
+        if judgement.behind:
             behind.setdefault(target.action, []).append(
-                {"metric": target.metric, "planned_to_date": planned, "reported_to_date": reported}
+                {
+                    "metric": target.metric,
+                    "planned_to_date": float(judgement.planned_to_date),
+                    "reported_to_date": judgement.reported_to_date,
+                    "percent": judgement.percent,
+                }
             )
-    return behind
+    return {action_id: behind[action_id] for action_id in own if action_id in behind}
 
 
 def _require_complete(session: Session, rules: Rules, report: Report) -> None:
-    """A submitted report has every metric and explains every action behind plan."""
+    """A submitted report has every metric (counted by sex: every part) and explains every action
+    behind plan."""
     errors: dict = {}
     for action in rules.catalog.actions_for(report.bureau):
         entry = report.actions.get(action.id, {})
@@ -349,6 +407,7 @@ def submit_report(session, rules: Rules, principal: Principal, bureau: str, quar
     """Submit a draft or returned report; its days late are recorded on first submission."""
     _authorise_bureau_write(principal, bureau, rules)
     _check_period(rules, quarter)
+    _check_ended(rules, quarter)
     report = find_report(session, bureau, quarter, lock=True)
     if report is None:
         raise NotFound(f"No report of {bureau} for {quarter}: save it first.")
@@ -362,7 +421,7 @@ def submit_report(session, rules: Rules, principal: Principal, bureau: str, quar
     report.status = SUBMITTED
     if report.submitted_at is None:
         report.submitted_at = rules.now
-        report.days_late = days_late(quarter, rules.now, rules.due_days)
+        report.days_late = plan_rules.days_late(rules.reporting, quarter, rules.now)
     _write_revision(session, report, before, event, principal, rules)
     return report
 

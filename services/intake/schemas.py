@@ -21,9 +21,29 @@ def known_bureau(value: str) -> None:
 
 
 # -- reports -----------------------------------------------------------------
+class SexCountsSchema(StrictSchema):
+    male = Count(allow_none=True, load_default=None, metadata={"description": "男"})
+    female = Count(allow_none=True, load_default=None, metadata={"description": "女"})
+    other = Count(allow_none=True, load_default=None, metadata={"description": "其他或不詳"})
+
+
 class ReportActionSchema(StrictSchema):
     action = ma.fields.String(required=True, metadata={"example": "1.police.1"})
-    values = ma.fields.Dict(keys=ma.fields.String(), values=Count(allow_none=True), load_default=dict)
+    values = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=Count(allow_none=True),
+        load_default=dict,
+        metadata={"description": "The quarter's value of each metric not counted by sex"},
+    )
+    by_sex = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.Nested(SexCountsSchema),
+        load_default=dict,
+        metadata={
+            "description": "Metrics that count people (the catalog's by_sex), by sex; their value is the total",
+            "example": {"participants": {"male": 200, "female": 215, "other": 5}},
+        },
+    )
     note = Text(allow_none=True, load_default=None)
     delay_reason = Text(allow_none=True, load_default=None, metadata={"description": "落後原因"})
     countermeasure = Text(allow_none=True, load_default=None, metadata={"description": "因應對策"})

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.intake import feed
+from services.intake import feed, installation
 from services.intake.models import ActivityTarget
 from shared.auth import Principal
 from shared.catalog import Catalog
@@ -36,14 +36,20 @@ def set_target(
     quarterly,
     now,
 ) -> ActivityTarget:
-    """Create or replace a target; quarterly values, when given, must add up to the annual one."""
-    first = catalog.plan.reporting_first_year
+    """Create or replace a target of an output metric; quarterly values, when given, must add up to
+    the annual one. A caseload metric counts demand (referrals, victims served): it has no target."""
+    first = installation.first_quarter(session, catalog).year
     if not first <= year <= now.year + 5:
         raise Invalid(f"Targets are set for {first} to {now.year + 5}.", {"year": ["Year out of range."]})
     try:
-        catalog.metric(action, metric)
+        found = catalog.metric(action, metric)
     except KeyError:
         raise Invalid(f"Unknown action metric {action}/{metric}.", {"metric": ["Unknown metric."]}) from None
+    if not found.judged:
+        raise Invalid(
+            f"{found.name}（{action}）為案件量指標，反映需求而非工作量，不設定目標，只呈現趨勢。",
+            {"metric": ["A caseload metric has no target: it is shown as a trend, never judged."]},
+        )
     if quarterly is not None and sum(quarterly) != annual:
         raise Invalid(
             f"The quarterly values add up to {sum(quarterly)}, not the annual {annual}.",
@@ -77,10 +83,3 @@ def list_targets(session: Session, catalog: Catalog, *, year=None, bureau=None) 
     if bureau is not None:
         query = query.where(ActivityTarget.action.in_([a.id for a in catalog.actions_for(bureau)]))
     return list(session.scalars(query))
-
-
-def planned_to_date(target: ActivityTarget, quarter: int) -> float:
-    """The planned value for quarters 1..quarter: the quarterly split, or an even share of the year."""
-    if target.quarterly:
-        return float(sum(target.quarterly[:quarter]))
-    return target.annual * quarter / 4

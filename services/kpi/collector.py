@@ -13,22 +13,28 @@ from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import select
 
-from services.kpi.indicators import STATUSES
 from services.kpi.models import SnapshotItem, SyncState
+from shared import rules
 from shared.db import Database
+from shared.periods import Quarter
 
 log = logging.getLogger(__name__)
 
-# name -> (help, labels); README.md ("KPI metrics") explains each one.
+# name -> (help, labels); README.md ("KPI metrics") explains each one. `goal` is plan (the plan's own
+# goal), continuation (a later year's goal in its terms) or none (no goal: no verdict that year).
 METRICS = {
+    "dgbv_current_period": (
+        "1 for the current reporting quarter (the latest whose due date has passed): what to show first.",
+        ["year", "quarter", "period"],
+    ),
     "dgbv_indicator_count": ("Quarterly count of an outcome indicator.", ["indicator", "year", "quarter"]),
     "dgbv_indicator_baseline": (
-        "Baseline of an indicator: the sum of the baseline year's four quarters.",
-        ["indicator"],
+        "Baseline of an indicator in a year: the goal's baseline year (else the year before), four quarters.",
+        ["indicator", "year"],
     ),
     "dgbv_indicator_target": (
-        "Target of an indicator for the target year: baseline x (1 - reduction).",
-        ["indicator"],
+        "Year-end target of an indicator: its goal's baseline x (1 - reduction).",
+        ["indicator", "year", "goal"],
     ),
     "dgbv_indicator_ytd": (
         "Year-to-date count of an indicator, through its latest complete quarter.",
@@ -36,7 +42,7 @@ METRICS = {
     ),
     "dgbv_indicator_ytd_target": (
         "Seasonal year-to-date target: the same quarters of the baseline year x (1 - reduction).",
-        ["indicator", "year"],
+        ["indicator", "year", "goal"],
     ),
     "dgbv_indicator_change_pct": (
         "Year-to-date change from the same quarters of the baseline year, in percent.",
@@ -48,14 +54,14 @@ METRICS = {
     ),
     "dgbv_indicator_seasonal_target": (
         "Target of one quarter: the baseline year's count of that quarter x (1 - reduction).",
-        ["indicator", "year", "quarter"],
+        ["indicator", "year", "quarter", "goal"],
     ),
     "dgbv_indicator_status": (
-        "1 for the indicator's current status in the target year, 0 for the others.",
-        ["indicator", "status"],
+        "1 for the indicator's status in the year against that year's goal, 0 for the other statuses.",
+        ["indicator", "year", "goal", "status"],
     ),
     "dgbv_report_submitted": (
-        "1 if the bureau has submitted its report for the quarter, else 0.",
+        "1 if the bureau has submitted its report for the quarter, else 0 (quarters whose due date passed).",
         ["bureau", "year", "quarter"],
     ),
     "dgbv_report_days_late": (
@@ -67,20 +73,24 @@ METRICS = {
         ["bureau", "year", "quarter"],
     ),
     "dgbv_report_completeness_ratio": (
-        "Bureaus that submitted / bureaus expected, for the quarter.",
+        "Bureaus that submitted / bureaus expected, for a quarter whose due date has passed.",
         ["year", "quarter"],
     ),
     "dgbv_report_timeliness_ratio": (
-        "Bureaus that submitted on time / bureaus expected, for the quarter.",
+        "Bureaus that submitted on time / bureaus expected, for a quarter whose due date has passed.",
         ["year", "quarter"],
     ),
     "dgbv_action_progress_ratio": (
-        "Year-to-date reported / planned value of an action metric, at the latest progress quarter.",
+        "Year-to-date reported / planned value of a judged output metric, at the current reporting quarter.",
         ["bureau", "program", "action", "metric"],
     ),
-    "dgbv_action_progress_period": (
-        "1 for the year and quarter that dgbv_action_progress_ratio describes.",
-        ["year", "quarter"],
+    "dgbv_action_behind": (
+        "1 if kpi judges the output metric behind plan at the current reporting quarter, else 0.",
+        ["bureau", "program", "action", "metric"],
+    ),
+    "dgbv_action_caseload_ytd": (
+        "Year-to-date count of a caseload metric (demand, never judged) at the current quarter, and the year before.",
+        ["bureau", "program", "action", "metric", "year"],
     ),
     "dgbv_gbv_type_count": (
         "Case records of a type of digital gender-based violence, by role, sex and year.",
@@ -100,8 +110,13 @@ METRICS = {
     "dgbv_snapshot_timestamp_seconds": ("Unix time the served snapshot was computed.", []),
     "dgbv_demo_data": ("1 if the figures include demo data (case refs DEMO-), else 0.", []),
 }
-# Read whole; of `progress` only the latest quarter is exposed, so only that one is read.
+# Read whole; of `progress` only the current quarter is exposed, so only that one is read.
 SECTIONS = ("summary", "indicators", "outcomes", "compliance", "gbv_types")
+JUDGED_STATES = ("behind", "on_plan")
+
+
+def goal_label(doc: dict) -> str:
+    return doc["goal"]["kind"] if doc.get("goal") else "none"
 
 
 class SnapshotCollector:
@@ -141,9 +156,9 @@ class SnapshotCollector:
             state = session.get(SyncState, 1)
             rows = session.scalars(select(SnapshotItem).where(SnapshotItem.section.in_(SECTIONS))).all()
             stored = {(row.section, row.key): row.data for row in rows}
-            latest = stored.get(("summary", "current"), {}).get("latest_progress_quarter")
-            if latest and (progress := session.get(SnapshotItem, ("progress", latest))) is not None:
-                stored[("progress", latest)] = progress.data
+            current = stored.get(("summary", "current"), {}).get("current_quarter")
+            if current and (progress := session.get(SnapshotItem, ("progress", current))) is not None:
+                stored[("progress", current)] = progress.data
             return state, stored
 
     def _sync(self, families, state: SyncState | None) -> None:
@@ -175,32 +190,42 @@ class SnapshotCollector:
                     )
         for year in summary["indicator_years"]:
             for doc in stored[("indicators", str(year))]["items"]:
-                labels = [doc["indicator"], str(year)]
+                labels, goal = [doc["indicator"], str(year)], goal_label(doc)
                 for name, field in (
                     ("dgbv_indicator_ytd", "ytd_actual"),
-                    ("dgbv_indicator_ytd_target", "ytd_target"),
                     ("dgbv_indicator_change_pct", "change_pct"),
                     ("dgbv_indicator_projection", "projection"),
+                    ("dgbv_indicator_baseline", "baseline"),
                 ):
                     if doc[field] is not None:
                         families[name].add_metric(labels, doc[field])
+                for name, field in (
+                    ("dgbv_indicator_target", "target"),
+                    ("dgbv_indicator_ytd_target", "ytd_target"),
+                ):
+                    if doc[field] is not None:
+                        families[name].add_metric([*labels, goal], doc[field])
                 for quarter in doc["quarters"]:
                     if quarter["seasonal_target"] is not None:
                         families["dgbv_indicator_seasonal_target"].add_metric(
-                            [*labels, str(quarter["quarter"])], quarter["seasonal_target"]
+                            [*labels, str(quarter["quarter"]), goal], quarter["seasonal_target"]
                         )
-        for doc in stored[("indicators", str(summary["target_year"]))]["items"]:
-            if doc["baseline"] is not None:
-                families["dgbv_indicator_baseline"].add_metric([doc["indicator"]], doc["baseline"])
-                families["dgbv_indicator_target"].add_metric([doc["indicator"]], doc["target"])
-            for status in STATUSES:
-                families["dgbv_indicator_status"].add_metric(
-                    [doc["indicator"], status], 1 if doc["status"] == status else 0
-                )
+                for status in rules.INDICATOR_STATUSES:
+                    families["dgbv_indicator_status"].add_metric(
+                        [*labels, goal, status], 1 if doc["status"] == status else 0
+                    )
 
     def _reports(self, families, stored) -> None:
-        for key in stored[("summary", "current")]["compliance_quarters"]:
+        summary = stored[("summary", "current")]
+        if summary["current_quarter"]:
+            current = Quarter.parse(summary["current_quarter"])
+            families["dgbv_current_period"].add_metric(
+                [str(current.year), str(current.quarter), current.label_zh], 1
+            )
+        for key in summary["quarters"]:
             doc = stored[("compliance", key)]
+            if not doc["due_passed"]:
+                continue  # not yet due: nobody is late or missing yet
             period = [str(doc["year"]), str(doc["quarter"])]
             families["dgbv_report_completeness_ratio"].add_metric(period, doc["completeness"])
             families["dgbv_report_timeliness_ratio"].add_metric(period, doc["timeliness"])
@@ -212,13 +237,19 @@ class SnapshotCollector:
                     families["dgbv_report_days_late"].add_metric(labels, bureau["days_late"])
 
     def _progress(self, families, stored) -> None:
-        key = stored[("summary", "current")]["latest_progress_quarter"]
-        if key is None:
+        key = stored[("summary", "current")]["current_quarter"]
+        if key is None or ("progress", key) not in stored:
             return
         doc = stored[("progress", key)]
-        families["dgbv_action_progress_period"].add_metric([str(doc["year"]), str(doc["quarter"])], 1)
         for row in doc["actions"]:
-            if row["ratio"] is not None:
-                families["dgbv_action_progress_ratio"].add_metric(
-                    [row["bureau"], row["program"], row["action"], row["metric"]], row["ratio"]
+            labels = [row["bureau"], row["program"], row["action"], row["metric"]]
+            if row["state"] in JUDGED_STATES and row["ratio"] is not None:
+                families["dgbv_action_progress_ratio"].add_metric(labels, row["ratio"])
+                families["dgbv_action_behind"].add_metric(labels, 1 if row["behind"] else 0)
+            elif row["state"] == "caseload":
+                families["dgbv_action_caseload_ytd"].add_metric(
+                    [*labels, str(doc["year"])], row["reported_to_date"]
+                )
+                families["dgbv_action_caseload_ytd"].add_metric(
+                    [*labels, str(doc["year"] - 1)], row["previous_year_to_date"]
                 )

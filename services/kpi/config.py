@@ -27,10 +27,6 @@ class Config:
     SYNC_TIMEOUT_SECONDS = float(os.environ.get("SYNC_TIMEOUT_SECONDS", "10"))
     SYNC_RETRIES = int(os.environ.get("SYNC_RETRIES", "3"))
     SYNC_BACKOFF_SECONDS = float(os.environ.get("SYNC_BACKOFF_SECONDS", "0.5"))
-    # An action metric is behind when its year-to-date ratio is under this share of the plan.
-    BEHIND_THRESHOLD = float(os.environ.get("BEHIND_THRESHOLD", "0.9"))
-    # A report is due this many days after its quarter ends (end of day, Asia/Taipei), as in intake.
-    REPORT_DUE_DAYS = int(os.environ.get("REPORT_DUE_DAYS", "10"))
     # A revoked token keeps working here for at most this long.
     INTROSPECTION_TTL_SECONDS = float(os.environ.get("INTROSPECTION_TTL_SECONDS", "30"))
     CATALOG_PATH = os.environ.get("DGBV_CATALOG")

@@ -43,6 +43,8 @@ class ReportRow(Base):
     submitted_at: Mapped[dt.datetime | None]
     # {action_id: {metric_id: int | None}}
     values: Mapped[dict]
+    # {action_id: {metric_id: {"male", "female", "other"}}} for the metrics counted by sex
+    by_sex: Mapped[dict | None]
     revision: Mapped[int]
 
 
@@ -102,4 +104,15 @@ class SnapshotItem(Base):
     data: Mapped[dict]
 
 
-READ_MODEL = (ReportRow, TargetRow, OutcomeRow, CaseRow)
+class InstallationRow(Base):
+    """When intake's deployment was installed, and so the first quarter it tracks (one row)."""
+
+    __tablename__ = "installation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(120), unique=True)
+    installed_on: Mapped[dt.date | None] = mapped_column(Date)
+    first_quarter: Mapped[str] = mapped_column(String(7))
+
+
+READ_MODEL = (ReportRow, TargetRow, OutcomeRow, CaseRow, InstallationRow)

@@ -1,9 +1,16 @@
-"""Activity progress: each action metric's year-to-date reported value against its plan.
+"""Activity progress: each action metric's year to date at a quarter, judged by the plan's rules.
 
-planned_to_date = the target's quarterly values for quarters 1..q, or annual x q / 4 without a split;
-reported_to_date = the values of the bureau's submitted, accepted or returned reports for 1..q;
-ratio = reported_to_date / planned_to_date; `behind` when the ratio is under the threshold.
-Bureaus and programs are rolled up as the mean of their action metrics' ratios.
+reported_to_date = the values of the bureau's reports of quarters 1..q that count as submitted;
+an output metric is judged against its target (shared/rules.py, judge); a caseload metric (demand:
+referrals, victims served) is shown beside the same quarters of the year before, never judged.
+
+Each row has a `state`:
+- behind / on_plan: an output metric of a submitted report, judged;
+- no_target: an output metric without a target for the year;
+- caseload: a caseload metric, with its trend;
+- not_yet_due: the quarter's due date has not passed, so nothing is judged yet;
+- not_reported: the due date has passed but the bureau has not submitted (compliance says so).
+Bureaus and programs are rolled up as the mean of their judged metrics' ratios.
 """
 
 from __future__ import annotations
@@ -12,108 +19,124 @@ import datetime as dt
 from collections.abc import Iterable
 from decimal import Decimal
 
-from services.kpi.compliance import SUBMITTED_STATUSES
-from services.kpi.numbers import half_up, ratio
-from shared.catalog import Catalog
-from shared.periods import TAIPEI, Quarter
+from shared import rules
+from shared.catalog import Catalog, Metric
+from shared.numbers import HUNDRED, half_up
+from shared.periods import Quarter
 
-REPORTED_STATUSES = SUBMITTED_STATUSES
-
-
-def planned_to_date(annual: int, quarterly: list[int] | None, quarter: int) -> Decimal:
-    """The plan for quarters 1..quarter: the quarterly split, or an even share of the year."""
-    if quarterly:
-        return Decimal(sum(quarterly[:quarter]))
-    return Decimal(annual) * quarter / 4
+BEHIND, ON_PLAN, NO_TARGET, CASELOAD = "behind", "on_plan", "no_target", "caseload"
+NOT_YET_DUE, NOT_REPORTED = "not_yet_due", "not_reported"
+JUDGED_STATES = (BEHIND, ON_PLAN)
 
 
-def tracked_quarters(targets: Iterable, reports: Iterable, now: dt.datetime) -> list[Quarter]:
-    """For each year with targets, the quarters that have ended or have reported values."""
-    years = {t.year for t in targets}
-    today = now.astimezone(TAIPEI).date()
-    reported = {Quarter(r.year, r.quarter) for r in reports if r.status in REPORTED_STATUSES}
-    quarters = []
-    for year in sorted(years):
-        for q in range(1, 5):
-            quarter = Quarter(year, q)
-            if quarter.end < today or quarter in reported:
-                quarters.append(quarter)
-    return quarters
+def _to_date(reports: list, bureau: str, action: str, metric: Metric, year: int, quarter: int):
+    """The bureau's reported total (and parts by sex) of a metric for quarters 1..quarter of a year."""
+    total, parts = 0, dict.fromkeys(rules.SEXES_REPORTED, 0) if metric.by_sex else None
+    for report in reports:
+        if report.bureau == bureau and report.year == year and report.quarter <= quarter:
+            total += (report.values.get(action) or {}).get(metric.id) or 0
+            if parts is not None:
+                given = ((report.by_sex or {}).get(action) or {}).get(metric.id) or {}
+                for sex in parts:
+                    parts[sex] += given.get(sex) or 0
+    return total, parts
 
 
 def action_progress(
-    catalog: Catalog, quarter: Quarter, targets: Iterable, reports: Iterable, threshold: float
+    catalog: Catalog, quarter: Quarter, targets: Iterable, reports: Iterable, now: dt.datetime
 ) -> list[dict]:
-    """One row per action metric that has a target for the quarter's year, in catalog order."""
-    threshold = Decimal(str(threshold))
-    own = [t for t in targets if t.year == quarter.year]
-    reported_reports = [
-        r
-        for r in reports
-        if r.year == quarter.year and r.quarter <= quarter.quarter and r.status in REPORTED_STATUSES
-    ]
-    order = {(a.id, m.id): (i, j) for i, a in enumerate(catalog.actions) for j, m in enumerate(a.metrics)}
+    """One row per action metric of the catalog at `quarter`, in catalog order."""
+    reporting = catalog.reporting
+    due_passed = now > rules.due_at(reporting, quarter)
+    counted = [r for r in reports if rules.counts_as_submitted(r.status)]
+    submitted = {r.bureau for r in counted if (r.year, r.quarter) == (quarter.year, quarter.quarter)}
+    plans = {(t.action, t.metric): t for t in targets if t.year == quarter.year}
     rows = []
-    for target in sorted(own, key=lambda t: order.get((t.action, t.metric), (len(order), 0))):
-        try:
-            action = catalog.action(target.action)
-            metric = catalog.metric(target.action, target.metric)
-        except KeyError:
-            continue  # a target of an action the catalog no longer has
-        planned = planned_to_date(target.annual, target.quarterly, quarter.quarter)
-        reported = sum(
-            (r.values.get(action.id) or {}).get(metric.id) or 0
-            for r in reported_reports
-            if r.bureau == action.bureau
-        )
-        share = ratio(reported, planned)
-        rows.append(
-            {
+    for action in catalog.actions:
+        for metric in action.metrics:
+            reported, by_sex = _to_date(
+                counted, action.bureau, action.id, metric, quarter.year, quarter.quarter
+            )
+            row = {
                 "action": action.id,
                 "bureau": action.bureau,
                 "program": action.program,
                 "metric": metric.id,
                 "metric_name": metric.name,
                 "unit": metric.unit,
-                "planned_to_date": half_up(planned),
+                "kind": metric.kind,
                 "reported_to_date": reported,
-                "ratio": share,
-                "behind": share is not None and share < threshold,
+                "by_sex_to_date": by_sex,
+                "planned_to_date": None,
+                "ratio": None,
+                "percent": None,
+                "previous_year_to_date": None,
+                "change_pct": None,
+                "behind": False,
             }
-        )
+            if metric.judged:
+                target = plans.get((action.id, metric.id))
+                planned = (
+                    rules.planned_to_date(target.annual, target.quarterly, quarter.quarter)
+                    if target
+                    else None
+                )
+                judgement = rules.judge(metric, planned, reported, reporting.behind_threshold)
+                row.update(
+                    planned_to_date=half_up(planned) if planned is not None else None,
+                    ratio=judgement.ratio,
+                    percent=judgement.percent,
+                )
+                if not due_passed:
+                    row["state"] = NOT_YET_DUE
+                elif action.bureau not in submitted:
+                    row["state"] = NOT_REPORTED
+                elif target is None:
+                    row["state"] = NO_TARGET
+                else:
+                    row["state"] = BEHIND if judgement.behind else ON_PLAN
+                    row["behind"] = judgement.behind
+            else:
+                previous, _ = _to_date(
+                    counted, action.bureau, action.id, metric, quarter.year - 1, quarter.quarter
+                )
+                row.update(state=CASELOAD, previous_year_to_date=previous)
+                if previous:
+                    row["change_pct"] = half_up((Decimal(reported) / previous - 1) * HUNDRED)
+            rows.append(row)
     return rows
 
 
 def rollup(rows: list[dict], by: str) -> list[dict]:
-    """Per bureau or program (`by`): the mean of the action metrics' ratios and the actions behind."""
+    """Per bureau or program (`by`): the mean of the judged metrics' ratios and the actions behind."""
     groups: dict[str, list[dict]] = {}
     for row in rows:
         groups.setdefault(row[by], []).append(row)
     result = []
     for key, members in groups.items():
-        ratios = [row["ratio"] for row in members if row["ratio"] is not None]
+        ratios = [
+            row["ratio"] for row in members if row["state"] in JUDGED_STATES and row["ratio"] is not None
+        ]
         behind = []
         for row in members:
             if row["behind"] and row["action"] not in behind:
                 behind.append(row["action"])
-        result.append(
-            {
-                by: key,
-                "ratio": half_up(sum(ratios) / len(ratios), 4) if ratios else None,
-                "behind_actions": behind,
-            }
-        )
+        mean = half_up(sum(ratios) / len(ratios), 4) if ratios else None
+        result.append({by: key, "ratio": mean, "percent": rules.percent(mean), "behind_actions": behind})
     return result
 
 
-def progress_document(catalog: Catalog, quarter: Quarter, rows: list[dict], threshold: float) -> dict:
+def progress_document(catalog: Catalog, quarter: Quarter, rows: list[dict], due_passed: bool) -> dict:
     """The progress of a quarter with its rollups."""
     bureau_order = {b.id: i for i, b in enumerate(catalog.bureaus)}
     program_order = {p.id: i for i, p in enumerate(catalog.programs)}
     return {
         "year": quarter.year,
         "quarter": quarter.quarter,
-        "threshold": threshold,
+        "period_label": quarter.label_zh,
+        "due_passed": due_passed,
+        "threshold": catalog.reporting.behind_threshold,
+        "threshold_percent": rules.percent(catalog.reporting.behind_threshold),
         "actions": rows,
         "bureaus": sorted(rollup(rows, "bureau"), key=lambda b: bureau_order.get(b["bureau"], 99)),
         "programs": sorted(rollup(rows, "program"), key=lambda p: program_order.get(p["program"], 99)),

@@ -32,13 +32,7 @@ def run_cycle(app: Flask, feed: IntakeFeed | None = None, max_pages: int | None 
     finally:
         if own_feed:
             feed.close()
-    snapshot.recompute(
-        database,
-        app.extensions["catalog"],
-        now=config["CLOCK"](),
-        due_days=config["REPORT_DUE_DAYS"],
-        threshold=config["BEHIND_THRESHOLD"],
-    )
+    snapshot.recompute(database, app.extensions["catalog"], now=config["CLOCK"]())
     return result
 
 

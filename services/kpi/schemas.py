@@ -22,7 +22,10 @@ def _year_and_quarter_together(data: dict) -> None:
 
 # -- indicators --------------------------------------------------------------
 class IndicatorQuerySchema(StrictSchema):
-    year = ma.fields.Integer(validate=YEAR, metadata={"description": "Default: the plan's target year"})
+    year = ma.fields.Integer(
+        validate=YEAR,
+        metadata={"description": "Default: the current year (of the current reporting quarter)"},
+    )
 
 
 class IndicatorQuarterSchema(ma.Schema):
@@ -32,11 +35,25 @@ class IndicatorQuarterSchema(ma.Schema):
     seasonal_target = _number("The baseline year's count of this quarter x (1 - reduction)")
 
 
+class GoalSchema(ma.Schema):
+    kind = ma.fields.String(
+        metadata={"description": "plan: the plan's own goal; continuation: a later year's goal in its terms"}
+    )
+    reduction = ma.fields.Float(metadata={"description": "The reduction from the baseline year, e.g. 0.03"})
+    baseline_year = ma.fields.Integer()
+    text = ma.fields.String(metadata={"description": "The goal as the catalog words it"})
+
+
 class IndicatorSchema(ma.Schema):
     indicator = ma.fields.String()
     name = ma.fields.String()
     year = ma.fields.Integer()
-    baseline_year = ma.fields.Integer()
+    goal = ma.fields.Nested(
+        GoalSchema, allow_none=True, metadata={"description": "The year's goal; null: no verdict this year"}
+    )
+    baseline_year = ma.fields.Integer(
+        metadata={"description": "The goal's baseline year; without a goal, the year before"}
+    )
     baseline = ma.fields.Integer(
         allow_none=True, metadata={"description": "Sum of the baseline year's quarters"}
     )
@@ -48,7 +65,7 @@ class IndicatorSchema(ma.Schema):
     change_pct = _number("(ytd_actual / baseline_ytd - 1) x 100, two decimals half-up")
     status = ma.fields.String(
         metadata={
-            "description": "on_track, at_risk, off_track, no_data, no_baseline; met or missed at year end"
+            "description": "on_track, at_risk, off_track, no_data, no_baseline, no_goal; met or missed at year end"
         }
     )
     projection = _number("ytd_actual x baseline / baseline_ytd")
@@ -61,7 +78,9 @@ class TrendQuerySchema(StrictSchema):
     from_year = ma.fields.Integer(
         validate=YEAR, metadata={"description": "Default: the plan's first history year"}
     )
-    to_year = ma.fields.Integer(validate=YEAR, metadata={"description": "Default: the plan's baseline year"})
+    to_year = ma.fields.Integer(
+        validate=YEAR, metadata={"description": "Default: the year before the current year"}
+    )
 
     @ma.validates_schema
     def check_span(self, data, **kwargs):
@@ -112,6 +131,7 @@ class BureauComplianceSchema(ma.Schema):
     bureau = ma.fields.String()
     name = ma.fields.String()
     status = ma.fields.String(metadata={"description": "draft, submitted, accepted, returned or not_started"})
+    state = ma.fields.String(metadata={"description": "on_time, late, not_yet_due or overdue"})
     submitted = ma.fields.Boolean()
     submitted_at = ma.fields.String(allow_none=True)
     days_late = ma.fields.Integer(allow_none=True)
@@ -126,6 +146,7 @@ class ComplianceSummarySchema(ma.Schema):
     quarter = ma.fields.Integer()
     period_label = ma.fields.String()
     due_date = ma.fields.String(metadata={"description": "The last day a report is on time (ISO date)"})
+    due_passed = ma.fields.Boolean(metadata={"description": "False: not yet due, so nobody is late yet"})
     expected = ma.fields.Integer()
     submitted = ma.fields.Integer()
     on_time = ma.fields.Integer()
@@ -149,6 +170,12 @@ class ProgressQuerySchema(StrictSchema):
         _year_and_quarter_together(data)
 
 
+class SexCountsSchema(ma.Schema):
+    male = ma.fields.Integer()
+    female = ma.fields.Integer()
+    other = ma.fields.Integer()
+
+
 class ActionProgressSchema(ma.Schema):
     action = ma.fields.String()
     bureau = ma.fields.String()
@@ -156,28 +183,49 @@ class ActionProgressSchema(ma.Schema):
     metric = ma.fields.String()
     metric_name = ma.fields.String()
     unit = ma.fields.String()
-    planned_to_date = ma.fields.Float()
+    kind = ma.fields.String(metadata={"description": "output (judged against plan) or caseload (a trend)"})
+    state = ma.fields.String(
+        metadata={"description": "behind, on_plan, no_target, caseload, not_yet_due or not_reported"}
+    )
+    planned_to_date = _number("The year-to-date plan; null for caseload metrics and without a target")
     reported_to_date = ma.fields.Integer()
-    ratio = _number("reported_to_date / planned_to_date")
-    behind = ma.fields.Boolean()
+    by_sex_to_date = ma.fields.Nested(
+        SexCountsSchema, allow_none=True, metadata={"description": "For metrics that count people"}
+    )
+    ratio = _number("reported_to_date / planned_to_date, four decimals half-up")
+    percent = ma.fields.Integer(
+        allow_none=True, metadata={"description": "The ratio in whole percent, half-up"}
+    )
+    previous_year_to_date = ma.fields.Integer(
+        allow_none=True, metadata={"description": "Caseload: the same quarters of the year before"}
+    )
+    change_pct = _number("Caseload: the change from the year before, percent")
+    behind = ma.fields.Boolean(
+        metadata={"description": "kpi's judgement: an output metric under the threshold"}
+    )
 
 
 class BureauProgressSchema(ma.Schema):
     bureau = ma.fields.String()
-    ratio = _number("Mean of the bureau's action metric ratios")
+    ratio = _number("Mean of the bureau's judged action metric ratios")
+    percent = ma.fields.Integer(allow_none=True)
     behind_actions = ma.fields.List(ma.fields.String())
 
 
 class ProgramProgressSchema(ma.Schema):
     program = ma.fields.String()
-    ratio = _number("Mean of the program's action metric ratios")
+    ratio = _number("Mean of the program's judged action metric ratios")
+    percent = ma.fields.Integer(allow_none=True)
     behind_actions = ma.fields.List(ma.fields.String())
 
 
 class ProgressSchema(ma.Schema):
     year = ma.fields.Integer()
     quarter = ma.fields.Integer()
-    threshold = ma.fields.Float()
+    period_label = ma.fields.String()
+    due_passed = ma.fields.Boolean(metadata={"description": "False: not yet due, nothing is judged"})
+    threshold = ma.fields.Float(metadata={"description": "The catalog's behind-plan threshold"})
+    threshold_percent = ma.fields.Integer()
     actions = ma.fields.List(ma.fields.Nested(ActionProgressSchema))
     bureaus = ma.fields.List(ma.fields.Nested(BureauProgressSchema))
     programs = ma.fields.List(ma.fields.Nested(ProgramProgressSchema))
@@ -231,3 +279,13 @@ class StatusSchema(ma.Schema):
     last_error = ma.fields.String(allow_none=True)
     snapshot_at = ma.fields.DateTime(allow_none=True)
     demo_data = ma.fields.Boolean(metadata={"description": "Do the figures include demo data?"})
+    first_quarter = ma.fields.String(
+        allow_none=True, metadata={"description": "The first quarter the deployment tracks, e.g. 2022Q1"}
+    )
+    current_quarter = ma.fields.String(
+        allow_none=True,
+        metadata={"description": "The current reporting quarter (latest whose due date passed): the default"},
+    )
+    current_year = ma.fields.Integer(
+        allow_none=True, metadata={"description": "The indicators' default year"}
+    )

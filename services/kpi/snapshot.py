@@ -4,11 +4,12 @@ Only the scheduler computes it (after each sync); web workers and scrapes only r
 every worker and replica answers alike and a scrape never scans the records.
 
 Sections (each row is one section and key; numbers are JSON numbers, rounded as documented):
-- `summary`/`current`: the years and quarters the other sections hold, and the defaults;
-- `indicators`/<year>: the indicators' standing in that year;
+- `summary`/`current`: the years and quarters the other sections hold, and the current period
+  (shared/rules.py: the current reporting quarter and its year) that every default uses;
+- `indicators`/<year>: the indicators' standing in that year against that year's goal;
 - `outcomes`/<indicator>: the quarterly counts;
 - `compliance`/<2022Q2>: report compliance of a quarter;
-- `progress`/<2022Q2>: activity progress at a quarter;
+- `progress`/<2022Q2>: activity progress at a quarter, judged (behind or not) once it is due;
 - `cases`/<category>: the case records counted into cells, for the tables;
 - `case_years`/<category>: case records per role, sex and year, for the trends;
 - `gbv_types`/`all`: records per type, role, sex and year, for /metrics.
@@ -23,12 +24,21 @@ from decimal import Decimal
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
-from services.kpi import compliance, indicators, progress, tables
-from services.kpi.models import CaseRow, OutcomeRow, ReportRow, SnapshotItem, SyncState, TargetRow
+from services.kpi import compliance, progress, tables
+from services.kpi.models import (
+    CaseRow,
+    InstallationRow,
+    OutcomeRow,
+    ReportRow,
+    SnapshotItem,
+    SyncState,
+    TargetRow,
+)
+from shared import rules
 from shared.catalog import Catalog
 from shared.db import Database
 from shared.errors import DomainError, NotFound
-from shared.periods import TAIPEI, Quarter
+from shared.periods import Quarter
 
 # intake's demo data generator (`python -m services.intake demo-data`) starts every case ref so.
 DEMO_REF_PREFIX = "DEMO-"
@@ -77,12 +87,15 @@ def compute(
     outcomes: list,
     cases: list,
     now: dt.datetime,
-    due_days: int,
-    threshold: float,
+    first_quarter: Quarter | None = None,
     demo_data: bool = False,
 ) -> dict[tuple[str, str], dict]:
-    """Every section of the snapshot from the read model's rows."""
+    """Every section of the snapshot from the read model's rows; `first_quarter` is the deployment's
+    first tracked quarter as intake recorded it (the plan's own first quarter if it recorded none)."""
     sections: dict[tuple[str, str], dict] = {}
+    first = first_quarter or catalog.reporting.first_quarter
+    current = rules.current_reporting_quarter(catalog.reporting, first, now)
+    current_year = rules.current_year(catalog.reporting, first, now)
 
     counts: dict[str, dict[tuple[int, int], int]] = defaultdict(dict)
     for row in outcomes:
@@ -92,33 +105,28 @@ def compute(
         sections[("outcomes", indicator.id)] = {
             "counts": [{"year": y, "quarter": q, "count": n} for (y, q), n in history]
         }
-    this_year = now.astimezone(TAIPEI).year
-    last_year = max([catalog.plan.target_year, this_year, *(y for c in counts.values() for (y, _) in c)])
+    last_year = max([current_year, *(y for c in counts.values() for (y, _) in c)])
     indicator_years = list(range(catalog.plan.history_first_year + 1, last_year + 1))
     for year in indicator_years:
-        sections[("indicators", str(year))] = {"items": indicators.assess_all(catalog, year, counts)}
+        sections[("indicators", str(year))] = {"items": rules.assess_indicators(catalog, year, counts)}
 
-    compliance_quarters = compliance.tracked_quarters(catalog, reports, now, due_days)
-    for quarter in compliance_quarters:
-        sections[("compliance", str(quarter))] = compliance.quarter_compliance(
-            catalog, quarter, reports, now, due_days
+    quarters = rules.tracked_quarters(first, now)
+    for quarter in quarters:
+        key = str(quarter)
+        sections[("compliance", key)] = compliance.quarter_compliance(catalog, quarter, reports, now)
+        rows = progress.action_progress(catalog, quarter, targets, reports, now)
+        sections[("progress", key)] = progress.progress_document(
+            catalog, quarter, rows, sections[("compliance", key)]["due_passed"]
         )
-    due_passed = [q for q in compliance_quarters if sections[("compliance", str(q))]["due_passed"]]
-
-    progress_quarters = progress.tracked_quarters(targets, reports, now)
-    for quarter in progress_quarters:
-        rows = progress.action_progress(catalog, quarter, targets, reports, threshold)
-        sections[("progress", str(quarter))] = progress.progress_document(catalog, quarter, rows, threshold)
 
     sections.update(_case_sections(cases))
     sections[("summary", "current")] = {
         "computed_at": now.isoformat(),
-        "target_year": catalog.plan.target_year,
+        "first_quarter": str(first),
+        "current_quarter": str(current) if current else None,
+        "current_year": current_year,
         "indicator_years": indicator_years,
-        "compliance_quarters": [str(q) for q in compliance_quarters],
-        "latest_due_quarter": str(due_passed[-1]) if due_passed else None,
-        "progress_quarters": [str(q) for q in progress_quarters],
-        "latest_progress_quarter": str(progress_quarters[-1]) if progress_quarters else None,
+        "quarters": [str(q) for q in quarters],
         "case_categories": sorted({row.category for row in cases}),
         "case_years": sorted({row.year for row in cases}),
         "demo_data": demo_data,
@@ -126,9 +134,7 @@ def compute(
     return {key: jsonable(value) for key, value in sections.items()}
 
 
-def recompute(
-    database: Database, catalog: Catalog, *, now: dt.datetime, due_days: int, threshold: float
-) -> int:
+def recompute(database: Database, catalog: Catalog, *, now: dt.datetime) -> int:
     """Compute the snapshot from the read model and replace the stored one; return its cursor."""
     with database.session(write=False) as session:
         if session.get_bind().dialect.name == "postgresql":
@@ -155,8 +161,7 @@ def recompute(
                 )
             ),
             now=now,
-            due_days=due_days,
-            threshold=threshold,
+            first_quarter=first_quarter(session),
             demo_data=session.scalar(
                 select(CaseRow.id).where(CaseRow.key.startswith(DEMO_REF_PREFIX)).limit(1)
             )
@@ -171,6 +176,12 @@ def recompute(
         state = session.scalar(select(SyncState).where(SyncState.id == 1).with_for_update())
         state.snapshot_at, state.snapshot_cursor = now, cursor
     return cursor
+
+
+def first_quarter(session: Session) -> Quarter | None:
+    """The deployment's first tracked quarter, as intake's change feed last said."""
+    recorded = session.scalar(select(InstallationRow.first_quarter).limit(1))
+    return Quarter.parse(recorded) if recorded else None
 
 
 # -- reading ---------------------------------------------------------------------------------

@@ -16,7 +16,16 @@ from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from services.kpi.intake_client import IntakeFeed, Page, SourceUnavailable
-from services.kpi.models import READ_MODEL, CaseRow, OutcomeRow, ReportRow, SnapshotItem, SyncState, TargetRow
+from services.kpi.models import (
+    READ_MODEL,
+    CaseRow,
+    InstallationRow,
+    OutcomeRow,
+    ReportRow,
+    SnapshotItem,
+    SyncState,
+    TargetRow,
+)
 from shared.db import Database
 
 log = logging.getLogger(__name__)
@@ -47,7 +56,18 @@ def _report(data: dict) -> dict:
         "status": data["status"],
         "submitted_at": _parse_time(data.get("submitted_at")),
         "values": {entry["action"]: dict(entry.get("values") or {}) for entry in data.get("actions", [])},
+        "by_sex": {
+            entry["action"]: entry["by_sex"] for entry in data.get("actions", []) if entry.get("by_sex")
+        },
         "revision": data.get("revision", 0),
+    }
+
+
+def _installation(data: dict) -> dict:
+    installed_on = data.get("installed_on")
+    return {
+        "installed_on": dt.date.fromisoformat(installed_on) if installed_on else None,
+        "first_quarter": data["first_quarter"],
     }
 
 
@@ -92,6 +112,7 @@ ENTITIES: dict[str, tuple[type, Callable[[dict], dict]]] = {
     "target": (TargetRow, _target),
     "outcome": (OutcomeRow, _outcome),
     "case": (CaseRow, _case),
+    "installation": (InstallationRow, _installation),
 }
 
 

@@ -28,8 +28,8 @@ from typing import NamedTuple
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 
-from services.kpi.numbers import share_pct
 from shared.catalog import Catalog
+from shared.numbers import share_pct
 from shared.periods import roc_year
 from shared.spreadsheets import csv_text, put_text
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from decimal import Decimal, localcontext
 
-from services.kpi.numbers import HUNDRED, half_up
 from shared.catalog import Indicator
+from shared.numbers import HUNDRED, half_up
 
 
 def cagr_pct(first: int | None, last: int | None, years: int) -> Decimal | None:

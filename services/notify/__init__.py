@@ -12,6 +12,7 @@ from services.notify.metrics import OutboxCollector
 from services.notify.service import Notifier, check_settings
 from shared import db, observability
 from shared.api import init_api
+from shared.catalog import default_catalog, load_catalog
 from shared.introspection import IntrospectionResolver
 from shared.observability import add_collector
 
@@ -40,8 +41,10 @@ def register_extensions(app: Flask) -> None:
         app.config["INTAKE_URL"], app.config["INTAKE_TOKEN"]
     )
     observability.init_app(app)
+    path = app.config.get("CATALOG_PATH")
+    app.extensions["catalog"] = load_catalog(path) if path else default_catalog()
     database = db.init_app(app)
-    app.extensions["notifier"] = Notifier(app.config, database)
+    app.extensions["notifier"] = Notifier(app.config, database, catalog=app.extensions["catalog"])
     add_collector(app, OutboxCollector(database, app.config["CLOCK"]))
 
 

@@ -27,6 +27,7 @@ class Config:
     SERVICE_NAME = "notify"
     DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{(VAR_DIR / 'notify.db').resolve()}"
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+    CATALOG_PATH = os.environ.get("DGBV_CATALOG")
     CLOCK = staticmethod(utc_now)
     PROPAGATE_EXCEPTIONS = False
 
@@ -40,14 +41,10 @@ class Config:
     # Evaluations refuse kpi figures older than this (kpi follows intake's change feed).
     KPI_MAX_AGE_SECONDS = float(os.environ.get("KPI_MAX_AGE_SECONDS", "3600"))
 
-    # -- rules (see README "Notify") --------------------------------------------
-    # A report is due this many days after its quarter ends, as in intake and kpi.
-    REPORT_DUE_DAYS = int(os.environ.get("REPORT_DUE_DAYS", "10"))
+    # -- how notify chases (README "Notify"); the plan's rules are the catalog's -----
     REMINDER_DAYS = int(os.environ.get("REMINDER_DAYS", "7"))
     OVERDUE_REPEAT_DAYS = int(os.environ.get("OVERDUE_REPEAT_DAYS", "7"))
     OVERDUE_MAX_NOTICES = int(os.environ.get("OVERDUE_MAX_NOTICES", "4"))
-    # Year-to-date reported / planned under this ratio is "behind".
-    BEHIND_THRESHOLD = float(os.environ.get("BEHIND_THRESHOLD", "0.9"))  # as kpi's
     COMMITTEE_STATUSES = _list("COMMITTEE_STATUSES", "at_risk,off_track")
     COMMITTEE_EMAILS = _list("COMMITTEE_EMAILS")
 

@@ -21,9 +21,10 @@ from services.notify import outbox
 from services.notify.evaluation import active_silences, taipei_today
 from services.notify.messages import build_message
 from services.notify.models import Notification
-from services.notify.rules import SUBMITTED_STATUSES, behind_actions, last_return
+from services.notify.rules import behind_actions, last_return
 from services.notify.service import Notifier, SmtpSettings
 from services.notify.sources import SourceUnavailable
+from shared.rules import OUTSTANDING_STATUSES
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +134,7 @@ class Rechecker:
     def _outstanding(self, row: Notification) -> Verdict:
         report = self._report(row)
         status = report["status"] if report else "not_started"
-        if status in SUBMITTED_STATUSES or status == "returned":
+        if status not in OUTSTANDING_STATUSES:
             return Verdict(False, f"the report is {status} now")
         return Verdict(True)
 
@@ -155,12 +156,12 @@ class Rechecker:
         return Verdict(True)
 
     def _behind(self, row: Notification) -> Verdict:
-        sources, threshold = self.notifier.sources, self.notifier.thresholds.behind_threshold
+        sources = self.notifier.sources
         progress = self._ask(
             ("progress", row.bureau, row.year, row.quarter),
             lambda: sources.progress(row.year, row.quarter, row.bureau),
         )
-        if progress is None or not behind_actions(progress, row.bureau, threshold, self.notifier.catalog):
+        if progress is None or not behind_actions(progress, row.bureau, self.notifier.catalog):
             return Verdict(False, "no action is behind its plan any more")
         return Verdict(True)
 

@@ -21,16 +21,14 @@ from services.notify.rules import (
     Notice,
     behind_rule,
     committee_rule,
-    compliance_from_reports,
     deadline_rules,
-    latest_quarter,
-    reports_are_in,
     returned_rule,
 )
 from services.notify.service import Notifier
 from services.notify.sources import SourceUnavailable
+from shared import rules as plan_rules
 from shared.errors import DomainError
-from shared.periods import TAIPEI
+from shared.periods import TAIPEI, Quarter
 
 log = logging.getLogger(__name__)
 
@@ -58,24 +56,19 @@ def gather(notifier: Notifier, today: dt.date) -> Findings:
     bureaus = sources.bureaus()
     returned = [sources.report(r["bureau"], r["year"], r["quarter"]) for r in sources.returned_reports()]
     findings.extend(returned_rule([report for report in returned if report], bureaus))
-    quarter = latest_quarter(today, notifier.catalog.plan.reporting_first_year)
-    if quarter is None:
-        return findings
-    compliance = sources.compliance(quarter.year, quarter.quarter) or compliance_from_reports(
-        quarter,
-        sources.reports(quarter.year, quarter.quarter),
-        notifier.catalog,
-        notifier.config["REPORT_DUE_DAYS"],
-    )
+    emails = list(notifier.config["COMMITTEE_EMAILS"])
+    findings.extend(committee_rule(sources.indicators(), emails, thresholds))
+    first = status.get("first_quarter")
+    quarter = plan_rules.chased_quarter(Quarter.parse(first), notifier.now()) if first else None
+    compliance = sources.compliance(quarter.year, quarter.quarter) if quarter else None
+    if compliance is None:
+        return findings  # before the deployment's first quarter, or not yet tracked by kpi
     findings.extend(
         deadline_rules(compliance, bureaus, today, thresholds, overdue_notices(notifier, quarter))
     )
-    if reports_are_in(compliance, today):
-        progress = sources.progress(quarter.year, quarter.quarter)
-        if progress is not None:
-            findings.extend(behind_rule(compliance, progress, bureaus, today, thresholds, notifier.catalog))
-    emails = list(notifier.config["COMMITTEE_EMAILS"])
-    findings.extend(committee_rule(sources.indicators(quarter.year), emails, thresholds))
+    progress = sources.progress(quarter.year, quarter.quarter)
+    if progress is not None:
+        findings.extend(behind_rule(compliance, progress, bureaus, notifier.catalog))
     return findings
 
 

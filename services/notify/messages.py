@@ -32,7 +32,11 @@ INDICATOR_STATUS_LABELS = {
     "on_track": "符合目標進度",
     "at_risk": "有未達目標之風險",
     "off_track": "偏離目標",
+    "met": "已達成年度目標",
+    "missed": "未達成年度目標",
 }
+# A continuation is never presented as the plan's own goal.
+GOAL_KIND_LABELS = {"plan": "方案目標", "continuation": "延續目標（非原方案所訂）"}
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,8 @@ class Renderer:
             "due": dt.date.fromisoformat(facts["due_date"]) if facts.get("due_date") else None,
             "report_status_label": REPORT_STATUS_LABELS.get(facts.get("report_status") or "", ""),
             "indicator_status_label": INDICATOR_STATUS_LABELS.get(facts.get("status") or "", ""),
+            "goal_kind_label": GOAL_KIND_LABELS.get(facts.get("goal_kind") or "", "目標"),
+            "baseline_year_roc": facts["baseline_year"] - 1911 if facts.get("baseline_year") else "—",
         }
         subject = self.env.get_template(f"{rule}.subject.j2").render(context)
         return Rendered(

@@ -1,7 +1,9 @@
 """The five rules, as pure functions of what the sources said and today's date in Taipei.
 
-Each rule returns candidates; a candidate's dedup key names the one notification
-it may ever become (see evaluation.py, which stores them with insert-or-ignore).
+They act on kpi's judgements (its compliance, its `behind` flags, its indicators' verdicts) and on
+the plan's rules in shared/rules.py; they recompute none of them. Each rule returns candidates; a
+candidate's dedup key names the one notification it may ever become (see evaluation.py, which
+stores them with insert-or-ignore).
 """
 
 from __future__ import annotations
@@ -10,20 +12,17 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from shared.catalog import Catalog
-from shared.periods import Quarter, due_date, format_roc_date
-
-OUTSTANDING_STATUSES = frozenset({"not_started", "draft"})
-SUBMITTED_STATUSES = frozenset({"submitted", "accepted"})
+from shared.periods import Quarter, format_roc_date
+from shared.rules import OUTSTANDING_STATUSES
 
 
 @dataclass(frozen=True)
 class Thresholds:
-    """Every number a rule compares against (settings REMINDER_DAYS and friends)."""
+    """How notify chases (settings REMINDER_DAYS and friends); the plan's rules are not here."""
 
     reminder_days: int = 7
     overdue_repeat_days: int = 7
     overdue_max_notices: int = 4
-    behind_threshold: float = 0.9
     committee_statuses: tuple[str, ...] = ("at_risk", "off_track")
 
     @classmethod
@@ -32,7 +31,6 @@ class Thresholds:
             reminder_days=config["REMINDER_DAYS"],
             overdue_repeat_days=config["OVERDUE_REPEAT_DAYS"],
             overdue_max_notices=config["OVERDUE_MAX_NOTICES"],
-            behind_threshold=config["BEHIND_THRESHOLD"],
             committee_statuses=tuple(config["COMMITTEE_STATUSES"]),
         )
 
@@ -70,35 +68,6 @@ class Findings:
     def extend(self, other: Findings) -> None:
         self.candidates.extend(other.candidates)
         self.skipped.extend(other.skipped)
-
-
-def latest_quarter(today: dt.date, first_year: int) -> Quarter | None:
-    """The quarter that just ended, whose report is being chased; None before the plan's first year.
-
-    Its reminder, its overdue notices (within 4 x 7 days of a due date 10 days after the
-    quarter) and its behind notices all fall within the following quarter.
-    """
-    latest = Quarter.containing(today).previous()
-    return latest if latest.year >= first_year else None
-
-
-def compliance_from_reports(quarter: Quarter, reports: list[dict], catalog: Catalog, due_days: int) -> dict:
-    """kpi's compliance document built from intake's reports, for a quarter kpi does not track yet
-    (before its due date, until a report of it is submitted): every bureau is expected."""
-    by_bureau = {report["bureau"]: report for report in reports}
-    return {
-        "year": quarter.year,
-        "quarter": quarter.quarter,
-        "due_date": due_date(quarter, due_days).isoformat(),
-        "bureaus": [
-            {
-                "bureau": bureau.id,
-                "name": bureau.name,
-                "status": by_bureau[bureau.id]["status"] if bureau.id in by_bureau else "not_started",
-            }
-            for bureau in catalog.bureaus
-        ],
-    }
 
 
 def _directory(bureaus: list[dict]) -> dict[str, dict]:
@@ -231,20 +200,14 @@ def returned_rule(reports: list[dict], bureaus: list[dict]) -> Findings:
     return findings
 
 
-def behind_actions(progress: dict, bureau: str, threshold: float, catalog: Catalog) -> list[dict]:
-    """The bureau's actions whose year-to-date reported value is under `threshold` of plan."""
+def behind_actions(progress: dict, bureau: str, catalog: Catalog) -> list[dict]:
+    """The bureau's metrics kpi judges behind plan, with kpi's figures."""
     found = []
     for item in progress.get("actions", []):
-        planned = item.get("planned_to_date") or 0
-        if item.get("bureau") != bureau or planned <= 0:
-            continue
-        reported = item.get("reported_to_date") or 0
-        ratio = reported / planned
-        if ratio >= threshold:
+        if item.get("bureau") != bureau or not item.get("behind"):
             continue
         try:
-            action = catalog.action(item["action"])
-            action_text = action.text
+            action_text = catalog.action(item["action"]).text
         except KeyError:
             action_text = item["action"]
         found.append(
@@ -254,47 +217,31 @@ def behind_actions(progress: dict, bureau: str, threshold: float, catalog: Catal
                 "metric": item.get("metric"),
                 "metric_name": item.get("metric_name") or item.get("metric"),
                 "unit": item.get("unit") or "",
-                "planned_to_date": planned,
-                "reported_to_date": reported,
-                "ratio": round(ratio, 4),
-                "percent": int(ratio * 100),
+                "planned_to_date": item.get("planned_to_date"),
+                "reported_to_date": item.get("reported_to_date"),
+                "ratio": item.get("ratio"),
+                "percent": item.get("percent"),
             }
         )
     return found
 
 
-def reports_are_in(compliance: dict, today: dt.date) -> bool:
-    """Every expected report is submitted, or the due date has passed."""
-    statuses = [bureau.get("status") for bureau in compliance["bureaus"]]
-    all_in = bool(statuses) and all(status in SUBMITTED_STATUSES | {"returned"} for status in statuses)
-    return all_in or today > dt.date.fromisoformat(compliance["due_date"])
-
-
-def behind_rule(
-    compliance: dict,
-    progress: dict,
-    bureaus: list[dict],
-    today: dt.date,
-    thresholds: Thresholds,
-    catalog: Catalog,
-) -> Findings:
-    """behind: once a quarter's reports are in (all submitted, or the due date passed), each
-    bureau whose submitted report leaves actions under the threshold of their plan."""
+def behind_rule(compliance: dict, progress: dict, bureaus: list[dict], catalog: Catalog) -> Findings:
+    """behind: once kpi judges a quarter (its due date has passed), each bureau with metrics kpi
+    finds behind plan; a bureau that has not reported is chased by the deadline rules instead."""
     findings = Findings()
+    if not progress.get("due_passed"):
+        return findings
     quarter = Quarter(compliance["year"], compliance["quarter"])
     due = dt.date.fromisoformat(compliance["due_date"])
-    if not reports_are_in(compliance, today):
-        return findings
     directory = _directory(bureaus)
     for bureau in compliance["bureaus"]:
-        if bureau.get("status") not in SUBMITTED_STATUSES:
-            continue  # the deadline rules chase a missing report
-        actions = behind_actions(progress, bureau["bureau"], thresholds.behind_threshold, catalog)
+        actions = behind_actions(progress, bureau["bureau"], catalog)
         if not actions:
             continue
         facts = {
             **_report_facts(quarter, bureau, directory, due),
-            "threshold_percent": int(round(thresholds.behind_threshold * 100)),
+            "threshold_percent": progress.get("threshold_percent"),
             "actions": actions,
         }
         candidate = Candidate(
@@ -305,8 +252,9 @@ def behind_rule(
 
 
 def committee_rule(indicators: list[dict], emails: list[str], thresholds: Thresholds) -> Findings:
-    """committee alert: an outcome indicator at risk or off track in its latest quarter
-    (stage = the status, so a worsening from at_risk to off_track alerts again)."""
+    """committee alert: kpi's verdict on an outcome indicator of the current year is at risk or off
+    track in its latest quarter (stage = the status, so a worsening from at_risk to off_track alerts
+    again). A year without a goal has no verdict, so no alert."""
     findings = Findings()
     for indicator in indicators:
         status, latest = indicator.get("status"), indicator.get("latest_quarter")
@@ -320,9 +268,12 @@ def committee_rule(indicators: list[dict], emails: list[str], thresholds: Thresh
             "quarter": quarter.quarter,
             "period_label": quarter.label_zh,
             "status": status,
+            "goal_kind": (indicator.get("goal") or {}).get("kind"),
+            "goal_text": (indicator.get("goal") or {}).get("text"),
             **{
                 name: indicator.get(name)
                 for name in (
+                    "baseline_year",
                     "baseline",
                     "target",
                     "ytd_actual",

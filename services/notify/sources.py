@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import requests
 
-SUBMITTED_STATUSES = frozenset({"submitted", "accepted"})
-
 
 class SourceUnavailable(Exception):
     """A source could not be asked, or did not answer as agreed."""
@@ -50,18 +48,14 @@ class Sources:
         """Every report currently returned to its bureau."""
         return self._get(self.intake_url, "/reports", {"status": "returned"})
 
-    def reports(self, year: int, quarter: int) -> list[dict]:
-        """Every report of a quarter (without history)."""
-        return self._get(self.intake_url, "/reports", {"year": year, "quarter": quarter})
-
     def report(self, bureau: str, year: int, quarter: int) -> dict | None:
         """A report with its history, or None if the bureau has not started it."""
         return self._get(self.intake_url, f"/reports/{bureau}/{year}/{quarter}", missing_ok=True)
 
     # -- kpi ---------------------------------------------------------------------
     def compliance(self, year: int, quarter: int) -> dict | None:
-        """Who submitted the quarter's report and when; None if kpi does not track the quarter yet
-        (kpi tracks a quarter once its due date has passed or a report of it was submitted)."""
+        """Who submitted the quarter's report and when; None if kpi does not track the quarter
+        (kpi tracks every quarter from the deployment's first to the one that has just ended)."""
         return self._get(self.kpi_url, "/compliance", {"year": year, "quarter": quarter}, missing_ok=True)
 
     def progress(self, year: int, quarter: int, bureau: str | None = None) -> dict | None:
@@ -71,9 +65,10 @@ class Sources:
             params["bureau"] = bureau
         return self._get(self.kpi_url, "/progress", params, missing_ok=True)
 
-    def indicators(self, year: int) -> list[dict]:
-        """The outcome indicators of a year with their status."""
-        return self._get(self.kpi_url, "/indicators", {"year": year}, missing_ok=True) or []
+    def indicators(self, year: int | None = None) -> list[dict]:
+        """The outcome indicators of a year (default: kpi's current year) with kpi's verdict."""
+        params = {"year": year} if year is not None else None
+        return self._get(self.kpi_url, "/indicators", params, missing_ok=True) or []
 
     def kpi_status(self) -> dict:
         """How fresh kpi's copy of intake's data is."""

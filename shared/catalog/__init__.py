@@ -18,11 +18,13 @@ from .schema import (
     CrimeCategory,
     District,
     GbvType,
+    Goal,
     Indicator,
     Metric,
     Outcome,
     Plan,
     Program,
+    Reporting,
     flatten_messages,
 )
 
@@ -74,11 +76,13 @@ __all__ = [
     "CrimeCategory",
     "District",
     "GbvType",
+    "Goal",
     "Indicator",
     "Metric",
     "Outcome",
     "Plan",
     "Program",
+    "Reporting",
     "default_catalog",
     "load_catalog",
 ]

@@ -12,9 +12,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from marshmallow import Schema, ValidationError, fields, post_load, validates_schema
 from marshmallow.validate import Length, OneOf, Range, Regexp
 
+from shared.periods import Quarter
+
 ROLES = ("suspect", "victim")
 SEXES = ("male", "female")
 DIRECTIONS = ("decrease", "increase")
+# output: effort the bureau controls, judged against plan; caseload: demand, shown as a trend only.
+METRIC_KINDS = ("output", "caseload")
+# plan: the plan document's own goal; continuation: a later year's goal the city sets in its terms.
+GOAL_KINDS = ("plan", "continuation")
 
 
 @dataclass(frozen=True)
@@ -27,11 +33,34 @@ class Plan:
     city: str
     city_en: str
     owner_bureau: str
-    baseline_year: int
-    target_year: int
-    reporting_first_year: int
     history_first_year: int
     timezone: str
+
+
+@dataclass(frozen=True)
+class Reporting:
+    """The reporting rules: when a quarter's report is due and locks, and when an action is behind."""
+
+    first_quarter: Quarter
+    due_days: int
+    lock_days: int
+    behind_threshold: Decimal
+
+
+@dataclass(frozen=True)
+class Goal:
+    """The indicators' goal in one year: `reduction` below the baseline year's count."""
+
+    year: int
+    baseline_year: int
+    reduction: Decimal
+    kind: str
+    text: str
+    indicators: tuple[str, ...] = ()  # empty: every indicator of the catalog
+
+    @property
+    def is_plans_own(self) -> bool:
+        return self.kind == "plan"
 
 
 @dataclass(frozen=True)
@@ -71,6 +100,14 @@ class Metric:
     name_en: str
     unit: str
     unit_en: str
+    kind: str
+    basis: str
+    by_sex: bool = False  # counts people: reported as 男/女/其他或不詳, the total derived
+
+    @property
+    def judged(self) -> bool:
+        """Output metrics are judged against their plan; caseload metrics never are."""
+        return self.kind == "output"
 
 
 @dataclass(frozen=True)
@@ -97,7 +134,6 @@ class Indicator:
     role: str
     sex: str
     direction: str
-    reduction: Decimal
 
 
 @dataclass(frozen=True)
@@ -167,6 +203,8 @@ class Catalog:
     """The whole plan catalog; collections are tuples in file order."""
 
     plan: Plan
+    reporting: Reporting
+    goals: tuple[Goal, ...]
     bureaus: tuple[Bureau, ...]
     programs: tuple[Program, ...]
     actions: tuple[Action, ...]
@@ -237,6 +275,14 @@ class Catalog:
                 return metric
         raise KeyError(metric_id)
 
+    def goal(self, indicator_id: str, year: int) -> Goal | None:
+        """The goal of an indicator in a year, or None: that year shows counts and trend, no verdict."""
+        self.indicator(indicator_id)
+        for goal in self.goals:
+            if goal.year == year and (not goal.indicators or indicator_id in goal.indicators):
+                return goal
+        return None
+
     def age_band_for(self, age: int) -> AgeBand:
         """Return the age band containing this age."""
         if age < 0:
@@ -290,6 +336,22 @@ class _ModelSchema(Schema):
         return self.model(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
 
 
+class QuarterField(fields.Field):
+    """A quarter written as 2022Q1."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Quarter:
+        try:
+            return Quarter.parse(value)
+        except (ValueError, TypeError, AttributeError):
+            raise ValidationError("Must be a quarter such as 2022Q1.") from None
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+        return None if value is None else str(value)
+
+
+_YEAR = Range(min=1912, max=9999)
+
+
 class PlanSchema(_ModelSchema):
     model = Plan
     id = _text()
@@ -298,11 +360,30 @@ class PlanSchema(_ModelSchema):
     city = _text()
     city_en = _text()
     owner_bureau = _snake_id()
-    baseline_year = fields.Integer(required=True, strict=True)
-    target_year = fields.Integer(required=True, strict=True)
-    reporting_first_year = fields.Integer(required=True, strict=True)
-    history_first_year = fields.Integer(required=True, strict=True)
+    history_first_year = fields.Integer(required=True, strict=True, validate=_YEAR)
     timezone = fields.String(required=True, validate=_valid_timezone)
+
+
+class ReportingSchema(_ModelSchema):
+    model = Reporting
+    first_quarter = QuarterField(required=True)
+    due_days = fields.Integer(required=True, strict=True, validate=Range(min=0, max=366))
+    lock_days = fields.Integer(required=True, strict=True, validate=Range(min=0, max=3660))
+    behind_threshold = Fraction(
+        required=True, validate=Range(min=0, max=1, min_inclusive=False, max_inclusive=True)
+    )
+
+
+class GoalSchema(_ModelSchema):
+    model = Goal
+    year = fields.Integer(required=True, strict=True, validate=_YEAR)
+    baseline_year = fields.Integer(required=True, strict=True, validate=_YEAR)
+    reduction = Fraction(
+        required=True, validate=Range(min=0, max=1, min_inclusive=False, max_inclusive=False)
+    )
+    kind = fields.String(required=True, validate=OneOf(GOAL_KINDS))
+    text = _text()
+    indicators = fields.List(fields.String(), load_default=list)
 
 
 class BureauSchema(_ModelSchema):
@@ -334,6 +415,9 @@ class MetricSchema(_ModelSchema):
     name_en = _text()
     unit = _text()
     unit_en = _text()
+    kind = fields.String(required=True, validate=OneOf(METRIC_KINDS))
+    basis = _text()
+    by_sex = fields.Boolean(load_default=False)
 
 
 class ActionSchema(_ModelSchema):
@@ -356,9 +440,6 @@ class IndicatorSchema(_ModelSchema):
     role = fields.String(required=True, validate=OneOf(ROLES))
     sex = fields.String(required=True, validate=OneOf(SEXES))
     direction = fields.String(required=True, validate=OneOf(DIRECTIONS))
-    reduction = Fraction(
-        required=True, validate=Range(min=0, max=1, min_inclusive=False, max_inclusive=False)
-    )
 
 
 class CrimeCategorySchema(_ModelSchema):
@@ -415,6 +496,8 @@ class _Errors:
 class CatalogSchema(_ModelSchema):
     model = Catalog
     plan = fields.Nested(PlanSchema, required=True)
+    reporting = fields.Nested(ReportingSchema, required=True)
+    goals = fields.List(fields.Nested(GoalSchema), load_default=list)
     bureaus = _list_of(BureauSchema)
     programs = _list_of(ProgramSchema)
     actions = _list_of(ActionSchema)
@@ -439,10 +522,9 @@ class CatalogSchema(_ModelSchema):
         programs = {p.id: p for p in data["programs"]}
         if plan.owner_bureau not in bureaus:
             errors.add("plan", "owner_bureau", message=f"Unknown bureau {plan.owner_bureau!r}.")
-        if plan.baseline_year >= plan.target_year:
-            errors.add("plan", "target_year", message="Must be after baseline_year.")
-        if plan.history_first_year > plan.baseline_year:
-            errors.add("plan", "history_first_year", message="Must not be after baseline_year.")
+        if data["reporting"].first_quarter.year < plan.history_first_year:
+            errors.add("reporting", "first_quarter", message="Must not be before history_first_year.")
+        _check_goals(errors, data["goals"], {i.id for i in data["indicators"]}, plan.history_first_year)
 
         for i, action in enumerate(data["actions"]):
             program = programs.get(action.program)
@@ -470,6 +552,26 @@ class CatalogSchema(_ModelSchema):
         _check_age_bands(errors, data["age_bands"])
         if errors.messages:
             raise ValidationError(errors.messages)
+
+
+def _check_goals(errors: _Errors, goals: list[Goal], indicators: set[str], history_first_year: int) -> None:
+    # Each indicator has at most one goal a year, so a year's verdict is never ambiguous.
+    seen: dict[tuple[int, str], int] = {}
+    for i, goal in enumerate(goals):
+        if goal.baseline_year >= goal.year:
+            errors.add("goals", i, "baseline_year", message="Must be before year.")
+        if goal.baseline_year < history_first_year:
+            errors.add(
+                "goals", i, "baseline_year", message="Must not be before the plan's history_first_year."
+            )
+        for name in goal.indicators:
+            if name not in indicators:
+                errors.add("goals", i, "indicators", message=f"Unknown indicator {name!r}.")
+        for name in goal.indicators or sorted(indicators):
+            if (goal.year, name) in seen:
+                message = f"{name} already has a goal for {goal.year} (index {seen[goal.year, name]})."
+                errors.add("goals", i, "year", message=message)
+            seen.setdefault((goal.year, name), i)
 
 
 def _check_unique(errors: _Errors, where: str | tuple, values: list[Any], key: str) -> None:
@@ -513,6 +615,8 @@ def flatten_messages(messages: Any, prefix: str = "") -> dict[str, list[str]]:
 
 
 __all__ = [
+    "GOAL_KINDS",
+    "METRIC_KINDS",
     "Action",
     "AgeBand",
     "Catalog",
@@ -521,10 +625,12 @@ __all__ = [
     "CrimeCategory",
     "District",
     "GbvType",
+    "Goal",
     "Indicator",
     "Metric",
     "Outcome",
     "Plan",
     "Program",
+    "Reporting",
     "flatten_messages",
 ]

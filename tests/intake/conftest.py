@@ -8,6 +8,7 @@ import pytest
 
 from services.intake import create_app, tokens
 from shared.catalog import default_catalog
+from tests.helpers.reports import metric_values
 
 ROLE_TOKENS = {
     "admin": ("admin", None),
@@ -87,7 +88,7 @@ def full_report(bureau: str, value: int = 1, **overrides) -> dict:
     return {
         "narrative": overrides.pop("narrative", "本季依計畫辦理。"),
         "actions": [
-            {"action": action.id, "values": {m.id: value for m in action.metrics}, **overrides}
+            {"action": action.id, **metric_values(action, value), **overrides}
             for action in default_catalog().actions_for(bureau)
         ],
     }

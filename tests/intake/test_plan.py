@@ -9,7 +9,13 @@ def test_the_catalog_is_served_verbatim_in_traditional_chinese(api):
     response = api.get("viewer", "/api/v1/catalog")
     catalog = response.json
     assert len(catalog["actions"]) == 29
-    assert catalog["plan"]["baseline_year"] == 2021
+    assert [(g["year"], g["baseline_year"], g["kind"]) for g in catalog["goals"]][0] == (2022, 2021, "plan")
+    assert catalog["reporting"] == {
+        "first_quarter": "2022Q1",
+        "due_days": 10,
+        "lock_days": 30,
+        "behind_threshold": 0.9,
+    }
     assert [t["name"] for t in catalog["gbv_types"]][4] == "性勒索"
     assert "警察局" in response.get_data(as_text=True)  # not \\u-escaped
 
@@ -17,13 +23,13 @@ def test_the_catalog_is_served_verbatim_in_traditional_chinese(api):
 def test_a_coordinator_sets_targets_and_everyone_reads_them(api):
     response = api.put(
         "coordinator",
-        "/api/v1/targets/2022/2.police.2/takedowns",
+        "/api/v1/targets/2022/2.police.1/patrol_hours",
         json={"annual": 40, "quarterly": [5, 10, 10, 15]},
     )
     assert response.status_code == 200
     assert response.json["updated_by"] == "coordinator"
     listed = api.get("police", "/api/v1/targets?year=2022&bureau=police").json
-    assert [(t["action"], t["metric"], t["annual"]) for t in listed] == [("2.police.2", "takedowns", 40)]
+    assert [(t["action"], t["metric"], t["annual"]) for t in listed] == [("2.police.1", "patrol_hours", 40)]
     assert api.get("police", "/api/v1/targets?bureau=education").json == []
 
 

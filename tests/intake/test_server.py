@@ -7,6 +7,8 @@ import datetime as dt
 import pytest
 import requests
 
+from shared import rules
+from shared.catalog import default_catalog
 from shared.periods import Quarter
 from tests.helpers.processes import ServiceProcess, free_port, run_cli
 from tests.intake.conftest import full_report
@@ -19,7 +21,45 @@ def server_env(intake_db_url, tmp_path):
     return {"DATABASE_URL": intake_db_url, "INTAKE_ADMIN_TOKEN": ADMIN_SECRET, "DGBV_VAR_DIR": str(tmp_path)}
 
 
+def report_just_ended(url: str, admin: dict) -> str:
+    """The report of the quarter that has just ended (real clock), reopened so that it takes a report
+    whatever the date: the quarter locks 40 days after it ends."""
+    quarter = Quarter.containing(dt.date.today()).previous()
+    reopened = requests.post(
+        f"{url}/api/v1/reports/police/{quarter.year}/{quarter.quarter}/reopen",
+        json={"reason": "測試：補登"},
+        headers=admin,
+        timeout=10,
+    )
+    assert reopened.status_code == 200, reopened.text
+    return f"{url}/api/v1/reports/police/{quarter.year}/{quarter.quarter}"
+
+
+def test_a_fresh_installation_tracks_reports_from_its_first_full_quarter(server_env, tmp_path):
+    run_cli(["services.intake", "migrate"], server_env)
+    first = rules.first_tracked_quarter(
+        default_catalog().reporting, rules.taipei_today(dt.datetime.now(dt.UTC))
+    )
+    assert first > Quarter(2026, 4)  # not the plan's first quarter of 2022
+    server = ServiceProcess(["services.intake"], server_env, free_port(), tmp_path / "intake.log")
+    try:
+        server.start()
+        admin = {"Authorization": f"Bearer {ADMIN_SECRET}"}
+        before = first.previous()
+        refused = requests.post(
+            f"{server.url}/api/v1/reports/police/{before.year}/{before.quarter}/reopen",
+            json={"reason": "補登"},
+            headers=admin,
+            timeout=10,
+        )
+        assert refused.status_code == 422
+        assert refused.json()["detail"] == f"Reports start with {first} ({first.label_zh})."
+    finally:
+        server.stop()
+
+
 def test_python_m_services_intake_migrates_serves_and_takes_a_report(server_env, tmp_path):
+    run_cli(["services.intake", "installed-on"], server_env)  # it holds the plan's whole history
     server = ServiceProcess(["services.intake"], server_env, free_port(), tmp_path / "intake.log")
     try:
         server.start()
@@ -33,9 +73,7 @@ def test_python_m_services_intake_migrates_serves_and_takes_a_report(server_env,
         assert minted.status_code == 201
         police = {"Authorization": f"Bearer {minted.json()['token']}"}
 
-        # The real clock runs here, so report on the current quarter (older ones are locked).
-        current = Quarter.containing(dt.date.today())
-        report = f"{server.url}/api/v1/reports/police/{current.year}/{current.quarter}"
+        report = report_just_ended(server.url, admin)
         saved = requests.put(report, json=full_report("police", 1), headers=police, timeout=10)
         assert saved.status_code == 200
         submitted = requests.post(report + "/submit", headers=police, timeout=10)
@@ -57,6 +95,7 @@ def test_python_m_services_intake_migrates_serves_and_takes_a_report(server_env,
 
 def test_the_production_command_is_gunicorn_after_migrate(server_env, tmp_path):
     run_cli(["services.intake", "migrate"], server_env)
+    run_cli(["services.intake", "installed-on"], server_env)
     token = run_cli(
         ["services.intake", "mint-token", "--role", "bureau", "--bureau", "police", "--name", "警察局"],
         server_env,
@@ -73,8 +112,7 @@ def test_the_production_command_is_gunicorn_after_migrate(server_env, tmp_path):
         server.start()
         response = requests.get(server.url + "/api/v1/catalog", headers=headers, timeout=10)
         assert response.json()["plan"]["title"] == "推動防治數位性別暴力案件及被害協助"
-        current = Quarter.containing(dt.date.today())
-        report = f"{server.url}/api/v1/reports/police/{current.year}/{current.quarter}"
+        report = report_just_ended(server.url, {"Authorization": f"Bearer {ADMIN_SECRET}"})
         requests.put(report, json=full_report("police", 1), headers=headers, timeout=10)
         assert requests.post(report + "/submit", headers=headers, timeout=10).status_code == 200
         # Whichever worker answers the scrape, the count is the sum over both workers.

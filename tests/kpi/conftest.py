@@ -22,6 +22,7 @@ from services.kpi import scheduler
 from shared.catalog import default_catalog
 from shared.db import normalise_url
 from tests.helpers.databases import empty_database_url, postgres_database, sqlite_template
+from tests.helpers.reports import metric_values
 
 BUREAUS = [b.id for b in default_catalog().bureaus]
 ROLE_TOKENS = {
@@ -96,7 +97,7 @@ class Intake:
             "actions": [
                 {
                     "action": action.id,
-                    "values": {m.id: values.get(action.id, {}).get(m.id, value) for m in action.metrics},
+                    **metric_values(action, value, values.get(action.id)),
                     "delay_reason": "人力調度",
                     "countermeasure": "下季加開場次",
                 }

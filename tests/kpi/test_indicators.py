@@ -5,8 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-
 from services.kpi.indicators import assess
+
 from shared.catalog import default_catalog
 
 MALE_SUSPECTS = "secret_filming_male_suspects"

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from services.kpi.indicators import STATUSES
 
 from services.kpi import snapshot, sync
 from services.kpi.collector import METRICS
-from services.kpi.indicators import STATUSES
 from services.kpi.intake_client import IntakeFeed
 
 MALE = "secret_filming_male_suspects"

@@ -38,6 +38,7 @@ from shared.catalog import default_catalog
 from shared.periods import TAIPEI, Quarter, due_date
 from tests.conftest import Clock
 from tests.helpers.processes import ServiceProcess, free_port
+from tests.helpers.reports import metric_values
 
 CATALOG = default_catalog()
 # For tests whose storage code runs on both backends in other tests: once, on SQLite.
@@ -193,7 +194,7 @@ class World:
             "actions": [
                 {
                     "action": action.id,
-                    "values": {m.id: values.get(action.id, {}).get(m.id, value) for m in action.metrics},
+                    **metric_values(action, value, values.get(action.id)),
                     "delay_reason": "人力調度不及",
                     "countermeasure": "下季加開場次",
                 }

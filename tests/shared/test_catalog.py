@@ -100,10 +100,37 @@ def test_plan_covers_new_taipei_2021_baseline_and_2022_target(catalog):
     plan = catalog.plan
     assert (plan.id, plan.city, plan.city_en) == ("ntpc-dgbv", "新北市", "New Taipei City")
     assert plan.title == "推動防治數位性別暴力案件及被害協助"
-    assert (plan.baseline_year, plan.target_year) == (2021, 2022)
-    assert (plan.reporting_first_year, plan.history_first_year) == (2022, 2016)
+    own = [goal for goal in catalog.goals if goal.is_plans_own]
+    assert [(goal.year, goal.baseline_year, goal.reduction) for goal in own] == [
+        (2022, 2021, Decimal("0.03"))
+    ]
+    assert (catalog.reporting.first_quarter.year, plan.history_first_year) == (2022, 2016)
     assert plan.owner_bureau == "police"
     assert plan.timezone == "Asia/Taipei"
+
+
+def test_every_later_goal_is_marked_a_continuation_of_the_plans(catalog):
+    later = [goal for goal in catalog.goals if goal.year > 2022]
+    assert later and all(goal.kind == "continuation" and not goal.is_plans_own for goal in later)
+    assert all(goal.baseline_year == goal.year - 1 and goal.reduction == Decimal("0.03") for goal in later)
+
+
+def test_each_metric_has_a_kind_with_its_basis_and_people_are_counted_by_sex(catalog):
+    metrics = [(a, m) for a in catalog.actions for m in a.metrics]
+    assert len(metrics) == 61
+    caseload = [f"{a.id}.{m.id}" for a, m in metrics if m.kind == "caseload"]
+    assert len(caseload) == 27
+    # Referrals, complaints, takedowns, victims served and offenders in treatment are demand.
+    for name in ("1.health.1.cases_referred", "2.police.2.complaints", "2.police.2.takedowns"):
+        assert name in caseload
+    for name in ("3.health.1.persons", "3.health.2.offenders", "2.police.3.referrals_received"):
+        assert name in caseload
+    assert "1.police.1.sessions" not in caseload and "2.police.1.patrol_hours" not in caseload
+    assert all(m.basis for _, m in metrics)
+    by_sex = {f"{a.id}.{m.id}" for a, m in metrics if m.by_sex}
+    assert {"1.police.1.participants", "1.police.4.trainees", "3.social.2.persons"} <= by_sex
+    assert all(m.unit in ("人次", "人") for _, m in metrics if m.by_sex)
+    assert "1.police.3.reach" not in by_sex  # the platform counts views, not people by sex
 
 
 def test_six_bureaus_in_order(catalog):
@@ -183,8 +210,8 @@ def test_three_indicators_target_a_3_percent_decrease(catalog):
     ]
     for indicator in catalog.indicators:
         assert indicator.direction == "decrease"
-        assert indicator.reduction == Decimal("0.03")
-        assert isinstance(indicator.reduction, Decimal)
+        assert catalog.goal(indicator.id, 2022).reduction == Decimal("0.03")
+        assert isinstance(catalog.goal(indicator.id, 2022).reduction, Decimal)
 
 
 def test_crime_categories(catalog):
@@ -367,7 +394,7 @@ def test_actions_for_bureau_in_file_order(catalog):
 
 def test_catalog_is_frozen(catalog):
     with pytest.raises(dataclasses.FrozenInstanceError):
-        catalog.plan.target_year = 2030
+        catalog.plan.history_first_year = 2030
     assert isinstance(catalog.actions, tuple)
     assert isinstance(catalog.actions[0].metrics, tuple)
 
@@ -376,6 +403,8 @@ def test_to_dict_is_json_and_mirrors_the_yaml(catalog, tmp_path):
     data = catalog.to_dict()
     raw = yaml.safe_load(DEFAULT_CATALOG_PATH.read_text(encoding="utf-8"))
     assert list(data) == list(raw)
+    for metric in raw["actions"][0]["metrics"]:
+        metric.setdefault("by_sex", False)  # the file states it only where it is true
     assert data["actions"][0] == raw["actions"][0]
     assert data["indicators"] == raw["indicators"]
     assert json.loads(json.dumps(data)) == data
@@ -401,15 +430,16 @@ def test_default_catalog_honours_env_var(fresh_default_catalog, monkeypatch):
 
 def test_other_city_catalog_loads_with_its_own_values():
     other = load_catalog(OTHER_CITY)
-    assert (other.plan.city, other.plan.baseline_year, other.plan.target_year) == (
+    assert (other.plan.city, other.reporting.first_quarter.year, other.reporting.due_days) == (
         "臺中市",
-        2023,
         2024,
+        15,
     )
     assert [b.id for b in other.bureaus] == ["social", "police"]
     assert [a.id for a in other.actions] == ["1.social.1", "1.police.1"]
     assert [m.id for m in other.actions_for("police")[0].metrics] == ["patrol_hours", "cases_found"]
-    assert other.indicator("stalking_victims").reduction == Decimal("0.05")
+    assert other.goal("stalking_victims", 2024).reduction == Decimal("0.05")
+    assert other.metric("1.police.1", "cases_found").kind == "caseload"
     assert len(other.gbv_types) == 3
     assert other.cause("greed").residual is False
     assert other.age_band_for(17).id == "minor"
@@ -444,6 +474,10 @@ def _duplicate_metric_id(data):
     data["actions"][0]["metrics"][1]["id"] = data["actions"][0]["metrics"][0]["id"]
 
 
+def _drop_metric_kind(data):
+    del data["actions"][0]["metrics"][0]["kind"]
+
+
 def _skip_gbv_type_5(data):
     del data["gbv_types"][4]
 
@@ -471,8 +505,25 @@ INVALID = {
     "empty action text": (_set(["actions", 0, "text"], ""), "actions.0.text"),
     "unknown top-level key": (_set(["budget"], 0), "budget: Unknown field."),
     "unknown nested key": (_set(["actions", 0, "budget"], 0), "actions.0.budget: Unknown field."),
-    "reduction above one": (_set(["indicators", 0, "reduction"], 1.5), "indicators.0.reduction"),
-    "reduction zero": (_set(["indicators", 0, "reduction"], 0), "indicators.0.reduction"),
+    "reduction above one": (_set(["goals", 0, "reduction"], 1.5), "goals.0.reduction"),
+    "reduction zero": (_set(["goals", 0, "reduction"], 0), "goals.0.reduction"),
+    "goal of an unknown kind": (_set(["goals", 0, "kind"], "wish"), "goals.0.kind"),
+    "two goals in a year": (_set(["goals", 1, "year"], 2022), "already has a goal for 2022 (index 0)"),
+    "goal of an unknown indicator": (
+        _set(["goals", 0, "indicators"], ["arson_victims"]),
+        "goals.0.indicators",
+    ),
+    "metric without a kind": (_drop_metric_kind, "actions.0.metrics.0.kind: Missing data"),
+    "metric of an unknown kind": (
+        _set(["actions", 0, "metrics", 0, "kind"], "quota"),
+        "actions.0.metrics.0.kind",
+    ),
+    "threshold above one": (_set(["reporting", "behind_threshold"], 1.2), "reporting.behind_threshold"),
+    "first quarter not a quarter": (
+        _set(["reporting", "first_quarter"], "2022-13"),
+        "reporting.first_quarter",
+    ),
+    "negative due days": (_set(["reporting", "due_days"], -1), "reporting.due_days"),
     "unknown category": (
         _set(["indicators", 0, "category"], "arson"),
         "indicators.0.category: Unknown crime category",
@@ -488,7 +539,7 @@ INVALID = {
         _set(["plan", "owner_bureau"], "fire"),
         "plan.owner_bureau: Unknown bureau",
     ),
-    "baseline not before target": (_set(["plan", "target_year"], 2021), "plan.target_year"),
+    "baseline not before the goal year": (_set(["goals", 0, "baseline_year"], 2022), "goals.0.baseline_year"),
     "unknown time zone": (_set(["plan", "timezone"], "Mars/Olympus"), "plan.timezone"),
     "duplicate bureau id": (_set(["bureaus", 1, "id"], "police"), "bureaus.1.id: Duplicate id"),
     "duplicate district id": (
@@ -496,7 +547,7 @@ INVALID = {
         "districts.28.id: Duplicate id",
     ),
     "duplicate cause id": (_set(["causes", 11, "id"], "greed"), "causes.11.id: Duplicate id"),
-    "year as text": (_set(["plan", "baseline_year"], "2021"), "plan.baseline_year"),
+    "year as text": (_set(["goals", 0, "year"], "2022"), "goals.0.year"),
 }
 
 

@@ -1,4 +1,4 @@
-"""Quarters, ROC years and deadlines as bureau staff read them."""
+"""Quarters and ROC years as bureau staff read them (the deadlines: test_rules.py)."""
 
 from __future__ import annotations
 
@@ -8,22 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shared.periods import (
-    TAIPEI,
-    Quarter,
-    days_late,
-    days_until_due,
-    due_at,
-    due_date,
-    format_roc_date,
-    gregorian_year,
-    lock_at,
-    roc_year,
-)
-
-
-def taipei(*args) -> dt.datetime:
-    return dt.datetime(*args, tzinfo=TAIPEI)
+from shared.periods import Quarter, format_roc_date, gregorian_year, roc_year
 
 
 def test_roc_years_are_counted_from_1912():
@@ -66,27 +51,3 @@ def test_every_day_lies_in_exactly_its_quarter(day):
     quarter = Quarter.containing(day)
     assert quarter.start <= day <= quarter.end
     assert quarter.next().start == quarter.end + dt.timedelta(days=1)
-
-
-def test_a_report_is_due_at_the_end_of_the_tenth_day_after_its_quarter_in_taipei():
-    q1 = Quarter(2022, 1)
-    assert due_date(q1, 10) == dt.date(2022, 4, 10)
-    assert due_at(q1, 10) == taipei(2022, 4, 10, 23, 59, 59, 999999)
-    assert lock_at(q1, 10, 30) == taipei(2022, 5, 10, 23, 59, 59, 999999)
-    assert due_date(Quarter(2022, 4), 10) == dt.date(2023, 1, 10)
-
-
-def test_days_late_count_taipei_calendar_days_after_the_due_date():
-    q1 = Quarter(2022, 1)
-    assert days_late(q1, taipei(2022, 4, 10, 23, 59), 10) == 0
-    assert days_late(q1, taipei(2022, 4, 11, 0, 1), 10) == 1
-    # 2022-04-10 16:30 UTC is already the 11th in Taipei.
-    assert days_late(q1, dt.datetime(2022, 4, 10, 16, 30, tzinfo=dt.UTC), 10) == 1
-    assert days_late(q1, taipei(2022, 3, 1), 10) == 0
-
-
-def test_days_until_due_turn_negative_once_the_date_has_passed():
-    q1 = Quarter(2022, 1)
-    assert days_until_due(q1, taipei(2022, 4, 3, 9), 10) == 7
-    assert days_until_due(q1, taipei(2022, 4, 10, 9), 10) == 0
-    assert days_until_due(q1, taipei(2022, 4, 17, 9), 10) == -7

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from flask import current_app
 
-from services.intake import idempotency
+from services.intake import idempotency, installation
 from services.intake.reports import Rules
 from shared.api import api_blueprint as shared_api_blueprint
 from shared.catalog import Catalog
+from shared.db import get_session
 
 
 def api_blueprint(name: str, import_name: str, description: str):
@@ -24,5 +25,6 @@ def now():
 
 
 def current_rules() -> Rules:
-    config = current_app.config
-    return Rules(current_catalog(), config["REPORT_DUE_DAYS"], config["REPORT_LOCK_DAYS"], now())
+    """The plan's rules as they apply now, from the deployment's first tracked quarter on."""
+    catalog = current_catalog()
+    return Rules(catalog, installation.first_quarter(get_session(), catalog), now())

@@ -13,6 +13,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
 
+from shared import rules as plan_rules
 from shared.errors import DomainError
 from shared.periods import format_roc_date
 
@@ -73,6 +74,7 @@ def _unexpected(error: Exception):
 
 def init_app(app: Flask) -> None:
     """Register the pages, CSRF protection and the template helpers."""
+    from services.intake import excel
     from services.intake.web import auth, bureau, forms, labels, review  # noqa: F401 - they register routes
 
     csrf.init_app(app)
@@ -84,7 +86,10 @@ def init_app(app: Flask) -> None:
         roc_date=format_roc_date,
         bureau_name=lambda bureau_id: current_app.extensions["catalog"].bureau(bureau_id).name,
         value_field=forms.value_field,
+        value_fields=forms.value_fields,
         text_field=forms.text_field,
+        planned_text=excel.planned_text,
+        sex_labels=plan_rules.SEX_LABELS,
         ROLE_LABELS=labels.ROLE_LABELS,
     )
     app.register_blueprint(bp)

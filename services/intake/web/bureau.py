@@ -32,7 +32,6 @@ from services.intake.web.forms import (
     report_content,
     report_form_schema,
     state_from_error,
-    stored_actions,
     values_of_report,
 )
 from shared.auth import Role
@@ -78,7 +77,12 @@ def render_report_form(
         rules,
         bureau,
         period,
-        content={"narrative": content["narrative"], "actions": stored_actions(content)} if content else None,
+        content={
+            "narrative": content["narrative"],
+            "actions": reports.normalise_actions(rules.catalog, bureau, content["actions"]),
+        }
+        if content
+        else None,
     )
     state = state or FormState(values=values_of_report(sheet))
     report = sheet.report

@@ -7,9 +7,10 @@ from flask import g
 from services.intake import reports
 from services.intake.api import current_catalog
 from services.intake.web import labels
+from shared import rules as plan_rules
 from shared.auth import Role
 from shared.errors import NotFound
-from shared.periods import TAIPEI, Quarter, days_until_due, due_date
+from shared.periods import Quarter
 
 READERS = (Role.ADMIN, Role.COORDINATOR, Role.VIEWER, Role.BUREAU)
 REPORT_PATH = "/reports/<string:bureau>/<int:year>/<int:quarter>"
@@ -24,11 +25,9 @@ def period_of(year: int, quarter: int) -> Quarter:
 
 
 def plan_quarters(rules: reports.Rules) -> list[Quarter]:
-    """Every quarter of the plan's reporting years, and any since, newest first."""
-    plan = rules.catalog.plan
-    today = rules.now.astimezone(TAIPEI).date()
-    last = max(Quarter(plan.target_year, 4), Quarter.containing(today))
-    quarter, found = Quarter(plan.reporting_first_year, 1), []
+    """Every quarter this deployment tracks, up to the one in progress, newest first."""
+    last = Quarter.containing(plan_rules.taipei_today(rules.now))
+    quarter, found = rules.first_quarter, []
     while quarter <= last:
         found.append(quarter)
         quarter = quarter.next()
@@ -37,23 +36,28 @@ def plan_quarters(rules: reports.Rules) -> list[Quarter]:
 
 def quarter_row(report, quarter: Quarter, rules: reports.Rules) -> dict:
     """One line of 'my quarters': status, due date and days left or late."""
-    started = quarter.start <= rules.now.astimezone(TAIPEI).date()
+    started = plan_rules.has_started(quarter, rules.now)
     status = report.status if report else None
-    done = status in (reports.SUBMITTED, reports.ACCEPTED)
-    days_left = days_until_due(quarter, rules.now, rules.due_days)
+    done = plan_rules.counts_as_submitted(status)
+    days_left = plan_rules.days_until_due(rules.reporting, quarter, rules.now)
     if not started:
         timing = "尚未開始"
+    elif status == reports.RETURNED:
+        timing = "已退回，請修正後重新送出"
     elif done:
         timing = labels.submitted_text(report.days_late)
+    elif not plan_rules.has_ended(quarter, rules.now):
+        timing = "本季進行中，季末後可送出"
     else:
         timing = labels.deadline_text(days_left)
     return {
         "quarter": quarter,
         "status": status,
-        "due": due_date(quarter, rules.due_days),
+        "due": plan_rules.due_date(rules.reporting, quarter),
         "timing": timing,
         "late": started and not done and days_left < 0,
         "started": started,
+        "ended": plan_rules.has_ended(quarter, rules.now),
         "locked": started and reports.is_locked(report, quarter, rules),
         "report": report,
     }

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import marshmallow as ma
 
+from shared import rules as plan_rules
 from shared.catalog import Action, Catalog
 from shared.errors import DomainError
 
@@ -28,9 +29,10 @@ DOMAIN_MESSAGES = {
     "comment": "請填寫退回意見，說明需要補正的地方。",
 }
 PAGE_MESSAGES = {
-    "year": "這一年不在計畫的填報期間內。",
-    "quarter": "本季尚未開始，還不能填報。",
+    "year": "這一季不在本系統的填報期間內。",
 }
+# Errors whose message the report logic words in Chinese itself (it names the dates).
+WORDED_BY_LOGIC = ("quarter",)
 
 
 def _token(action_id: str) -> str:
@@ -38,9 +40,18 @@ def _token(action_id: str) -> str:
     return action_id.replace(".", "-")
 
 
-def value_field(action_id: str, metric_id: str) -> str:
-    """The input of one metric: value-1-police-1-sessions."""
-    return f"value-{_token(action_id)}-{metric_id}"
+def value_field(action_id: str, metric_id: str, sex: str | None = None) -> str:
+    """The input of one metric: value-1-police-1-sessions; of one part of a metric counted by sex:
+    value-1-police-1-participants-female."""
+    name = f"value-{_token(action_id)}-{metric_id}"
+    return f"{name}-{sex}" if sex else name
+
+
+def value_fields(action_id: str, metric) -> list[str]:
+    """The inputs a metric is typed into: one, or one per sex."""
+    if metric.by_sex:
+        return [value_field(action_id, metric.id, sex) for sex in plan_rules.SEXES_REPORTED]
+    return [value_field(action_id, metric.id)]
 
 
 def text_field(kind: str, action_id: str) -> str:
@@ -139,11 +150,28 @@ def report_form_schema(catalog: Catalog, bureau: str) -> ma.Schema:
     }
     for action in catalog.actions_for(bureau):
         for metric in action.metrics:
-            fields[value_field(action.id, metric.id)] = FormCount(load_default=None)
+            for name in value_fields(action.id, metric):
+                fields[name] = FormCount(load_default=None)
         for kind in ACTION_TEXTS:
             fields[text_field(kind, action.id)] = FormText(NOTE_LENGTH)
     # Unknown inputs (the CSRF token, the button pressed) are left out.
     return ma.Schema.from_dict(fields, name=f"ReportForm_{bureau}")(unknown=ma.EXCLUDE)
+
+
+def _action_content(action: Action, data: dict) -> dict:
+    entry = {
+        "action": action.id,
+        "values": {m.id: data.get(value_field(action.id, m.id)) for m in action.metrics if not m.by_sex},
+        **{kind: data.get(text_field(kind, action.id)) or None for kind in ACTION_TEXTS},
+    }
+    by_sex = {
+        m.id: {sex: data.get(value_field(action.id, m.id, sex)) for sex in plan_rules.SEXES_REPORTED}
+        for m in action.metrics
+        if m.by_sex
+    }
+    if by_sex:
+        entry["by_sex"] = by_sex
+    return entry
 
 
 def report_content(actions: tuple[Action, ...], data: dict) -> dict:
@@ -151,14 +179,7 @@ def report_content(actions: tuple[Action, ...], data: dict) -> dict:
     return {
         "narrative": data.get("narrative", ""),
         "reason": data.get("reason") or None,
-        "actions": [
-            {
-                "action": action.id,
-                "values": {m.id: data.get(value_field(action.id, m.id)) for m in action.metrics},
-                **{kind: data.get(text_field(kind, action.id)) or None for kind in ACTION_TEXTS},
-            }
-            for action in actions
-        ],
+        "actions": [_action_content(action, data) for action in actions],
     }
 
 
@@ -183,12 +204,8 @@ def explain(error: DomainError, actions: tuple[Action, ...], content: dict, stat
                     continue
                 for problem in problems:
                     if problem == "values":
-                        values = typed.get(action_id, {}).get("values", {})
-                        missing = [m for m in action.metrics if values.get(m.id) is None] or list(
-                            action.metrics
-                        )
-                        for metric in missing:
-                            state.add(value_field(action_id, metric.id), MISSING_VALUE)
+                        for name in _missing_inputs(action, typed.get(action_id, {})):
+                            state.add(name, MISSING_VALUE)
                         understood = True
                     elif problem in DOMAIN_MESSAGES:
                         state.add(text_field(problem, action_id), DOMAIN_MESSAGES[problem])
@@ -199,8 +216,34 @@ def explain(error: DomainError, actions: tuple[Action, ...], content: dict, stat
         elif key in PAGE_MESSAGES:
             state.page_errors.append(PAGE_MESSAGES[key])
             understood = True
+        elif key in WORDED_BY_LOGIC:
+            state.page_errors.append(error.detail)
+            understood = True
     if not understood:
         state.page_errors.append("資料有誤，未能儲存，請檢查後再試。")
+
+
+def _missing_inputs(action: Action, entry: dict) -> list[str]:
+    """The inputs of an action left blank (all of them if none is found blank)."""
+    values, by_sex = entry.get("values", {}), entry.get("by_sex", {})
+    missing, every = [], []
+    for metric in action.metrics:
+        for name in value_fields(action.id, metric):
+            every.append(name)
+        if metric.by_sex:
+            parts = by_sex.get(metric.id) or {}
+            missing += [
+                value_field(action.id, metric.id, sex)
+                for sex in plan_rules.SEXES_REPORTED
+                if parts.get(sex) is None
+            ]
+        elif values.get(metric.id) is None:
+            missing.append(value_field(action.id, metric.id))
+    return missing or every
+
+
+def _shown(number: int | None) -> str:
+    return "" if number is None else str(number)
 
 
 def values_of_report(sheet) -> dict[str, str]:
@@ -208,9 +251,11 @@ def values_of_report(sheet) -> dict[str, str]:
     values = {"narrative": sheet.narrative or ""}
     for action in sheet.actions:
         for line in action.metrics:
-            values[value_field(action.action.id, line.metric.id)] = (
-                "" if line.value is None else str(line.value)
-            )
+            if line.by_sex is None:
+                values[value_field(action.action.id, line.metric.id)] = _shown(line.value)
+            else:
+                for sex, number in line.by_sex.items():
+                    values[value_field(action.action.id, line.metric.id, sex)] = _shown(number)
         for kind in ACTION_TEXTS:
             values[text_field(kind, action.action.id)] = getattr(action, kind) or ""
     return values
@@ -223,6 +268,10 @@ def field_titles(sheet) -> dict[str, str]:
     for action in sheet.actions:
         for line in action.metrics:
             titles[value_field(action.action.id, line.metric.id)] = f"{action.action.id} {line.metric.name}"
+            for sex, label in plan_rules.SEX_LABELS.items():
+                titles[value_field(action.action.id, line.metric.id, sex)] = (
+                    f"{action.action.id} {line.metric.name}（{label}）"
+                )
         for kind, name in names.items():
             titles[text_field(kind, action.action.id)] = f"{action.action.id} {name}"
     return titles

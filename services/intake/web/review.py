@@ -21,18 +21,19 @@ from services.intake.web.common import (
     returned_comment,
 )
 from services.intake.web.forms import FormState, ReturnForm, state_from_error
+from shared import rules as plan_rules
 from shared.auth import Role
 from shared.db import get_session
 from shared.errors import Conflict
-from shared.periods import TAIPEI, Quarter
+from shared.periods import Quarter
 
 REVIEWERS = (Role.ADMIN, Role.COORDINATOR)
 OVERVIEW_READERS = (Role.ADMIN, Role.COORDINATOR, Role.VIEWER)
 
 
-def _default_period(rules: reports.Rules) -> Quarter:
-    """The quarter being reported now: the last one that has ended."""
-    return Quarter.containing(rules.now.astimezone(TAIPEI).date()).previous()
+def _default_period(rules: reports.Rules) -> Quarter | None:
+    """The quarter being reported now: the last one that has ended (None before the first)."""
+    return plan_rules.chased_quarter(rules.first_quarter, rules.now)
 
 
 @bp.get("/overview")
@@ -41,15 +42,23 @@ def overview():
     """All bureaus' status for one quarter at a glance."""
     rules = current_rules()
     choices = plan_quarters(rules)
-    period = _default_period(rules)
+    period = _default_period(rules) or (choices[0] if choices else None)
     wanted = request.args.get("period")
-    if wanted:
+    if wanted or period is None:
         try:
-            period = Quarter.parse(wanted)
+            period = Quarter.parse(wanted or "")
         except ValueError:
             period = None
         if period not in choices:
-            return render_template("web/overview.html", choices=choices, period=None, rows=[], counts={}), 404
+            page = render_template(
+                "web/overview.html",
+                choices=choices,
+                period=None,
+                rows=[],
+                counts={},
+                first=rules.first_quarter,
+            )
+            return page, 404 if wanted else 200
     found = {
         r.bureau: r
         for r in reports.list_reports(get_session(), g.principal, year=period.year, quarter=period.quarter)

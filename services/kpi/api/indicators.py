@@ -23,16 +23,18 @@ class Indicators(MethodView):
     def get(self, query):
         """The indicators in a year
 
-        For the target year (the default) against the baseline year; for any other year
-        against the year before. `status` is on_track (year-to-date count at or under the
-        seasonal target), at_risk (over the target, at or under the baseline's same
-        quarters), off_track (over the baseline's same quarters), no_data, no_baseline (a
-        quarter of the baseline year is missing), and met or missed once the fourth
-        quarter is in.
+        Each against that year's goal in the catalog: `goal.kind` is `plan` (the plan's own
+        goal) or `continuation` (a later year's goal the city set in the same terms); a year
+        without a goal has `goal` null and status `no_goal`, with its counts and change from
+        the year before. Without `year`: the current year (that of the current reporting
+        quarter). `status` is on_track (year-to-date count at or under the seasonal target),
+        at_risk (over the target, at or under the baseline's same quarters), off_track (over
+        the baseline's same quarters), no_data, no_baseline (a quarter of the baseline year
+        is missing), and met or missed once the fourth quarter is in.
         """
-        year = query.get("year", current_catalog().plan.target_year)
-        found = snapshot.require(get_session(), "indicators", str(year), f"indicator figures for {year}")
-        return found["items"]
+        session = get_session()
+        year = query.get("year") or snapshot.summary(session)["current_year"]
+        return snapshot.require(session, "indicators", str(year), f"indicator figures for {year}")["items"]
 
 
 @blp.route("/trends")
@@ -53,14 +55,14 @@ class Trends(MethodView):
             indicator = catalog.indicator(query["indicator"])
         except KeyError:
             raise NotFound(f"No indicator {query['indicator']!r}.") from None
+        session = get_session()
         from_year = query.get("from_year", catalog.plan.history_first_year)
-        to_year = query.get("to_year", max(from_year, catalog.plan.baseline_year))
+        to_year = query.get("to_year", max(from_year, snapshot.summary(session)["current_year"] - 1))
         if from_year > to_year:
             raise Invalid(
                 f"from_year {from_year} is after to_year {to_year}.",
                 {"to_year": ["Must not be before from_year."]},
             )
-        session = get_session()
         counts = snapshot.require(session, "outcomes", indicator.id, f"counts of {indicator.id}")["counts"]
         quarters: dict[int, dict[int, int]] = {}
         for c in counts:

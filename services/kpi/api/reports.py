@@ -31,6 +31,16 @@ def _quarter(year: int, quarter: int) -> Quarter:
         raise NotFound(f"There is no quarter {year}Q{quarter}.") from None
 
 
+def _period_key(query: dict) -> str:
+    """The quarter asked for, or the current reporting quarter (shared/rules.py)."""
+    if "year" in query:
+        return str(_quarter(query["year"], query["quarter"]))
+    current = snapshot.summary(get_session())["current_quarter"]
+    if current is None:
+        raise NotFound("No quarter's due date has passed yet: nothing is judged before then.")
+    return current
+
+
 @blp.route("/compliance")
 class Compliance(MethodView):
     @require_roles(*ALL_ROLES)
@@ -40,18 +50,15 @@ class Compliance(MethodView):
         """Report compliance of a quarter
 
         Every bureau of the plan is expected. completeness = bureaus submitted / expected;
-        timeliness = bureaus submitted on time / expected. Without year and quarter: the
-        latest quarter whose due date has passed. Quarters are tracked once their due date
-        has passed or a report of theirs has been submitted.
+        timeliness = bureaus submitted on time / expected. Each bureau's `state` is on_time,
+        late, not_yet_due or overdue. Without year and quarter: the current reporting quarter
+        (the latest whose due date has passed). Tracked: every quarter from the deployment's
+        first one to the one that has just ended.
         """
-        session = get_session()
-        if "year" in query:
-            key = str(_quarter(query["year"], query["quarter"]))
-        else:
-            key = snapshot.summary(session)["latest_due_quarter"]
-            if key is None:
-                raise NotFound("No quarter's due date has passed yet.")
-        return snapshot.require(session, "compliance", key, f"compliance figures for {key}")
+        key = _period_key(query)
+        return snapshot.require(
+            get_session(), "compliance", key, f"compliance figures for {key} (not tracked)"
+        )
 
 
 @blp.route("/compliance/all")
@@ -61,7 +68,7 @@ class ComplianceAll(MethodView):
     def get(self):
         """The compliance summary of every tracked quarter, oldest first"""
         session = get_session()
-        keys = snapshot.summary(session)["compliance_quarters"]
+        keys = snapshot.summary(session)["quarters"]
         stored = snapshot.items(session, "compliance")
         return [stored[key] for key in keys if key in stored]
 
@@ -74,21 +81,19 @@ class Progress(MethodView):
     def get(self, query):
         """Activity progress at a quarter
 
-        For every action metric with a target: the year-to-date reported value (submitted,
-        accepted or returned reports) against the year-to-date plan (the quarterly split if
-        given, else annual x quarter / 4). `behind` when the ratio is under the threshold.
-        Bureaus and programs are rolled up as the mean of their ratios; `bureau` and
-        `program` narrow the actions and the rollups. Without year and quarter: the latest
-        quarter that has ended or has reports.
+        For every action metric: the year-to-date value of the reports that count as submitted
+        (submitted, accepted or returned). An output metric is judged against its year-to-date
+        plan (the quarterly split if given, else annual x quarter / 4): `behind` when under
+        the catalog's threshold. A caseload metric (demand) is shown beside the same quarters
+        of the year before and never judged. `state` says which: behind, on_plan, no_target,
+        caseload, not_yet_due (the due date has not passed) or not_reported. Bureaus and
+        programs are rolled up as the mean of their judged ratios; `bureau` and `program`
+        narrow the actions and the rollups. Without year and quarter: the current reporting
+        quarter.
         """
         session, catalog = get_session(), current_catalog()
-        if "year" in query:
-            key = str(_quarter(query["year"], query["quarter"]))
-        else:
-            key = snapshot.summary(session)["latest_progress_quarter"]
-            if key is None:
-                raise NotFound("No activity targets have been set yet.")
-        document = snapshot.require(session, "progress", key, f"progress figures for {key}")
+        key = _period_key(query)
+        document = snapshot.require(session, "progress", key, f"progress figures for {key} (not tracked)")
         for name, lookup in (("bureau", catalog.bureau), ("program", catalog.program)):
             if name in query:
                 try:
@@ -103,4 +108,4 @@ class Progress(MethodView):
             if all(row[name] == query[name] for name in ("bureau", "program") if name in query)
         ]
         quarter = Quarter(document["year"], document["quarter"])
-        return progress.progress_document(catalog, quarter, rows, document["threshold"])
+        return progress.progress_document(catalog, quarter, rows, document["due_passed"])

@@ -26,6 +26,7 @@ class Status(MethodView):
         the last sync could read intake; `age_seconds` is the time since the last successful
         sync. While intake is down the service keeps serving its last figures. `demo_data`
         says whether the figures include demo data (`python -m services.intake demo-data`).
+        `current_quarter` and `current_year` are the period every default and metric shows.
         """
         state = get_session().get(SyncState, 1)
         summary = snapshot.item(get_session(), "summary", "current") or {}
@@ -39,4 +40,7 @@ class Status(MethodView):
             "last_error": state.last_error,
             "snapshot_at": state.snapshot_at,
             "demo_data": bool(summary.get("demo_data")),
+            "first_quarter": summary.get("first_quarter"),
+            "current_quarter": summary.get("current_quarter"),
+            "current_year": summary.get("current_year"),
         }

@@ -45,7 +45,7 @@ class Tables(MethodView):
             except KeyError:
                 raise NotFound(f"No crime category {category!r}.") from None
         summary = snapshot.summary(session)
-        latest = (summary["case_years"] or [catalog.plan.baseline_year])[-1]
+        latest = (summary["case_years"] or [summary["current_year"]])[-1]
         to_year = query.get("to_year", max(latest, query.get("from_year", latest)))
         from_year = query.get("from_year", max(to_year - 1, ROC_FIRST_YEAR))
         if from_year > to_year:

@@ -169,19 +169,23 @@ def unlabelled_inputs(response) -> list[str]:
 
 # -- the report logic, used directly to set the scene ----------------------------------
 def full_form(bureau: str, value="1", **fields) -> dict:
-    """The report form filled in: every metric of the bureau set to `value`."""
+    """The report form filled in: every metric of the bureau set to `value` (a metric counted by
+    sex: `value` men, no women or others, so its total is `value`)."""
     data = {"narrative": "本季依計畫辦理。"}
     for action in default_catalog().actions_for(bureau):
         for metric in action.metrics:
-            data[value_field(action.id, metric.id)] = str(value)
+            if metric.by_sex:
+                data[value_field(action.id, metric.id, "male")] = str(value)
+                data[value_field(action.id, metric.id, "female")] = "0"
+                data[value_field(action.id, metric.id, "other")] = "0"
+            else:
+                data[value_field(action.id, metric.id)] = str(value)
     return {**data, **fields}
 
 
 def rules_of(app) -> Rules:
-    config = app.config
-    return Rules(
-        app.extensions["catalog"], config["REPORT_DUE_DAYS"], config["REPORT_LOCK_DAYS"], config["CLOCK"]()
-    )
+    catalog = app.extensions["catalog"]
+    return Rules(catalog, catalog.reporting.first_quarter, app.config["CLOCK"]())
 
 
 def principal(app, username: str):

@@ -39,8 +39,9 @@ PASSWORDS = {
     "education": "教育局的密碼 2022",
 }
 SCREENSHOT = ROOT / "docs" / "screenshots" / "report-form.png"
-# The real clock runs in the server, so the story reports on the current quarter (older ones lock).
-QUARTER = Quarter.containing(dt.datetime.now(TAIPEI).date())
+# The real clock runs in the server: the story reports on the quarter that has just ended (a report
+# is submitted once its quarter is over), reopened by an admin since it may be locked by now.
+QUARTER = Quarter.containing(dt.datetime.now(TAIPEI).date()).previous()
 REPORT = f"/reports/police/{QUARTER.year}/{QUARTER.quarter}"
 
 
@@ -65,6 +66,7 @@ def server(tmp_path_factory):
         "SECRET_KEY": SECRET_KEY,
         "SESSION_COOKIE_SECURE": "false",  # plain http on 127.0.0.1
     }
+    run_cli(["services.intake", "installed-on"], env)  # it holds the plan's history
     process = ServiceProcess(["services.intake"], env, free_port(), folder / "intake.log")
     try:
         process.start()
@@ -95,6 +97,14 @@ def server(tmp_path_factory):
             timeout=30,
         )
         assert target.status_code == 200, target.text
+        for bureau in ("police", "education"):
+            reopened = requests.post(
+                f"{process.url}/api/v1/reports/{bureau}/{QUARTER.year}/{QUARTER.quarter}/reopen",
+                json={"reason": "測試：補登本季報告"},
+                headers=admin,
+                timeout=30,
+            )
+            assert reopened.status_code == 200, reopened.text
         yield process
     finally:
         process.stop()
@@ -135,8 +145,8 @@ def sign_in(page, username: str) -> None:
     expect(page.get_by_text("已登入。")).to_be_visible()
 
 
-def value_input(page, action: str, metric: str):
-    return page.locator(f"#value-{action.replace('.', '-')}-{metric}")
+def value_input(page, action: str, metric: str, sex: str | None = None):
+    return page.locator(f"#value-{action.replace('.', '-')}-{metric}" + (f"-{sex}" if sex else ""))
 
 
 def test_a_bureau_reports_amends_and_round_trips_excel_and_a_coordinator_returns_it(new_page, tmp_path):
@@ -144,8 +154,8 @@ def test_a_bureau_reports_amends_and_round_trips_excel_and_a_coordinator_returns
     sign_in(police, "police")
     expect(police.get_by_role("heading", name="警察局・我的季報")).to_be_visible()
     row = police.get_by_role("row", name=re.compile(QUARTER.label_zh))
-    expect(row).to_contain_text("未填報")
-    row.get_by_role("link", name=re.compile("開始填寫")).click()
+    expect(row).to_contain_text("草稿")  # reopened by the admin: an empty draft
+    row.get_by_role("link", name=re.compile("繼續填寫")).click()
     expect(police).to_have_url(re.compile(REPORT + "$"))
 
     # Fill the report, with a word where a number belongs.
@@ -158,7 +168,7 @@ def test_a_bureau_reports_amends_and_round_trips_excel_and_a_coordinator_returns
     expect(error).to_have_text("請填數字（0 以上的整數），不可填文字。")
     expect(police.get_by_role("alert")).to_contain_text("有 1 處需要修正")
     expect(value_input(police, "1.police.1", "sessions")).to_have_value("兩場")  # nothing typed is lost
-    expect(value_input(police, "1.police.1", "participants")).to_have_value("2")
+    expect(value_input(police, "1.police.1", "participants", "female")).to_have_value("2")
     expect(police.get_by_label("備註").first).to_have_value("於三所國中辦理")
 
     # Fix it and save the draft; the action behind plan asks for reasons.
@@ -187,10 +197,10 @@ def test_a_bureau_reports_amends_and_round_trips_excel_and_a_coordinator_returns
     expect(police.locator(".report-meta .badge").first).to_have_text("已送出")
 
     # Amending needs a reason.
-    value_input(police, "1.police.1", "participants").fill("120")
+    value_input(police, "1.police.1", "participants", "male").fill("120")
     police.get_by_role("button", name="送出修正").click()
     expect(police.locator("#reason-error")).to_have_text("報告已送出，修正時必須填寫修正原因。")
-    expect(value_input(police, "1.police.1", "participants")).to_have_value("120")
+    expect(value_input(police, "1.police.1", "participants", "male")).to_have_value("120")
     police.get_by_label("修正原因", exact=True).fill("漏列一場宣導的參與人次")
     police.get_by_role("button", name="送出修正").click()
     expect(police.get_by_text("修正已送出。")).to_be_visible()
@@ -202,27 +212,36 @@ def test_a_bureau_reports_amends_and_round_trips_excel_and_a_coordinator_returns
     download.value.save_as(path)
     book = load_workbook(path)
     sheet = book["季報"]
-    assert (sheet["B7"].value, sheet["K7"].value, sheet["K8"].value) == ("1.police.1", 3, 120)
-    sheet["K8"] = -5
+    # Participants by sex: 120 men, 2 women, 2 others; their total is a formula Excel computes.
+    assert (sheet["B7"].value, sheet["K7"].value, sheet["L8"].value, sheet["M8"].value) == (
+        "1.police.1",
+        3,
+        120,
+        2,
+    )
+    sheet["L8"] = -5
     book.save(tmp_path / "wrong.xlsx")
-    sheet["K8"] = 150
-    sheet["L7"] = "以 Excel 更新"
+    sheet["L8"] = 150
+    sheet["O7"] = "以 Excel 更新"
     book.save(tmp_path / "right.xlsx")
 
     police.get_by_label("填好的 Excel 檔（.xlsx）").set_input_files(tmp_path / "wrong.xlsx")
     police.locator("#upload-reason").fill("以 Excel 更正人次")
     police.get_by_role("button", name="上傳 Excel").click()
-    expect(police.locator(".cell-errors")).to_contain_text("工作表「季報」儲存格 K8：不可為負數（-5）。")
+    expect(police.locator(".cell-errors")).to_contain_text("工作表「季報」儲存格 L8：不可為負數（-5）。")
     police.get_by_label("填好的 Excel 檔（.xlsx）").set_input_files(tmp_path / "right.xlsx")
     police.locator("#upload-reason").fill("以 Excel 更正人次")
     police.get_by_role("button", name="上傳 Excel").click()
     expect(police.get_by_text("已匯入 Excel 並儲存。")).to_be_visible()
-    expect(value_input(police, "1.police.1", "participants")).to_have_value("150")
+    expect(value_input(police, "1.police.1", "participants", "male")).to_have_value("150")
+    expect(
+        police.locator(".metric", has=value_input(police, "1.police.1", "participants", "male"))
+    ).to_contain_text("目前合計 154")
     expect(police.get_by_label("備註").first).to_have_value("以 Excel 更新")
 
     # History: who changed what, and when.
     police.get_by_role("link", name="修改紀錄").click()
-    expect(police.get_by_role("heading", name=re.compile("第 5 版：送出修正"))).to_be_visible()
+    expect(police.get_by_role("heading", name=re.compile("第 6 版：送出修正"))).to_be_visible()
     expect(police.locator("article.revision").first).to_contain_text("以 Excel 更正人次")
 
     # A coordinator returns it with a comment; the bureau reads it.

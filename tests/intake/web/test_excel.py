@@ -33,6 +33,16 @@ def upload(person, raw: bytes, path=Q2, **fields):
     return person.post(path + "/xlsx", {"file": (io.BytesIO(raw), "季報.xlsx"), **fields})
 
 
+def fill_values(ws, value: int) -> None:
+    """Type `value` into every metric's cell: the value, or for a metric counted by sex `value`
+    men and no women or others."""
+    for row in range(7, LAST_ROW + 1):
+        if ws[f"K{row}"].data_type == "f":
+            ws[f"L{row}"], ws[f"M{row}"], ws[f"N{row}"] = value, 0, 0
+        else:
+            ws[f"K{row}"] = value
+
+
 def upload_errors(response) -> list[str]:
     return re.findall(r"<li>(工作表「季報」儲存格 [^<]+)</li>", text_of(response))
 
@@ -57,7 +67,7 @@ def test_the_template_is_prefilled_with_actions_metrics_units_plans_and_values(s
         "民國111年第2季",
         "111年7月10日",
     )
-    assert [c.value for c in ws[7]][:12] == [
+    assert [c.value for c in ws[7]][:15] == [
         "初級預防－多元推廣宣導策略",
         "1.police.1",
         default_catalog().action("1.police.1").text,
@@ -69,22 +79,30 @@ def test_the_template_is_prefilled_with_actions_metrics_units_plans_and_values(s
         "—",
         "—",
         3,
+        "—",
+        "—",
+        "—",
         "校園 3 場",
     ]
-    assert (ws["B8"].value, ws["D8"].value, ws["G8"].value) == ("1.police.1", "participants", "—")
+    # Participants are counted by sex: the parts are typed, the total is a formula Excel computes.
+    assert (ws["B8"].value, ws["D8"].value, ws["G8"].value) == ("1.police.1", "participants", "未設定")
+    assert [ws[f"{column}8"].value for column in "LMN"] == [3, 0, 0]
+    assert ws["K8"].value == '=IF(COUNT(L8:N8)=3,SUM(L8:N8),"")'
+    caseload_row = next(row for row in range(7, LAST_ROW + 1) if ws[f"D{row}"].value == "cases_found")
+    assert ws[f"G{caseload_row}"].value == "案件量，不設目標"
     assert ws[f"B{LAST_ROW}"].value == "3.police.2"
     assert ws[f"B{LAST_ROW + 1}"].value is None
     assert (ws[f"A{NARRATIVE_ROW}"].value, ws[f"B{NARRATIVE_ROW}"].value) == ("本季辦理情形綜合說明", "綜合")
-    assert ws["O7"].value == "進度落後：辦理場次累計 15 場次，目標累計 20 場次"
+    assert ws["R7"].value == "進度落後：辦理場次累計 15 場次，目標累計 20 場次"
 
 
 def test_input_cells_are_marked_and_unlocked_and_the_rest_is_protected(signed_in):
     ws = workbook(signed_in("police").get(Q2 + "/xlsx").data)
     assert ws.protection.sheet is True
-    for ref in ("K7", "K8", "L7", "M7", "N7", f"B{NARRATIVE_ROW}"):
+    for ref in ("K7", "L8", "M8", "N8", "O7", "P7", "Q7", f"B{NARRATIVE_ROW}"):
         assert ws[ref].protection.locked is False, ref
         assert ws[ref].fill.fgColor.rgb == "00FFF2CC", ref
-    for ref in ("A7", "B7", "C7", "D7", "G7", "H7", "L8", "D2", "D3"):
+    for ref in ("A7", "B7", "C7", "D7", "G7", "H7", "K8", "L7", "O8", "D2", "D3"):
         assert ws[ref].protection.locked is True, ref
         assert ws[ref].fill.fgColor.rgb != "00FFF2CC", ref
     validation = ws.data_validations.dataValidation[0]
@@ -98,19 +116,22 @@ def test_text_that_looks_like_a_formula_is_written_as_text(signed_in, text):
     police.post(Q2, full_form("police", 1, intent="save", **{"note-1-police-1": text, "narrative": text}))
     raw = police.get(Q2 + "/xlsx").data
     ws = workbook(raw)
-    for ref in ("L7", f"B{NARRATIVE_ROW}"):
+    for ref in ("O7", f"B{NARRATIVE_ROW}"):
         assert (ws[ref].value, ws[ref].data_type, ws[ref].quotePrefix) == (text, "s", True)
     sheet_xml = zipfile.ZipFile(io.BytesIO(raw)).read("xl/worksheets/sheet1.xml").decode()
-    assert "<f>" not in sheet_xml
+    # The only formulas are the totals of the metrics counted by sex, none from typed text.
+    formulas = re.findall(r"<f>([^<]*)</f>", sheet_xml)
+    assert formulas and all(
+        re.fullmatch(r'IF\(COUNT\(L\d+:N\d+\)=3,SUM\(L\d+:N\d+\),""\)', f) for f in formulas
+    )
 
 
 def test_a_changed_template_uploaded_from_the_page_is_saved_as_a_draft(signed_in, web_app):
     police = signed_in("police")
     ws = workbook(police.get(Q2 + "/xlsx").data)
-    for row in range(7, LAST_ROW + 1):
-        ws[f"K{row}"] = 2
+    fill_values(ws, 2)
     ws["K7"] = 9
-    ws["L7"] = "以 Excel 填寫"
+    ws["O7"] = "以 Excel 填寫"
     ws[f"B{NARRATIVE_ROW}"] = "本季由 Excel 匯入。"
     done = upload(police, saved_bytes(ws))
     assert done.status_code == 303
@@ -119,6 +140,7 @@ def test_a_changed_template_uploaded_from_the_page_is_saved_as_a_draft(signed_in
     assert report.status == "draft"
     assert report.actions["1.police.1"] == {
         "values": {"sessions": 9, "participants": 2},
+        "by_sex": {"participants": {"male": 2, "female": 0, "other": 0}},
         "note": "以 Excel 填寫",
         "delay_reason": None,
         "countermeasure": None,
@@ -131,18 +153,18 @@ def test_wrong_cells_reject_the_whole_upload_naming_sheet_cell_and_problem(signe
     police.post(Q2, full_form("police", 1, intent="save"))
     ws = workbook(police.get(Q2 + "/xlsx").data)
     ws["K7"] = "三場"
-    ws["K8"] = -4
+    ws["M8"] = -4
     ws["K9"] = "=1+1"
     ws["K10"] = 2.5
     ws["K12"] = True
     ws["B13"] = "9.police.9"
-    ws["L7"] = "=A1"
+    ws["O7"] = "=A1"
     refused = upload(police, saved_bytes(ws))
     assert refused.status_code == 422
     assert upload_errors(refused) == [
         "工作表「季報」儲存格 K7：應為數值，不可填入文字（「三場」）。",
-        "工作表「季報」儲存格 L7：不可使用公式，請直接填入文字。",
-        "工作表「季報」儲存格 K8：不可為負數（-4）。",
+        "工作表「季報」儲存格 O7：不可使用公式，請直接填入文字。",
+        "工作表「季報」儲存格 M8：不可為負數（-4）。",
         "工作表「季報」儲存格 K9：不可使用公式，請直接填入數值。",
         "工作表「季報」儲存格 K10：應為整數，不可有小數（2.5）。",
         "工作表「季報」儲存格 K12：應為數值，不可為 TRUE/FALSE。",
@@ -245,8 +267,7 @@ def test_the_api_serves_the_template_to_readers(api):
 
 def test_the_api_takes_an_upload_as_a_draft(api):
     ws = workbook(api.get("police", API).data)
-    for row in range(7, LAST_ROW + 1):
-        ws[f"K{row}"] = 1
+    fill_values(ws, 1)
     saved = api.post("police", API, data={"file": (io.BytesIO(saved_bytes(ws)), "report.xlsx")})
     assert saved.status_code == 200
     assert saved.json["status"] == "draft"
@@ -263,12 +284,12 @@ def test_the_api_takes_an_upload_as_a_draft(api):
 
 def test_the_api_refuses_a_wrong_cell_as_a_problem_naming_it(api):
     ws = workbook(api.get("police", API).data)
-    ws["K8"] = "n/a"
+    ws["L8"] = "n/a"
     refused = api.post("police", API, data={"file": (io.BytesIO(saved_bytes(ws)), "report.xlsx")})
     assert refused.status_code == 422
     assert refused.content_type == "application/problem+json"
-    assert refused.json["errors"] == {"季報!K8": ["應為數值，不可填入文字（「n/a」）。"]}
-    assert "工作表「季報」儲存格 K8" in refused.json["detail"]
+    assert refused.json["errors"] == {"季報!L8": ["應為數值，不可填入文字（「n/a」）。"]}
+    assert "工作表「季報」儲存格 L8" in refused.json["detail"]
     assert api.get("police", "/api/v1/reports/police/2022/2").status_code == 404
 
 

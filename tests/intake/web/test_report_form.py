@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from services.intake.web.forms import value_fields
 from shared.catalog import default_catalog
 from shared.periods import Quarter
 from tests.intake.web.conftest import (
@@ -21,7 +22,8 @@ from tests.intake.web.conftest import (
 )
 
 SESSIONS = "value-1-police-1-sessions"
-PARTICIPANTS = "value-1-police-1-participants"
+# Participants are counted by sex: three inputs, the total derived.
+PARTICIPANTS = "value-1-police-1-participants-male"
 DELAY, COUNTER, NOTE = "delay_reason-1-police-1", "countermeasure-1-police-1", "note-1-police-1"
 
 
@@ -47,7 +49,7 @@ def test_the_form_shows_every_action_of_the_bureau_by_program(signed_in):
     for action in catalog.actions_for("police"):
         assert action.text in html
         for metric in action.metrics:
-            block = metric_block(page, f"value-{action.id.replace('.', '-')}-{metric.id}")
+            block = metric_block(page, value_fields(action.id, metric)[0])
             assert metric.name in block and f"（{metric.unit}）" in block
     assert catalog.actions_for("education")[0].text not in html
     assert unlabelled_inputs(page) == []
@@ -265,3 +267,43 @@ def test_overlong_text_is_refused_beside_the_field(signed_in, web_app):
     page = signed_in("police").post(Q2, full_form("police", 1, intent="save", **{NOTE: "字" * 2001}))
     assert page.status_code == 422
     assert field_errors(page) == {NOTE: ["最多 2000 字，請縮短。"]}
+
+
+def test_people_are_typed_by_sex_and_the_saved_total_is_shown(signed_in, web_app):
+    police = signed_in("police")
+    page = police.get(Q2)
+    block = metric_block(page, "value-1-police-1-participants-other")
+    assert "依性別填寫，合計自動計算" in block
+    for name, label in (("male", "男"), ("female", "女"), ("other", "其他或不詳")):
+        assert f'<label for="value-1-police-1-participants-{name}">{label}</label>' in text_of(page)
+    parts = {"value-1-police-1-participants-female": "215", "value-1-police-1-participants-other": "5"}
+    saved = police.post(Q2, full_form("police", 200, intent="save", **parts))
+    assert saved.status_code == 303
+    entry = stored_report(web_app).actions["1.police.1"]
+    assert entry["values"]["participants"] == 420
+    assert entry["by_sex"]["participants"] == {"male": 200, "female": 215, "other": 5}
+    assert "目前合計 420" in metric_block(police.get(Q2), "value-1-police-1-participants-male")
+
+
+def test_a_missing_part_by_sex_is_named_beside_its_input(signed_in, web_app):
+    police = signed_in("police")
+    page = police.post(
+        Q2, full_form("police", 1, intent="submit", **{"value-1-police-1-participants-female": ""})
+    )
+    assert page.status_code == 422
+    assert field_errors(page) == {
+        "value-1-police-1-participants-female": ["送出前必須填寫此欄（沒有辦理請填 0）。"]
+    }
+    assert "1.police.1 參與人次（女）" in text_of(page)  # the summary at the top names it
+
+
+def test_before_the_quarter_ends_the_form_saves_drafts_and_offers_no_submit(signed_in, web_app, clock):
+    clock.set_taipei(2022, 6, 20, 9, 0)
+    police = signed_in("police")
+    page = text_of(police.get(Q2))
+    assert "本季尚未結束" in page and 'value="submit"' not in page
+    refused = police.post(Q2, full_form("police", 1, intent="submit"))
+    assert refused.status_code == 422
+    assert "民國111年第2季尚未結束，111年7月1日起才能送出報告；現在可先儲存草稿。" in text_of(refused)
+    assert stored_report(web_app) is None
+    assert police.post(Q2, full_form("police", 1, intent="save")).status_code == 303

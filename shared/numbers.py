@@ -1,4 +1,4 @@
-"""Decimal arithmetic as the published tables do it: rounded half-up (四捨五入), never to even."""
+"""Decimal arithmetic as the published figures do it: rounded half-up (四捨五入), never to even."""
 
 from __future__ import annotations
 

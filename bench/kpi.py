@@ -271,11 +271,12 @@ def _fill_plan(url: str) -> None:
     """Ten years of every bureau's reports, every action metric's targets and the outcome counts,
     then the snapshot as the scheduler computes it."""
     database = Database(url)
-    years = range(CATALOG.plan.reporting_first_year, CATALOG.plan.reporting_first_year + 10)
+    first = CATALOG.reporting.first_quarter.year
+    years = range(first, first + 10)
     reports, targets, outcomes = [], [], []
     for year in years:
         for action in CATALOG.actions:
-            for metric in action.metrics:
+            for metric in (m for m in action.metrics if m.judged):  # caseload metrics have no target
                 targets.append(
                     {
                         "key": f"{year}/{action.id}/{metric.id}",

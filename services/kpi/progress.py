@@ -6,7 +6,7 @@ referrals, victims served) is shown beside the same quarters of the year before,
 
 Each row has a `state`:
 - behind / on_plan: an output metric of a submitted report, judged;
-- no_target: an output metric without a target for the year;
+- no_target: an output metric without a target for the year (or with nothing planned yet);
 - caseload: a caseload metric, with its trend;
 - not_yet_due: the quarter's due date has not passed, so nothing is judged yet;
 - not_reported: the due date has passed but the bureau has not submitted (compliance says so).
@@ -91,8 +91,8 @@ def action_progress(
                     row["state"] = NOT_YET_DUE
                 elif action.bureau not in submitted:
                     row["state"] = NOT_REPORTED
-                elif target is None:
-                    row["state"] = NO_TARGET
+                elif not planned:
+                    row["state"] = NO_TARGET  # no target, or nothing planned yet: nothing to judge
                 else:
                     row["state"] = BEHIND if judgement.behind else ON_PLAN
                     row["behind"] = judgement.behind

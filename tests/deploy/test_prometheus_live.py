@@ -15,7 +15,7 @@ import yaml
 from shared.catalog import default_catalog
 from shared.periods import Quarter
 from tests.deploy.test_dashboards import dashboard_expressions
-from tests.helpers.processes import ServiceProcess, free_port
+from tests.helpers.processes import ServiceProcess, free_port, run_cli
 from tests.intake.conftest import full_report
 from tests.intake.test_cases import record
 
@@ -55,11 +55,14 @@ def populate(intake_url: str) -> None:
         token("coordinator", "coord"),
         token("bureau", "police", "police"),
     )
+    # The plan's own years and the current year with the year before it (its goal's baseline).
+    ended = Quarter.containing(dt.date.today()).previous()
     items = [
         {"indicator": indicator.id, "year": year, "quarter": q, "count": 40 + q + (year - 2021) * 3}
         for indicator in default_catalog().indicators
-        for year in (2021, 2022)
+        for year in sorted({2021, 2022, ended.year - 1, ended.year})
         for q in (1, 2, 3, 4)
+        if Quarter(year, q) <= ended
     ]
     assert requests.post(intake_url + "/api/v1/outcomes", json={"items": items}, headers=stats, timeout=30).ok
     records = [
@@ -75,7 +78,7 @@ def populate(intake_url: str) -> None:
     today = dt.date.today()
     quarter = Quarter.containing(today).previous()
     for action in default_catalog().actions_for("police"):
-        for metric in action.metrics:
+        for metric in (m for m in action.metrics if m.judged):  # caseload metrics have no target
             url = f"{intake_url}/api/v1/targets/{quarter.year}/{action.id}/{metric.id}"
             assert requests.put(url, json={"annual": 400}, headers=coordinator, timeout=30).ok
     report = f"{intake_url}/api/v1/reports/police/{quarter.year}/{quarter.quarter}"
@@ -116,6 +119,8 @@ def services(tmp_path):
             ("notify", ["services.notify"]),
         ):
             database = {"DATABASE_URL": f"sqlite:///{tmp_path / name}.db"} if name != "smtp" else {}
+            if name == "intake":  # a deployment that holds the plan's history, not one installed today
+                run_cli(["services.intake", "installed-on"], {**env, **database})
             process = ServiceProcess(args, {**env, **database}, ports[name], tmp_path / f"{name}.log")
             started[name] = process
             process.start(wait_path=None if name == "smtp" else "/healthz")

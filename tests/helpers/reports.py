@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
+import requests
+
 from shared.catalog import Action
+from shared.periods import Quarter
 
 
 def metric_values(action: Action, value: int | None, overrides: dict | None = None) -> dict:
@@ -18,3 +23,16 @@ def metric_values(action: Action, value: int | None, overrides: dict | None = No
         else:
             entry["values"][metric.id] = number
     return entry
+
+
+def reopened_quarter(url: str, admin_headers: dict, bureau: str):
+    """The quarter that has just ended (real clock), reopened for the bureau by an admin: it takes a
+    report whatever the date (a quarter is submitted once it is over and locks 40 days later).
+    Returns the quarter and its report's API path; the reopening is the report's first revision."""
+    quarter = Quarter.containing(dt.date.today()).previous()
+    path = f"{url}/api/v1/reports/{bureau}/{quarter.year}/{quarter.quarter}"
+    reopened = requests.post(
+        path + "/reopen", json={"reason": "測試：補登"}, headers=admin_headers, timeout=30
+    )
+    assert reopened.status_code == 200, reopened.text
+    return quarter, path

@@ -11,6 +11,7 @@ from shared import rules
 from shared.catalog import default_catalog
 from shared.periods import Quarter
 from tests.helpers.processes import ServiceProcess, free_port, run_cli
+from tests.helpers.reports import reopened_quarter
 from tests.intake.conftest import full_report
 
 ADMIN_SECRET = "dgbv_test-admin-secret-for-the-server-test"
@@ -19,20 +20,6 @@ ADMIN_SECRET = "dgbv_test-admin-secret-for-the-server-test"
 @pytest.fixture
 def server_env(intake_db_url, tmp_path):
     return {"DATABASE_URL": intake_db_url, "INTAKE_ADMIN_TOKEN": ADMIN_SECRET, "DGBV_VAR_DIR": str(tmp_path)}
-
-
-def report_just_ended(url: str, admin: dict) -> str:
-    """The report of the quarter that has just ended (real clock), reopened so that it takes a report
-    whatever the date: the quarter locks 40 days after it ends."""
-    quarter = Quarter.containing(dt.date.today()).previous()
-    reopened = requests.post(
-        f"{url}/api/v1/reports/police/{quarter.year}/{quarter.quarter}/reopen",
-        json={"reason": "測試：補登"},
-        headers=admin,
-        timeout=10,
-    )
-    assert reopened.status_code == 200, reopened.text
-    return f"{url}/api/v1/reports/police/{quarter.year}/{quarter.quarter}"
 
 
 def test_a_fresh_installation_tracks_reports_from_its_first_full_quarter(server_env, tmp_path):
@@ -73,7 +60,7 @@ def test_python_m_services_intake_migrates_serves_and_takes_a_report(server_env,
         assert minted.status_code == 201
         police = {"Authorization": f"Bearer {minted.json()['token']}"}
 
-        report = report_just_ended(server.url, admin)
+        _, report = reopened_quarter(server.url, admin, "police")
         saved = requests.put(report, json=full_report("police", 1), headers=police, timeout=10)
         assert saved.status_code == 200
         submitted = requests.post(report + "/submit", headers=police, timeout=10)
@@ -112,7 +99,7 @@ def test_the_production_command_is_gunicorn_after_migrate(server_env, tmp_path):
         server.start()
         response = requests.get(server.url + "/api/v1/catalog", headers=headers, timeout=10)
         assert response.json()["plan"]["title"] == "推動防治數位性別暴力案件及被害協助"
-        report = report_just_ended(server.url, {"Authorization": f"Bearer {ADMIN_SECRET}"})
+        _, report = reopened_quarter(server.url, {"Authorization": f"Bearer {ADMIN_SECRET}"}, "police")
         requests.put(report, json=full_report("police", 1), headers=headers, timeout=10)
         assert requests.post(report + "/submit", headers=headers, timeout=10).status_code == 200
         # Whichever worker answers the scrape, the count is the sum over both workers.

@@ -5,9 +5,9 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from services.kpi.indicators import assess
 
 from shared.catalog import default_catalog
+from shared.rules import assess_indicator
 
 MALE_SUSPECTS = "secret_filming_male_suspects"
 FEMALE_VICTIMS = "secret_filming_female_victims"
@@ -15,10 +15,11 @@ OBSCENE_MALE = "obscene_distribution_male_suspects"
 
 
 def standing(baseline: list[int | None], year: list[int | None]) -> dict:
-    """The male-suspects indicator in 2022 against 2021, from quarterly counts."""
+    """The male-suspects indicator in 2022 against the plan's goal (2021 - 3%), from quarterly counts."""
     counts = {(2021, q): n for q, n in enumerate(baseline, 1) if n is not None}
     counts |= {(2022, q): n for q, n in enumerate(year, 1) if n is not None}
-    return assess(default_catalog().indicator(MALE_SUSPECTS), 2022, 2021, counts)
+    catalog = default_catalog()
+    return assess_indicator(catalog.indicator(MALE_SUSPECTS), 2022, catalog.goal(MALE_SUSPECTS, 2022), counts)
 
 
 def test_on_track_when_the_year_to_date_count_is_at_or_under_the_seasonal_target():
@@ -124,11 +125,16 @@ def three_indicators(intake, kpi):
     return kpi
 
 
-def test_the_api_serves_each_indicator_of_the_target_year_from_intakes_counts(three_indicators):
+def test_the_api_serves_each_indicator_of_the_current_year_from_intakes_counts(three_indicators):
     by_id = {i["indicator"]: i for i in three_indicators.json("viewer", "/api/v1/indicators")}
 
     male = by_id[MALE_SUSPECTS]
     assert male["name"] == "妨害秘密(偷拍行為)案男性嫌疑人人數"
+    assert (male["goal"]["kind"], male["goal"]["baseline_year"], male["goal"]["reduction"]) == (
+        "plan",
+        2021,
+        0.03,
+    )
     assert (male["year"], male["baseline_year"], male["baseline"], male["target"]) == (2022, 2021, 200, 194.0)
     assert (male["latest_quarter"], male["ytd_actual"], male["baseline_ytd"]) == (2, 90, 100)
     assert (male["ytd_target"], male["change_pct"], male["projection"]) == (97.0, -10.0, 180.0)
@@ -147,13 +153,24 @@ def test_a_revised_count_supersedes_the_earlier_one(three_indicators, intake):
     assert (obscene["ytd_actual"], obscene["status"]) == (9, "on_track")
 
 
-def test_other_years_compare_with_the_year_before(three_indicators):
+def test_a_year_without_a_goal_shows_its_counts_against_the_year_before_without_a_verdict(three_indicators):
     year_2021 = three_indicators.json("viewer", "/api/v1/indicators?year=2021")[0]
     assert (year_2021["baseline_year"], year_2021["ytd_actual"], year_2021["status"]) == (
         2020,
         200,
-        "no_baseline",
+        "no_goal",
     )
+    assert year_2021["goal"] is None and year_2021["target"] is None
     missing = three_indicators.get("viewer", "/api/v1/indicators?year=2030")
     assert missing.status_code == 404
     assert missing.content_type == "application/problem+json"
+
+
+def test_a_continuation_year_is_judged_against_its_own_goal_and_says_so(intake, kpi, clock):
+    clock.set_taipei(2023, 7, 15, 10)
+    intake.outcomes(MALE_SUSPECTS, {2022: [50, 50, 50, 50], 2023: [60]})
+    assert kpi.sync().ok
+    male = kpi.json("viewer", "/api/v1/indicators")[0]  # the current year is 2023 now
+    assert (male["year"], male["goal"]["kind"], male["baseline_year"]) == (2023, "continuation", 2022)
+    assert (male["ytd_actual"], male["ytd_target"], male["status"]) == (60, 48.5, "off_track")
+    assert male["goal"]["text"].startswith("比照原方案") and "原方案未訂此年目標" in male["goal"]["text"]

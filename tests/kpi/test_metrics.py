@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from services.kpi.indicators import STATUSES
 
 from services.kpi import snapshot, sync
 from services.kpi.collector import METRICS
 from services.kpi.intake_client import IntakeFeed
+from shared.rules import INDICATOR_STATUSES
 
 MALE = "secret_filming_male_suspects"
 
@@ -70,18 +70,28 @@ def plan_in_motion(intake, kpi, clock):
 def test_the_collectors_output_parses_back_into_the_kpi_figures(plan_in_motion, clock):
     samples = scrape(plan_in_motion)
 
-    for status in STATUSES:
-        assert sample(samples, "dgbv_indicator_status", indicator=MALE, status=status) == (
-            status == "on_track"
-        )
-    assert sample(samples, "dgbv_indicator_baseline", indicator=MALE) == 200
-    assert sample(samples, "dgbv_indicator_target", indicator=MALE) == 194
+    # 5 July 2022: 2022Q2 has ended but is not due until 10 July; the current period is 2022Q1.
+    assert sample(samples, "dgbv_current_period", year="2022", quarter="1", period="民國111年第1季") == 1
+    plan = {"indicator": MALE, "year": "2022", "goal": "plan"}
+    for status in INDICATOR_STATUSES:
+        assert sample(samples, "dgbv_indicator_status", **plan, status=status) == (status == "on_track")
+    # Every year carries its own verdict: 2021 has no goal of its own.
+    assert (
+        sample(samples, "dgbv_indicator_status", indicator=MALE, year="2021", goal="none", status="no_goal")
+        == 1
+    )
+    assert sample(samples, "dgbv_indicator_baseline", indicator=MALE, year="2022") == 200
+    assert sample(samples, "dgbv_indicator_target", **plan) == 194
+    assert (
+        "dgbv_indicator_target",
+        frozenset({"indicator": MALE, "year": "2021", "goal": "none"}.items()),
+    ) not in samples
     assert sample(samples, "dgbv_indicator_count", indicator=MALE, year="2022", quarter="1") == 40
     assert sample(samples, "dgbv_indicator_ytd", indicator=MALE, year="2022") == 90
-    assert sample(samples, "dgbv_indicator_ytd_target", indicator=MALE, year="2022") == 97
+    assert sample(samples, "dgbv_indicator_ytd_target", **plan) == 97
     assert sample(samples, "dgbv_indicator_projection", indicator=MALE, year="2022") == 180
     assert sample(samples, "dgbv_indicator_change_pct", indicator=MALE, year="2022") == -10
-    assert sample(samples, "dgbv_indicator_seasonal_target", indicator=MALE, year="2022", quarter="3") == 48.5
+    assert sample(samples, "dgbv_indicator_seasonal_target", **plan, quarter="3") == 48.5
 
     q1 = {"year": "2022", "quarter": "1"}
     assert sample(samples, "dgbv_report_submitted", bureau="police", **q1) == 1
@@ -93,11 +103,18 @@ def test_the_collectors_output_parses_back_into_the_kpi_figures(plan_in_motion, 
     assert sample(samples, "dgbv_report_days_overdue", bureau="police", **q1) == 0
     assert sample(samples, "dgbv_report_completeness_ratio", **q1) == 0.3333
     assert sample(samples, "dgbv_report_timeliness_ratio", **q1) == 0.1667
+    # 2022Q2 is not due yet: nobody is missing or late in it.
+    assert not [key for key in samples if key[0].startswith("dgbv_report") and ("quarter", "2") in key[1]]
 
-    # The latest progress quarter is 2022Q2: 1 session reported of 40 x 2 / 4 = 20 planned.
-    assert sample(samples, "dgbv_action_progress_period", year="2022", quarter="2") == 1
+    # Progress at the current quarter 2022Q1: 1 session reported of 40 / 4 = 10 planned.
     labels = {"bureau": "police", "program": "primary", "action": "1.police.1", "metric": "sessions"}
-    assert sample(samples, "dgbv_action_progress_ratio", **labels) == 0.05
+    assert sample(samples, "dgbv_action_progress_ratio", **labels) == 0.1
+    assert sample(samples, "dgbv_action_behind", **labels) == 1
+    # A caseload metric is a trend, never a ratio against a plan.
+    caseload = {"bureau": "police", "program": "primary", "action": "1.police.5", "metric": "cases_recorded"}
+    assert sample(samples, "dgbv_action_caseload_ytd", **caseload, year="2022") == 1
+    assert sample(samples, "dgbv_action_caseload_ytd", **caseload, year="2021") == 0
+    assert ("dgbv_action_progress_ratio", frozenset(caseload.items())) not in samples
 
     assert sample(samples, "dgbv_gbv_type_count", type="2", role="suspect", sex="male", year="2021") == 2
     assert sample(samples, "dgbv_gbv_type_count", type="5", role="suspect", sex="male", year="2021") == 1
@@ -116,9 +133,7 @@ def test_a_scrape_reads_the_stored_snapshot_and_never_recomputes(plan_in_motion,
     assert (
         sample(scrape(plan_in_motion), "dgbv_indicator_ytd", indicator=MALE, year="2022") == 90
     )  # ... not the figures
-    snapshot.recompute(
-        database, kpi_app.extensions["catalog"], now=kpi_app.config["CLOCK"](), due_days=10, threshold=0.9
-    )
+    snapshot.recompute(database, kpi_app.extensions["catalog"], now=kpi_app.config["CLOCK"]())
     assert sample(scrape(plan_in_motion), "dgbv_indicator_ytd", indicator=MALE, year="2022") == 160
 
 

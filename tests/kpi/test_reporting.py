@@ -1,15 +1,18 @@
-"""Report compliance per quarter and activity progress against plan, checked by hand."""
+"""Report compliance per quarter and activity progress against plan, checked by hand.
+
+2022Q1 is due on 2022-04-10 and 2022Q2 on 2022-07-10 (the catalog's due days, 10), end of day in
+Taipei. The current reporting quarter is the latest whose due date has passed.
+"""
 
 from __future__ import annotations
 
 import pytest
 
-# 2022Q1 is due on 2022-04-10 (the quarter's end + REPORT_DUE_DAYS of 10), end of day in Taipei.
-
 
 @pytest.fixture
 def first_quarter_reports(intake, kpi, clock):
-    """Police and social on time, education 3 days late, health a draft, labor and information nothing."""
+    """Police and social on time, education 3 days late, health a draft, labor and information nothing;
+    police has also started a draft of Q2, which cannot be submitted before the quarter ends."""
     clock.set_taipei(2022, 4, 8, 10)
     intake.submit_report("police", 2022, 1)
     intake.submit_report("social", 2022, 1)
@@ -18,7 +21,7 @@ def first_quarter_reports(intake, kpi, clock):
     clock.set_taipei(2022, 4, 13, 9)
     intake.submit_report("education", 2022, 1)
     clock.set_taipei(2022, 4, 20, 10)
-    intake.submit_report("police", 2022, 2)  # early: Q2 is not due until 2022-07-10
+    intake.save_report("police", 2022, 2)  # a draft of the quarter in progress
     assert kpi.sync().ok
     return kpi
 
@@ -30,6 +33,7 @@ def test_compliance_counts_submitted_and_on_time_bureaus_against_all_six(first_q
         "quarter": 1,
         "period_label": "民國111年第1季",
         "due_date": "2022-04-10",
+        "due_passed": True,
         "expected": 6,
         "submitted": 3,
         "on_time": 2,
@@ -42,6 +46,7 @@ def test_compliance_counts_submitted_and_on_time_bureaus_against_all_six(first_q
         "bureau": "police",
         "name": "警察局",
         "status": "submitted",
+        "state": "on_time",
         "submitted": True,
         "submitted_at": None,
         "days_late": 0,
@@ -50,34 +55,66 @@ def test_compliance_counts_submitted_and_on_time_bureaus_against_all_six(first_q
     }
     assert bureaus["police"]["submitted_at"].startswith("2022-04-08T02:00:00")
     late = bureaus["education"]
-    assert (late["submitted"], late["days_late"], late["on_time"], late["days_overdue"]) == (
-        True,
-        3,
-        False,
-        0,
-    )
-    returned = bureaus["social"]
-    assert (returned["status"], returned["submitted"], returned["on_time"]) == ("returned", True, True)
+    assert (late["state"], late["days_late"], late["on_time"], late["days_overdue"]) == ("late", 3, False, 0)
+    returned = bureaus["social"]  # submitted, then sent back: it counts as submitted, on time
+    assert (returned["status"], returned["submitted"], returned["state"]) == ("returned", True, "on_time")
     for missing, status in (("health", "draft"), ("labor", "not_started"), ("information", "not_started")):
         entry = bureaus[missing]
-        assert (entry["status"], entry["submitted"], entry["days_late"]) == (status, False, None)
+        assert (entry["status"], entry["state"], entry["submitted"], entry["days_late"]) == (
+            status,
+            "overdue",
+            False,
+            None,
+        )
         assert (entry["on_time"], entry["days_overdue"]) == (False, 10)  # 2022-04-20 is 10 days past due
 
 
-def test_without_a_quarter_compliance_is_that_of_the_latest_quarter_past_its_due_date(first_quarter_reports):
+def test_without_a_quarter_compliance_and_progress_are_of_the_current_reporting_quarter(
+    first_quarter_reports,
+):
     assert first_quarter_reports.json("viewer", "/api/v1/compliance")["quarter"] == 1
+    assert first_quarter_reports.json("viewer", "/api/v1/progress")["quarter"] == 1
+    status = first_quarter_reports.json("viewer", "/api/v1/status")
+    assert (status["first_quarter"], status["current_quarter"], status["current_year"]) == (
+        "2022Q1",
+        "2022Q1",
+        2022,
+    )
 
 
-def test_a_quarter_with_an_early_submission_is_tracked_before_its_due_date(first_quarter_reports):
+def test_a_quarter_in_progress_is_not_tracked_and_a_draft_of_it_switches_nothing(first_quarter_reports):
     summaries = first_quarter_reports.json("viewer", "/api/v1/compliance/all")
-    assert [(s["year"], s["quarter"], s["submitted"], s["completeness"]) for s in summaries] == [
-        (2022, 1, 3, 0.5),
-        (2022, 2, 1, 0.1667),
-    ]
+    assert [(s["year"], s["quarter"], s["submitted"]) for s in summaries] == [(2022, 1, 3)]
     assert "bureaus" not in summaries[0]
-    q2 = first_quarter_reports.json("viewer", "/api/v1/compliance?year=2022&quarter=2")
-    assert q2["due_date"] == "2022-07-10"
-    assert {b["days_overdue"] for b in q2["bureaus"]} == {0}  # not due yet
+    assert first_quarter_reports.get("viewer", "/api/v1/compliance?year=2022&quarter=2").status_code == 404
+
+
+def test_a_quarter_that_has_ended_but_is_not_due_is_never_missing_or_behind(intake, kpi, clock):
+    intake.target(2022, "1.police.1", "sessions", 40)
+    clock.set_taipei(2022, 4, 8, 10)
+    intake.submit_report("police", 2022, 1, values={"1.police.1": {"sessions": 10}})
+    clock.set_taipei(2022, 7, 5, 10)  # Q2 has ended; it is due on 10 July
+    intake.submit_report("police", 2022, 2, values={"1.police.1": {"sessions": 1}})
+    assert kpi.sync().ok
+    q2 = kpi.json("viewer", "/api/v1/compliance?year=2022&quarter=2")
+    assert q2["due_passed"] is False
+    assert {b["bureau"]: b["state"] for b in q2["bureaus"]} == {
+        "police": "on_time",
+        **{b: "not_yet_due" for b in ("education", "health", "labor", "information", "social")},
+    }
+    assert {b["days_overdue"] for b in q2["bureaus"]} == {0}
+    progress = kpi.json("viewer", "/api/v1/progress?year=2022&quarter=2")
+    assert progress["due_passed"] is False
+    assert not [row for row in progress["actions"] if row["behind"]]
+    assert {row["state"] for row in progress["actions"] if row["kind"] == "output"} == {"not_yet_due"}
+    # What the committee sees first is still Q1, where police was on plan.
+    assert kpi.json("viewer", "/api/v1/compliance")["quarter"] == 1
+    current = kpi.json("viewer", "/api/v1/progress?bureau=police")
+    assert (current["quarter"], current["bureaus"][0]["behind_actions"]) == (1, [])
+    clock.set_taipei(2022, 7, 11, 10)  # now Q2 is due and judged: 11 of 20 planned
+    assert kpi.sync().ok
+    judged = kpi.json("viewer", "/api/v1/progress?bureau=police")
+    assert (judged["quarter"], judged["bureaus"][0]["behind_actions"]) == (2, ["1.police.1"])
 
 
 def test_an_untracked_quarter_is_not_found_and_a_lone_year_is_invalid(first_quarter_reports):
@@ -95,13 +132,16 @@ def test_days_overdue_grow_with_the_clock_at_each_recompute(first_quarter_report
 
 @pytest.fixture
 def half_year_progress(intake, kpi, clock):
-    """Targets for 2022 and the reports of the first two quarters."""
+    """Targets for 2022 and the reports of the first two quarters, judged once Q2 is due."""
     intake.target(2022, "1.police.1", "sessions", 40)  # no split: 40 x 2 / 4 = 20 by Q2
     intake.target(2022, "1.police.1", "participants", 600, [100, 100, 200, 200])  # 200 by Q2
-    intake.target(2022, "2.police.4", "persons_protected", 0)  # nothing planned: no ratio
+    intake.target(2022, "1.police.2", "contests", 2, [0, 0, 1, 1])  # nothing planned by Q2: no ratio
     intake.target(2022, "1.education.1", "sessions", 8)  # 4 by Q2
     clock.set_taipei(2022, 4, 5, 10)
-    intake.submit_report("police", 2022, 1, values={"1.police.1": {"sessions": 5, "participants": 100}})
+    referrals = {"2.police.3": {"referrals_received": 8}}
+    intake.submit_report(
+        "police", 2022, 1, values={"1.police.1": {"sessions": 5, "participants": 100}, **referrals}
+    )
     intake.submit_report("education", 2022, 1, values={"1.education.1": {"sessions": 3}})
     intake.call("coordinator", "POST", "/api/v1/reports/education/2022/1/accept")
     clock.set_taipei(2022, 7, 5, 10)
@@ -109,20 +149,17 @@ def half_year_progress(intake, kpi, clock):
     intake.save_report(
         "education", 2022, 2, values={"1.education.1": {"sessions": 10}}
     )  # a draft: not counted
+    clock.set_taipei(2022, 7, 11, 10)
     assert kpi.sync().ok
     return kpi
 
 
 def test_progress_compares_year_to_date_reported_values_with_the_plan(half_year_progress):
     progress = half_year_progress.json("viewer", "/api/v1/progress?year=2022&quarter=2")
-    assert (progress["year"], progress["quarter"], progress["threshold"]) == (2022, 2, 0.9)
+    assert (progress["year"], progress["quarter"], progress["due_passed"]) == (2022, 2, True)
+    assert (progress["threshold"], progress["threshold_percent"]) == (0.9, 90)
     rows = {(a["action"], a["metric"]): a for a in progress["actions"]}
-    assert list(rows) == [
-        ("1.police.1", "sessions"),
-        ("1.police.1", "participants"),
-        ("1.education.1", "sessions"),
-        ("2.police.4", "persons_protected"),
-    ]
+    assert len(rows) == 61  # every metric of the catalog
     assert rows[("1.police.1", "sessions")] == {
         "action": "1.police.1",
         "bureau": "police",
@@ -130,27 +167,60 @@ def test_progress_compares_year_to_date_reported_values_with_the_plan(half_year_
         "metric": "sessions",
         "metric_name": "辦理場次",
         "unit": "場次",
+        "kind": "output",
+        "state": "behind",
         "planned_to_date": 20.0,
         "reported_to_date": 11,  # 5 + 6
+        "by_sex_to_date": None,
         "ratio": 0.55,
+        "percent": 55,
+        "previous_year_to_date": None,
+        "change_pct": None,
         "behind": True,
     }
     participants = rows[("1.police.1", "participants")]
     assert (participants["planned_to_date"], participants["reported_to_date"]) == (200.0, 250)
-    assert (participants["ratio"], participants["behind"]) == (1.25, False)
+    assert (participants["ratio"], participants["state"], participants["behind"]) == (1.25, "on_plan", False)
+    assert participants["by_sex_to_date"] == {"male": 250, "female": 0, "other": 0}
+    nothing_planned = rows[("1.police.2", "contests")]
+    assert (nothing_planned["ratio"], nothing_planned["state"], nothing_planned["behind"]) == (
+        None,
+        "no_target",
+        False,
+    )
+    # Education has not submitted Q2: compliance calls it overdue; its progress is not judged.
     education = rows[("1.education.1", "sessions")]
-    assert (education["reported_to_date"], education["ratio"], education["behind"]) == (3, 0.75, True)
-    nothing_planned = rows[("2.police.4", "persons_protected")]
-    assert (nothing_planned["ratio"], nothing_planned["behind"]) == (None, False)
+    assert (education["reported_to_date"], education["state"], education["behind"]) == (
+        3,
+        "not_reported",
+        False,
+    )
 
-    assert progress["bureaus"] == [
-        {"bureau": "police", "ratio": 0.9, "behind_actions": ["1.police.1"]},  # (0.55 + 1.25) / 2
-        {"bureau": "education", "ratio": 0.75, "behind_actions": ["1.education.1"]},
+    assert progress["bureaus"][:2] == [
+        {
+            "bureau": "police",
+            "ratio": 0.9,
+            "percent": 90,
+            "behind_actions": ["1.police.1"],
+        },  # (0.55 + 1.25) / 2
+        {"bureau": "education", "ratio": None, "percent": None, "behind_actions": []},
     ]
-    assert progress["programs"] == [
-        {"program": "primary", "ratio": 0.85, "behind_actions": ["1.police.1", "1.education.1"]},
-        {"program": "secondary", "ratio": None, "behind_actions": []},
-    ]
+    assert progress["programs"][0] == {
+        "program": "primary",
+        "ratio": 0.9,
+        "percent": 90,
+        "behind_actions": ["1.police.1"],
+    }
+
+
+def test_caseload_metrics_are_shown_with_their_trend_and_never_judged(half_year_progress):
+    progress = half_year_progress.json("viewer", "/api/v1/progress?year=2022&quarter=2")
+    referrals = next(a for a in progress["actions"] if a["metric"] == "referrals_received")
+    assert (referrals["kind"], referrals["state"], referrals["behind"]) == ("caseload", "caseload", False)
+    assert (referrals["reported_to_date"], referrals["previous_year_to_date"]) == (9, 0)  # 8 + 1
+    assert (referrals["planned_to_date"], referrals["ratio"], referrals["change_pct"]) == (None, None, None)
+    caseload = [a for a in progress["actions"] if a["kind"] == "caseload"]
+    assert len(caseload) == 27 and not any(a["behind"] for a in caseload)
 
 
 def test_progress_at_the_first_quarter_counts_only_that_quarter(half_year_progress):
@@ -163,10 +233,20 @@ def test_progress_narrows_to_a_bureau_or_a_program(half_year_progress):
     police = half_year_progress.json("viewer", "/api/v1/progress?year=2022&quarter=2&bureau=police")
     assert {a["bureau"] for a in police["actions"]} == {"police"}
     assert [b["bureau"] for b in police["bureaus"]] == ["police"]
-    assert police["programs"][0] == {"program": "primary", "ratio": 0.9, "behind_actions": ["1.police.1"]}
+    assert police["programs"][0] == {
+        "program": "primary",
+        "ratio": 0.9,
+        "percent": 90,
+        "behind_actions": ["1.police.1"],
+    }
 
     secondary = half_year_progress.json("viewer", "/api/v1/progress?program=secondary")
-    assert (secondary["year"], secondary["quarter"]) == (2022, 2)  # the latest quarter by default
-    assert [a["action"] for a in secondary["actions"]] == ["2.police.4"]
+    assert (secondary["year"], secondary["quarter"]) == (2022, 2)  # the current reporting quarter
+    assert {a["action"] for a in secondary["actions"]} == {
+        "2.police.1",
+        "2.police.2",
+        "2.police.3",
+        "2.police.4",
+    }
     assert half_year_progress.get("viewer", "/api/v1/progress?bureau=fire").status_code == 404
     assert half_year_progress.get("viewer", "/api/v1/progress?colour=red").status_code == 422

@@ -169,7 +169,7 @@ def test_the_demo_datas_records_of_109_and_110_are_the_three_seed_tables(intake_
     # The demo data generator deals the printed cells out to its records of 2020 and 2021.
     database = Database(intake_db_url)
     try:
-        demo.generate(database, CATALOG, until=dt.date(2022, 7, 1), due_days=10, lock_days=30)
+        demo.generate(database, CATALOG, until=dt.date(2022, 7, 1))
     finally:
         database.dispose()
     assert kpi.sync().ok

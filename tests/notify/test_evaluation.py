@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
+from shared import rules
 from shared.periods import Quarter
-from tests.notify.world import BUREAUS, days_before_due, only, sqlite_only
+from tests.notify.world import BUREAUS, CATALOG, days_before_due, only, sqlite_only
 
 
 def test_reminders_go_to_the_bureaus_that_have_not_submitted_once_whatever_happens(
@@ -100,14 +103,21 @@ def test_behind_lists_each_action_with_its_planned_and_reported_values(world, ma
 
 
 @sqlite_only
-def test_the_committee_is_alerted_to_an_indicator_off_track(world, make_notify, smtp, clock):
-    q = world.period(Quarter(2022, 3))  # not a fourth quarter: then kpi says met or missed
+def test_the_committee_is_alerted_to_an_indicator_off_track_in_the_current_year(
+    world, make_notify, smtp, clock
+):
+    # kpi runs on the real clock: its current year is that of the current reporting quarter.
+    now = dt.datetime.now(dt.UTC)
+    current = rules.current_reporting_quarter(CATALOG.reporting, CATALOG.reporting.first_quarter, now)
+    q = Quarter(current.year, min(current.quarter, 3))  # not a fourth quarter: then kpi says met or missed
     previous = q.year - 1
     world.outcomes("secret_filming_male_suspects", {previous: [25, 25, 25, 25], q.year: [30] * q.quarter})
     world.outcomes("secret_filming_female_victims", {previous: [25, 25, 25, 25], q.year: [20] * q.quarter})
+    # Last year's verdict is history: it alerts nobody now.
+    world.outcomes("obscene_distribution_male_suspects", {previous - 1: [5, 5, 5, 5], previous: [9, 9, 9, 9]})
     world.sync()
     notify = make_notify()
-    clock.now = days_before_due(q, 5)
+    clock.now = now
 
     created = [key for key in only(notify.evaluate()["created"], q) if key.startswith("committee:")]
     assert created == [f"committee:secret_filming_male_suspects:{q.year}Q{q.quarter}:off_track"]
@@ -118,6 +128,7 @@ def test_the_committee_is_alerted_to_an_indicator_off_track(world, make_notify, 
     body = message.get_body(("plain",)).get_content()
     assert "本年累計實際數：" + str(30 * q.quarter) in body
     assert "較基準年同期增減：+20.00%" in body
+    assert "延續目標（非原方案所訂）：比照原方案" in body  # never presented as the plan's own goal
 
 
 def test_overdue_notices_come_every_seven_days_at_most_four_times_across_restarts(

@@ -11,13 +11,10 @@ from services.notify.rules import (
     Thresholds,
     behind_rule,
     committee_rule,
-    compliance_from_reports,
     deadline_rules,
-    latest_quarter,
     returned_rule,
 )
 from shared.catalog import default_catalog
-from shared.periods import Quarter
 
 CATALOG = default_catalog()
 DIRECTORY = [
@@ -122,21 +119,6 @@ def test_a_bureau_without_an_address_is_reported_not_forgotten():
     assert reminder.facts["due_date_roc"] == "111年7月10日"
 
 
-def test_a_quarter_kpi_does_not_track_yet_is_read_from_intakes_reports():
-    document = compliance_from_reports(
-        Quarter(2022, 2), [{"bureau": "police", "status": "submitted"}], CATALOG, 10
-    )
-    assert document["due_date"] == "2022-07-10"
-    found = deadline_rules(document, DIRECTORY, dt.date(2022, 7, 4), DEFAULTS)
-    assert len(found.candidates) == len(CATALOG.bureaus) - 1
-
-
-def test_the_quarter_chased_is_the_one_that_just_ended_from_the_plans_first_year():
-    assert latest_quarter(dt.date(2022, 7, 5), 2022) == Quarter(2022, 2)
-    assert latest_quarter(dt.date(2022, 4, 1), 2022) == Quarter(2022, 1)
-    assert latest_quarter(dt.date(2022, 1, 5), 2022) is None
-
-
 def returned_report(number: int = 3, **overrides) -> dict:
     return {
         "bureau": "health",
@@ -179,11 +161,14 @@ def test_a_returned_report_is_announced_with_the_coordinators_comment_once_per_r
     assert returned_rule([returned_report(status="submitted")], DIRECTORY).candidates == []
 
 
-def progress(reported: int, planned: float = 10) -> dict:
+def progress(behind: bool, *, due_passed: bool = True) -> dict:
+    """kpi's progress of 2022Q2: its judgement on police's sessions, and a caseload metric."""
     return {
         "year": 2022,
         "quarter": 2,
+        "due_passed": due_passed,
         "threshold": 0.9,
+        "threshold_percent": 90,
         "actions": [
             {
                 "action": "1.police.1",
@@ -192,18 +177,26 @@ def progress(reported: int, planned: float = 10) -> dict:
                 "metric": "sessions",
                 "metric_name": "辦理場次",
                 "unit": "場次",
-                "planned_to_date": planned,
-                "reported_to_date": reported,
+                "kind": "output",
+                "planned_to_date": 10.0,
+                "reported_to_date": 8 if behind else 9,
+                "ratio": 0.8 if behind else 0.9,
+                "percent": 80 if behind else 90,
+                "behind": behind,
             },
             {
-                "action": "1.police.1",
+                "action": "2.police.3",
                 "bureau": "police",
-                "program": "primary",
-                "metric": "participants",
-                "metric_name": "參與人次",
-                "unit": "人次",
-                "planned_to_date": 0,  # nothing planned yet: never behind
+                "program": "secondary",
+                "metric": "referrals_received",
+                "metric_name": "接獲通報件數",
+                "unit": "件",
+                "kind": "caseload",
+                "planned_to_date": None,
                 "reported_to_date": 0,
+                "ratio": None,
+                "percent": None,
+                "behind": False,  # demand, never judged
             },
         ],
     }
@@ -212,34 +205,22 @@ def progress(reported: int, planned: float = 10) -> dict:
 ALL_IN = compliance({b.id: "submitted" for b in CATALOG.bureaus})
 
 
-@pytest.mark.parametrize(("reported", "fires"), [(8, True), (9, False), (12, False), (0, True)])
-def test_behind_fires_under_the_threshold_of_plan(reported, fires):
-    found = behind_rule(ALL_IN, progress(reported), DIRECTORY, dt.date(2022, 7, 8), DEFAULTS, CATALOG)
-    assert keys(found) == (["behind:police:2022Q2:1"] if fires else [])
-    if fires:
+@pytest.mark.parametrize("behind", [True, False])
+def test_behind_names_exactly_what_kpi_judges_behind_with_kpis_figures(behind):
+    found = behind_rule(ALL_IN, progress(behind), DIRECTORY, CATALOG)
+    assert keys(found) == (["behind:police:2022Q2:1"] if behind else [])
+    if behind:
         (action,) = found.candidates[0].facts["actions"]
         assert (action["metric_name"], action["planned_to_date"], action["reported_to_date"]) == (
             "辦理場次",
-            10,
-            reported,
+            10.0,
+            8,
         )
+        assert (action["percent"], found.candidates[0].facts["threshold_percent"]) == (80, 90)
 
 
-def test_behind_waits_until_the_quarters_reports_are_in():
-    some_missing = compliance({"police": "submitted"})
-    assert (
-        behind_rule(some_missing, progress(1), DIRECTORY, dt.date(2022, 7, 8), DEFAULTS, CATALOG).candidates
-        == []
-    )
-    # once the due date has passed, the reports that are in are judged
-    found = behind_rule(some_missing, progress(1), DIRECTORY, dt.date(2022, 7, 11), DEFAULTS, CATALOG)
-    assert keys(found) == ["behind:police:2022Q2:1"]
-
-
-def test_the_behind_threshold_is_a_setting():
-    lenient = Thresholds(behind_threshold=0.5)
-    assert behind_rule(ALL_IN, progress(6), DIRECTORY, dt.date(2022, 7, 8), lenient, CATALOG).candidates == []
-    assert keys(behind_rule(ALL_IN, progress(4), DIRECTORY, dt.date(2022, 7, 8), lenient, CATALOG))
+def test_behind_waits_until_kpi_judges_the_quarter():
+    assert behind_rule(ALL_IN, progress(True, due_passed=False), DIRECTORY, CATALOG).candidates == []
 
 
 def indicator(status: str, latest: int | None = 2) -> dict:
@@ -247,6 +228,8 @@ def indicator(status: str, latest: int | None = 2) -> dict:
         "indicator": "secret_filming_male_suspects",
         "name": "妨害秘密(偷拍行為)案男性嫌疑人人數",
         "year": 2022,
+        "goal": {"kind": "plan", "baseline_year": 2021, "reduction": 0.03, "text": "均較 110 年下降 3%。"},
+        "baseline_year": 2021,
         "status": status,
         "latest_quarter": latest,
         "baseline": 100,
@@ -260,7 +243,8 @@ def indicator(status: str, latest: int | None = 2) -> dict:
 
 
 @pytest.mark.parametrize(
-    ("status", "fires"), [("on_track", False), ("at_risk", True), ("off_track", True), ("no_data", False)]
+    ("status", "fires"),
+    [("on_track", False), ("at_risk", True), ("off_track", True), ("no_data", False), ("no_goal", False)],
 )
 def test_the_committee_hears_of_indicators_at_risk_or_off_track(status, fires):
     found = committee_rule([indicator(status)], ["c@x.tw"], DEFAULTS)

@@ -28,14 +28,15 @@ import requests
 from aiosmtpd.controller import Controller
 
 from services.intake import create_app as create_intake_app
-from services.intake import tokens
+from services.intake import installation, tokens
 from services.kpi import create_app as create_kpi_app
 from services.kpi import scheduler as kpi_scheduler
 from services.notify.delivery import deliver
 from services.notify.evaluation import evaluate
 from services.notify.models import Notification
+from shared import rules
 from shared.catalog import default_catalog
-from shared.periods import TAIPEI, Quarter, due_date
+from shared.periods import TAIPEI, Quarter
 from tests.conftest import Clock
 from tests.helpers.processes import ServiceProcess, free_port
 from tests.helpers.reports import metric_values
@@ -148,6 +149,8 @@ class World:
         self.client = self.intake_app.test_client()
         self.secrets: dict[str, str] = {}
         with self.intake_app.extensions["database"].transaction() as session:
+            # The deployment holds the plan's whole history (its process would otherwise start today).
+            installation.set_installed_on(session, CATALOG, None, self.clock())
             for who, (role, bureau) in ROLE_TOKENS.items():
                 _, secret = tokens.mint_token(
                     session, CATALOG, name=who, role=role, bureau=bureau, created_by="test", now=self.clock()
@@ -294,7 +297,7 @@ class World:
 # -- notify ----------------------------------------------------------------------------
 def days_before_due(quarter: Quarter, days: int, hour: int = 9) -> dt.datetime:
     """The instant `days` days before the quarter's due date (negative: after), in Taipei."""
-    return taipei(due_date(quarter, 10) - dt.timedelta(days=days), hour)
+    return taipei(rules.due_date(CATALOG.reporting, quarter) - dt.timedelta(days=days), hour)
 
 
 def only(keys, quarter: Quarter) -> list[str]:

@@ -21,6 +21,7 @@ def intake_server(intake_db_url, tmp_path):
         "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prometheus"),
     }
     run_cli(["services.intake", "migrate"], env)
+    run_cli(["services.intake", "installed-on"], env)  # it holds the plan's history
     port = free_port()
     server = ServiceProcess(
         ["gunicorn", "-c", "python:services.gunicorn_conf", "services.intake:create_app()"],

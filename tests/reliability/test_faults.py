@@ -97,6 +97,7 @@ def test_requests_during_a_database_outage_get_503_and_the_service_recovers_by_i
         "WEB_WORKERS": "2",
     }
     run_cli(["services.intake", "migrate"], env)
+    run_cli(["services.intake", "installed-on"], env)  # it holds the plan's history
     server = ServiceProcess(
         ["gunicorn", "-c", "python:services.gunicorn_conf", "services.intake:create_app()"],
         env,

@@ -39,3 +39,53 @@ def test_the_lock_pins_every_runtime_dependency_of_pyproject():
         assert name in locked, f"{name} is not in requirements.lock (run make lock)"
         if "==" in requirement:
             assert locked[name] == requirement.split("==")[1].split()[0].strip('",'), name
+
+
+# The plan's rules are the catalog's data and shared/rules.py's functions: nothing else defines them.
+RULE_WORDS = (
+    "REPORT_DUE_DAYS",
+    "REPORT_LOCK_DAYS",
+    "BEHIND_THRESHOLD",
+    "SUBMITTED_STATUSES =",
+    "OUTSTANDING_STATUSES =",
+    "REPORTED_STATUSES",
+    "due_days =",
+    "lock_days =",
+    "behind_threshold =",
+    "def due_date",
+    "def due_at",
+    "def lock_at",
+    "def days_late",
+    "def planned_to_date",
+)
+RULES_HOME = {Path("shared/rules.py"), Path("shared/catalog/schema.py")}
+
+
+def test_no_rule_of_the_plan_is_defined_twice():
+    places = [
+        ROOT / "services",
+        ROOT / "shared",
+        ROOT / "deploy",
+        ROOT / "docker-compose.yml",
+        ROOT / ".env.example",
+    ]
+    files = [p for place in places for p in ([place] if place.is_file() else place.rglob("*")) if p.is_file()]
+    found = []
+    for path in files:
+        if (
+            path.suffix not in (".py", ".yml", ".yaml", ".example", ".j2", ".html")
+            and path.name != ".env.example"
+        ):
+            continue
+        relative = path.relative_to(ROOT)
+        if relative in RULES_HOME:
+            continue
+        text = path.read_text(encoding="utf-8", errors="replace")
+        found += [f"{relative}: {word}" for word in RULE_WORDS if word in text]
+    assert found == []
+
+
+def test_the_catalog_states_every_rule_that_shared_rules_reads():
+    text = (ROOT / "shared/catalog/new_taipei_dgbv.yaml").read_text(encoding="utf-8")
+    for key in ("first_quarter:", "due_days:", "lock_days:", "behind_threshold:", "goals:", "kind: caseload"):
+        assert key in text, key

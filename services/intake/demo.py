@@ -700,8 +700,8 @@ class DemoGenerator:
     def _plan_reports(self, plans: dict) -> None:
         activity, submission = self.assume["activity"], self.assume["submission"]
         texts = self.assume["texts"]
-        due_days, lock_days = self.catalog.reporting.due_days, self.catalog.reporting.lock_days
-        max_late = max(1, min(submission["max_days_late"], lock_days))
+        reporting = self.catalog.reporting
+        max_late = max(1, min(submission["max_days_late"], reporting.lock_days))
         lagging: dict[tuple[str, int], bool] = {}
         for year in sorted({q.year for q in self.reporting}):
             rng = self._rng("lagging", year)
@@ -717,9 +717,9 @@ class DemoGenerator:
                 never = rng.random() < submission["never_share"]
                 keeps_draft = rng.random() < 0.5
                 if rng.random() < submission["late_share"]:
-                    offset = due_days + rng.randint(1, max_late)
+                    offset = reporting.due_days + rng.randint(1, max_late)
                 else:
-                    offset = rng.randint(1, max(1, due_days))
+                    offset = rng.randint(1, max(1, reporting.due_days))
                 submit_at = taipei_moment(
                     quarter.end + dt.timedelta(days=offset), rng.randint(9, 17), rng.randint(0, 59)
                 )

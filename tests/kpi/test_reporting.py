@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import pytest
 
+from services.intake import installation
+
 
 @pytest.fixture
 def first_quarter_reports(intake, kpi, clock):
@@ -250,3 +252,28 @@ def test_progress_narrows_to_a_bureau_or_a_program(half_year_progress):
     }
     assert half_year_progress.get("viewer", "/api/v1/progress?bureau=fire").status_code == 404
     assert half_year_progress.get("viewer", "/api/v1/progress?colour=red").status_code == 422
+
+
+def test_a_deployment_installed_today_has_nothing_overdue_until_its_first_full_quarter_is_due(
+    intake_app, intake, kpi, clock
+):
+    clock.set_taipei(2026, 12, 1, 10)
+    with intake_app.extensions["database"].transaction() as session:
+        installation.record_if_new(session, intake_app.extensions["catalog"], clock())
+    assert kpi.sync().ok
+    status = kpi.json("viewer", "/api/v1/status")
+    assert (status["first_quarter"], status["current_quarter"], status["current_year"]) == (
+        "2027Q1",
+        None,
+        2026,
+    )
+    assert kpi.json("viewer", "/api/v1/compliance/all") == []
+    missing = kpi.get("viewer", "/api/v1/compliance")
+    assert missing.status_code == 404 and "nothing is judged before then" in missing.json["detail"]
+    metrics = kpi.get(None, "/metrics").get_data(as_text=True)
+    assert "dgbv_report_days_overdue{" not in metrics and "dgbv_current_period{" not in metrics
+    clock.set_taipei(2027, 4, 11, 10)  # 2027Q1 is due on 10 April
+    assert kpi.sync().ok
+    assert [
+        (s["year"], s["quarter"], s["submitted"]) for s in kpi.json("viewer", "/api/v1/compliance/all")
+    ] == [(2027, 1, 0)]

@@ -56,7 +56,13 @@ def quarters():
         (r.year, r.quarter): r for r in reports.list_reports(get_session(), g.principal, bureau=g.user.bureau)
     }
     rows = [quarter_row(found.get((q.year, q.quarter)), q, rules) for q in plan_quarters(rules)]
-    return render_template("web/quarters.html", rows=rows, bureau=rules.catalog.bureau(g.user.bureau))
+    return render_template(
+        "web/quarters.html",
+        open_rows=[row for row in rows if row["needs_action"]],
+        history=[row for row in rows if not row["needs_action"]],
+        bureau=rules.catalog.bureau(g.user.bureau),
+        first=rules.first_quarter,
+    )
 
 
 def render_report_form(

@@ -60,6 +60,10 @@ def quarter_row(report, quarter: Quarter, rules: reports.Rules) -> dict:
         "ended": plan_rules.has_ended(quarter, rules.now),
         "locked": started and reports.is_locked(report, quarter, rules),
         "report": report,
+        # What the bureau can still act on: an open quarter not yet submitted, or returned to it.
+        "needs_action": started
+        and not reports.is_locked(report, quarter, rules)
+        and (not done or status == reports.RETURNED),
     }
 
 

@@ -62,3 +62,14 @@ def test_each_bureau_sees_its_own_quarters_only(signed_in, web_app):
 
 def test_coordinators_have_no_quarters_of_their_own(signed_in):
     assert signed_in("coordinator").get("/quarters").status_code == 403
+
+
+def test_what_needs_action_comes_first_and_history_is_folded_away(signed_in, web_app, clock):
+    clock.set_taipei(2022, 4, 8, 10)
+    file_report(web_app, "police", Quarter(2022, 1), 1)  # submitted: history
+    clock.set_taipei(2022, 7, 5, 10)
+    html = text_of(signed_in("police").get("/quarters"))
+    waiting, history = html.split("<details", 1)
+    assert "民國111年第2季" in waiting and "民國111年第3季" in waiting  # due soon, in progress
+    assert "民國111年第1季" not in waiting
+    assert "歷史季報（1 季）" in history and "民國111年第1季" in history

@@ -707,6 +707,7 @@ class DemoGenerator:
             rng = self._rng("lagging", year)
             for action in self.catalog.actions:
                 lagging[(action.id, year)] = rng.random() < activity["lagging_share"]
+        self._one_lagging_now(lagging)
         reports: list[_ReportPlan] = []
         for quarter in self.reporting:
             rng = self._rng("reports", quarter)
@@ -764,6 +765,22 @@ class DemoGenerator:
             self._add(plan.draft_at, functools.partial(self._draft, plan))
             self._add(plan.submit_at, functools.partial(self._submit, plan))
             self._add(plan.accept_at, functools.partial(self._accept, plan))
+
+    def _one_lagging_now(self, lagging: dict[tuple[str, int], bool]) -> None:
+        """At least one output action of a reporting bureau runs behind in the latest due quarter's
+        year, so that the demo shows a behind-plan notice and the reasons a bureau gives."""
+        if self.latest_due is None:
+            return
+        year = self.latest_due.year
+        # The same first draw as the latest due quarter's: the bureau that does not report it.
+        missing = self._rng("reports", self.latest_due).choice(self.catalog.bureaus).id
+        candidates = [
+            action.id
+            for action in self.catalog.actions
+            if action.bureau != missing and any(metric.judged for metric in action.metrics)
+        ]
+        if not any(lagging[(action, year)] for action in candidates):
+            lagging[(self._rng("lagging-now", year).choice(candidates), year)] = True
 
     def _entries(
         self, rng: random.Random, bureau: str, quarter: Quarter, plans: dict, lagging: dict

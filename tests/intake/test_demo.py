@@ -518,3 +518,17 @@ def test_the_demo_keeps_the_plans_whole_history_and_sets_no_caseload_targets(int
         database.dispose()
     assert (installed.installed_on, installed.first_quarter) == (None, "2022Q1")
     assert metrics == {(a.id, m.id) for a in CATALOG.actions for m in a.metrics if m.judged}
+
+
+@pytest.mark.parametrize("until", [UNTIL, dt.date(2026, 11, 28)])
+def test_the_latest_due_quarter_has_an_action_behind_plan_explained(intake_db_url, until):
+    summary = generate(intake_db_url, until=until)
+    latest = Quarter.parse(summary["latest_due_quarter"])
+    explained = [
+        report.bureau
+        for (report,) in rows(intake_db_url, select(Report))
+        if (report.year, report.quarter) == (latest.year, latest.quarter)
+        and report.status in SUBMITTED
+        and any(entry.get("delay_reason") for entry in report.actions.values())
+    ]
+    assert explained and summary["missing_bureau"] not in explained

@@ -35,13 +35,14 @@ from bench.harness import (
 )
 from services.intake import SERVICE_DIR as INTAKE_DIR
 from services.intake import demo, tokens
-from services.intake.cases import STORED, case_document, check_record
+from services.intake.cases import STORED, case_change, check_record
 from services.intake.models import CaseRecord, Change
 from services.kpi import SERVICE_DIR as KPI_DIR
 from services.kpi import create_app as create_kpi_app
 from services.kpi import snapshot, sync, tables
 from services.kpi.intake_client import IntakeFeed
 from services.kpi.models import CaseRow, OutcomeRow, ReportRow, TargetRow
+from shared import changes
 from shared.catalog import default_catalog
 from shared.db import Database, normalise_url
 from shared.periods import Quarter
@@ -84,7 +85,7 @@ def _fill_intake(url: str, count: int) -> str:
                     "position": next(position),
                     "entity": "case",
                     "key": ref,
-                    "data": case_document(ref, cols),
+                    "data": changes.write(case_change(ref, cols)),
                     "recorded_at": now,
                 }
                 for ref, cols in checked

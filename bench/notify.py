@@ -90,6 +90,9 @@ def run(ctx: Context) -> list[Figure]:
         app = create_app(
             {
                 "DATABASE_URL": url,
+                # The sources are replaced below: nothing is asked of intake or kpi.
+                "INTAKE_URL": "http://127.0.0.1:9",
+                "KPI_URL": "http://127.0.0.1:9",
                 "INTAKE_TOKEN": "bench-not-used",
                 "SMTP_SECURITY": "none",
                 "LOG_LEVEL": "WARNING",

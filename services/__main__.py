@@ -12,9 +12,10 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-VAR = Path(os.environ.get("DGBV_VAR_DIR", "var")).resolve()
+from shared.settings import var_dir
+
+VAR = var_dir(os.environ).resolve()
 HOST = "127.0.0.1"
 # (module, port); later services follow intake, which they depend on.
 SERVICES = [("intake", 8001), ("kpi", 8002), ("notify", 8003)]

@@ -13,9 +13,19 @@ os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="dgbv-
 
 from prometheus_client import multiprocess  # noqa: E402
 
-bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
-workers = int(os.environ.get("WEB_WORKERS", "2"))
-threads = int(os.environ.get("WEB_THREADS", "4"))
+from shared.settings import Setting, load, text, whole  # noqa: E402
+
+_settings = load(
+    (
+        Setting("HOST", text, "127.0.0.1"),
+        Setting("PORT", whole(1, 65535), 8000),
+        Setting("WEB_WORKERS", whole(1), 2),  # production: at least two, so one slow request blocks nobody
+        Setting("WEB_THREADS", whole(1), 4),
+    )
+)
+bind = f"{_settings['HOST']}:{_settings['PORT']}"
+workers = _settings["WEB_WORKERS"]
+threads = _settings["WEB_THREADS"]
 graceful_timeout = 10
 control_socket_disable = True  # several services share a machine
 

@@ -6,10 +6,10 @@ import flask_smorest
 from flask import Flask, current_app, request, send_from_directory
 from swagger_ui_bundle import swagger_ui_path
 from webargs.flaskparser import FlaskParser
-from werkzeug.routing import IntegerConverter
 
 from shared.auth import authenticate_request, authorize_request
 from shared.errors import ProblemApi, register_error_handlers
+from shared.routing import CONVERTERS
 
 
 class Blueprint(flask_smorest.Blueprint):
@@ -46,14 +46,6 @@ def require_declared_media_type():
         )
 
 
-class BoundedIntegerConverter(IntegerConverter):
-    """`<int:...>` path segments stop at 32-bit ids: larger numbers are 404, not a database overflow."""
-
-    def __init__(self, map, *args, **kwargs):  # noqa: A002 - werkzeug's signature
-        kwargs.setdefault("max", 2**31 - 1)
-        super().__init__(map, *args, **kwargs)
-
-
 def init_api(app: Flask, title: str, description: str) -> ProblemApi:
     """Create the service's Api: OpenAPI 3 at /openapi.json, Swagger UI at /docs."""
     app.config.setdefault("API_TITLE", title)
@@ -72,8 +64,11 @@ def init_api(app: Flask, title: str, description: str) -> ProblemApi:
             "security": [{"bearer": []}],
         },
     )
-    app.url_map.converters["int"] = BoundedIntegerConverter
+    for name, (converter, _) in CONVERTERS.items():
+        app.url_map.converters[name] = converter
     api = ProblemApi(app)
+    for converter, schema in CONVERTERS.values():
+        api.register_converter(converter, lambda _, schema=schema: schema)
     app.add_url_rule(
         "/docs/static/<path:filename>",
         endpoint="swagger_ui_static",

@@ -6,7 +6,10 @@ import re
 
 import marshmallow as ma
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Control characters that no report text carries (tabs and line breaks are allowed).
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# The largest count a report, a target or a workbook cell may hold.
+MAX_COUNT = 1_000_000_000
 
 
 class Text(ma.fields.String):
@@ -18,14 +21,14 @@ class Text(ma.fields.String):
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)
-        if _CONTROL.search(text):
+        if CONTROL_CHARACTERS.search(text):
             raise ma.ValidationError("Control characters are not allowed.")
         return text.strip()
 
 
 def Count(**kwargs) -> ma.fields.Integer:  # noqa: N802 - reads like a field class
     """A non-negative whole number, as counts and reported values are."""
-    return ma.fields.Integer(strict=True, validate=ma.validate.Range(min=0, max=1_000_000_000), **kwargs)
+    return ma.fields.Integer(strict=True, validate=ma.validate.Range(min=0, max=MAX_COUNT), **kwargs)
 
 
 class StrictSchema(ma.Schema):

@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
+from collections.abc import Callable
 
 import requests
+from cachetools import TTLCache
 
 from shared.auth import Principal, Role
 from shared.errors import DomainError
@@ -24,27 +26,30 @@ class IntrospectionResolver:
     A revoked token therefore stops working within `ttl` seconds everywhere.
     """
 
-    def __init__(self, intake_url: str, service_token: str, ttl: float = 30.0, timeout: float = 5.0):
+    def __init__(
+        self,
+        intake_url: str,
+        service_token: str,
+        ttl: float = 30.0,
+        timeout: float = 5.0,
+        timer: Callable[[], float] = time.monotonic,
+    ):
         self.url = intake_url.rstrip("/") + "/api/v1/tokens/introspect"
         self.service_token = service_token
-        self.ttl = ttl
         self.timeout = timeout
-        self._cache: dict[str, tuple[float, Principal | None]] = {}
+        # Keyed by the token's digest, never the secret; the oldest answers go first when full.
+        self._cache: TTLCache[str, Principal | None] = TTLCache(maxsize=10_000, ttl=ttl, timer=timer)
         self._lock = threading.Lock()
         self._http = requests.Session()
 
     def __call__(self, token: str) -> Principal | None:
-        key = hashlib.sha256(token.encode()).hexdigest()  # never keep the secret itself
-        now = time.monotonic()
+        key = hashlib.sha256(token.encode()).hexdigest()
         with self._lock:
-            cached = self._cache.get(key)
-        if cached and cached[0] > now:
-            return cached[1]
+            if key in self._cache:
+                return self._cache[key]
         principal = self._ask(token)
         with self._lock:
-            if len(self._cache) > 10_000:
-                self._cache.clear()
-            self._cache[key] = (now + self.ttl, principal)
+            self._cache[key] = principal
         return principal
 
     def _ask(self, token: str) -> Principal | None:

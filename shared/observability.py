@@ -54,13 +54,15 @@ class _RequestIdFilter(logging.Filter):
 
 
 def configure_logging(service: str, level: str = "INFO") -> None:
-    """Log JSON lines to stderr, once per process."""
+    """Log JSON lines to stderr through one handler per process; a later call (the scheduler after
+    its app) renames the process in every line."""
     root = logging.getLogger()
-    if any(getattr(h, "dgbv", False) for h in root.handlers):
-        return
-    handler = logging.StreamHandler(sys.stderr)
-    handler.dgbv = True
-    handler.addFilter(_RequestIdFilter())
+    handler = next((h for h in root.handlers if getattr(h, "dgbv", False)), None)
+    if handler is None:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.dgbv = True
+        handler.addFilter(_RequestIdFilter())
+        root.addHandler(handler)
     handler.setFormatter(
         JsonFormatter(
             "{asctime}{levelname}{name}{message}{request_id}",
@@ -69,26 +71,32 @@ def configure_logging(service: str, level: str = "INFO") -> None:
             static_fields={"service": service},
         )
     )
-    root.addHandler(handler)
     root.setLevel(level)
 
 
 class _ProcessMetrics:
     """Expose the process's own metrics beside an app's collectors."""
 
+    def describe(self):
+        return []  # registering must not collect the whole default registry once more
+
     def collect(self):
         yield from REGISTRY.collect()
 
 
 def _metrics_registry(app: Flask) -> CollectorRegistry:
-    registry = CollectorRegistry(auto_describe=True)
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        # Under gunicorn's workers, counters live in shared files.
-        multiprocess.MultiProcessCollector(registry)
-    else:
-        registry.register(_ProcessMetrics())
-    for collector in app.extensions.get("metric_collectors", []):
-        registry.register(collector)
+    """The app's registry, built once per process at the first scrape (after every add_collector)."""
+    registry = app.extensions.get("metrics_registry")
+    if registry is None:
+        registry = CollectorRegistry(auto_describe=True)
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            # Under gunicorn's workers, counters live in shared files.
+            multiprocess.MultiProcessCollector(registry)
+        else:
+            registry.register(_ProcessMetrics())
+        for collector in app.extensions.get("metric_collectors", []):
+            registry.register(collector)
+        app.extensions["metrics_registry"] = registry
     return registry
 
 

@@ -45,15 +45,11 @@ def serve(app, host: str, port: int, workers: int = 1) -> None:
 SCHEDULER_PARENT_PID_VAR = "DGBV_SCHEDULER_PARENT_PID"
 
 
-def listen_address(default_port: int) -> tuple[str, int]:
-    """HOST and PORT from the environment."""
-    return os.environ.get("HOST", "127.0.0.1"), int(os.environ.get("PORT", str(default_port)))
-
-
-def serve_service(app, name: str, default_port: int, scheduler: bool = False) -> None:
-    """The development entry point: gunicorn in this process, and optionally the service's
-    scheduler (`python -m services.<name> scheduler`) as a child that stops with it."""
-    host, port = listen_address(default_port)
+def serve_service(app, name: str, scheduler: bool = False) -> None:
+    """The development entry point: gunicorn in this process on the app's HOST and PORT, and
+    optionally the service's scheduler (`python -m services.<name> scheduler`) as a child that
+    stops with it."""
+    host, port = app.config["HOST"], app.config["PORT"]
     click.echo(f"{name}: listening on http://{host}:{port}  (API docs: http://{host}:{port}/docs)", err=True)
     app.extensions["database"].dispose()  # workers must not inherit pooled connections
     child = None
@@ -63,7 +59,7 @@ def serve_service(app, name: str, default_port: int, scheduler: bool = False) ->
             env={**os.environ, SCHEDULER_PARENT_PID_VAR: str(os.getpid())},
         )
     try:
-        serve(app, host, port, workers=int(os.environ.get("WEB_WORKERS", "1")))
+        serve(app, host, port, workers=app.config["WEB_WORKERS"])
     finally:
         if child is not None and child.poll() is None:
             child.terminate()

@@ -8,9 +8,8 @@ from pathlib import Path
 from flask import Flask
 
 from services.intake import idempotency, tokens
-from services.intake.config import Config
-from services.intake.web.settings import WebSettings
-from shared import db, observability
+from services.intake.config import FIXED, SETTINGS
+from shared import db, observability, settings
 from shared.api import init_api
 from shared.catalog import default_catalog, load_catalog
 
@@ -20,10 +19,7 @@ SERVICE_DIR = Path(__file__).parent
 def create_app(config: Mapping | None = None) -> Flask:
     """Build the intake app; `config` overrides the environment's settings (tests)."""
     app = Flask(__name__)
-    app.config.from_object(Config)
-    app.config.from_object(WebSettings)
-    if config:
-        app.config.from_mapping(config)
+    settings.configure(app.config, SETTINGS, FIXED, config)
     app.json.ensure_ascii = False  # Traditional Chinese stays readable in responses
     register_extensions(app)
     register_blueprints(app)

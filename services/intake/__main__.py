@@ -16,7 +16,7 @@ from shared import migrations
 from shared.catalog import default_catalog
 from shared.errors import DomainError
 from shared.periods import Quarter
-from shared.server import listen_address, serve_service
+from shared.server import serve_service
 
 
 def _app():
@@ -68,7 +68,7 @@ def run():
     """Apply pending migrations, then serve (development)."""
     app = _app()
     _prepare(app)
-    host, port = listen_address(8001)
+    host, port = app.config["HOST"], app.config["PORT"]
     if not app.config.get("ADMIN_TOKEN"):
         click.echo(
             "intake: get an admin token with: .venv/bin/python -m services.intake mint-token --role admin --name me",
@@ -78,7 +78,7 @@ def run():
         click.echo(f"intake: web pages at http://{host}:{port}/sign-in", err=True)
     else:
         click.echo("intake: SECRET_KEY is not set, so the web pages answer 503 (the API works)", err=True)
-    serve_service(app, "intake", 8001)
+    serve_service(app, "intake")
 
 
 @cli.command("installed-on")

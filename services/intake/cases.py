@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from services.intake import feed
 from services.intake.models import CaseRecord
 from shared.catalog import Catalog
+from shared.changes import CaseChange
 from shared.errors import Invalid
 
 FIELDS = (
@@ -170,10 +171,19 @@ def check_record(catalog: Catalog, record: dict) -> dict:
     }
 
 
-def case_document(ref: str, columns: dict) -> dict:
-    document = {"ref": ref, **columns, "date": columns["occurred_on"].isoformat()}
-    del document["occurred_on"]
-    return document
+def case_change(ref: str, columns: dict) -> CaseChange:
+    return CaseChange(
+        ref=ref,
+        date=columns["occurred_on"],
+        category=columns["category"],
+        types=tuple(columns["types"]),
+        role=columns["role"],
+        sex=columns["sex"],
+        age_band=columns["age_band"],
+        cause=columns["cause"],
+        relationship=columns["relationship"],
+        district=columns["district"],
+    )
 
 
 def upsert_records(
@@ -207,7 +217,7 @@ def upsert_records(
             updates.append({"record_id": current[0], **columns, "updated_at": now})
         else:
             continue
-        changes.append((ref, case_document(ref, columns)))
+        changes.append(case_change(ref, columns))
     if inserts:
         session.execute(insert(CaseRecord.__table__), inserts)  # Core: one executemany, None kept as NULL
     if updates:
@@ -217,7 +227,7 @@ def upsert_records(
             .values({c: bindparam(c) for c in (*STORED, "updated_at")})
         )
         session.connection().execute(statement, updates)
-    feed.record_many(session, "case", changes, now)
+    feed.record_many(session, changes, now)
     return {
         "received": len(records),
         "created": len(inserts),

@@ -6,23 +6,27 @@ from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
 from services.intake.models import Change
+from shared import changes
 from shared.db import Database
 
 # Any constant works; it names the lock that serialises position assignment on PostgreSQL.
 _SEQUENCER_LOCK = 0x44474256
 
 
-def record(session: Session, entity: str, key: str, data: dict, now) -> None:
-    """Add one change to the feed, in the caller's transaction."""
-    session.add(Change(entity=entity, key=key, data=data, recorded_at=now))
+def record(session: Session, payload, now) -> None:
+    """Add one change to the feed, in the caller's transaction: a payload of the feed's contract."""
+    session.add(Change(entity=payload.entity, key=payload.key, data=changes.write(payload), recorded_at=now))
 
 
-def record_many(session: Session, entity: str, items: list[tuple[str, dict]], now) -> None:
+def record_many(session: Session, payloads: list, now) -> None:
     """Add many changes with one executemany."""
-    if items:
+    if payloads:
         session.execute(
             insert(Change),
-            [{"entity": entity, "key": key, "data": data, "recorded_at": now} for key, data in items],
+            [
+                {"entity": p.entity, "key": p.key, "data": changes.write(p), "recorded_at": now}
+                for p in payloads
+            ],
         )
 
 

@@ -16,9 +16,8 @@ from services.intake import feed
 from services.intake.models import ActivityTarget, CaseRecord, Installation, OutcomeCount, Report
 from shared import rules
 from shared.catalog import Catalog
+from shared.changes import InstallationChange
 from shared.periods import Quarter
-
-ENTITY = "installation"
 
 
 def first_quarter(session: Session, catalog: Catalog) -> Quarter:
@@ -49,12 +48,5 @@ def set_installed_on(session: Session, catalog: Catalog, installed_on: dt.date |
     row.installed_on, row.first_quarter, row.recorded_at = installed_on, str(first), now
     session.add(row)
     session.flush()
-    feed.record(session, ENTITY, ENTITY, document(row), now)
+    feed.record(session, InstallationChange(row.installed_on, row.first_quarter), now)
     return row
-
-
-def document(row: Installation) -> dict:
-    return {
-        "installed_on": row.installed_on.isoformat() if row.installed_on else None,
-        "first_quarter": row.first_quarter,
-    }

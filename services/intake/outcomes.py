@@ -9,32 +9,9 @@ from services.intake import feed
 from services.intake.models import OutcomeCount, OutcomeRevision
 from shared.auth import Principal
 from shared.catalog import Catalog
+from shared.changes import OutcomeChange
 from shared.errors import Invalid
 from shared.periods import Quarter
-
-
-def outcome_document(outcome: OutcomeCount, with_history: bool = False) -> dict:
-    document = {
-        "indicator": outcome.indicator,
-        "year": outcome.year,
-        "quarter": outcome.quarter,
-        "count": outcome.count,
-        "revision": outcome.revision,
-        "updated_at": outcome.updated_at.isoformat(),
-        "updated_by": outcome.updated_by,
-    }
-    if with_history:
-        document["history"] = [
-            {
-                "number": r.number,
-                "count": r.count,
-                "previous": r.previous,
-                "actor": r.actor,
-                "at": r.at.isoformat(),
-            }
-            for r in outcome.revisions
-        ]
-    return document
 
 
 def _check(catalog: Catalog, item: dict, now) -> None:
@@ -109,7 +86,13 @@ def _record(session: Session, principal: Principal, indicator, year, quarter, co
             at=now,
         )
     )
-    feed.record(session, "outcome", f"{indicator}/{year}/{quarter}", outcome_document(outcome), now)
+    feed.record(
+        session,
+        OutcomeChange(
+            indicator, year, quarter, outcome.count, outcome.revision, outcome.updated_at, outcome.updated_by
+        ),
+        now,
+    )
     return outcome
 
 

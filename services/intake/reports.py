@@ -15,6 +15,7 @@ from services.intake.models import ActivityTarget, Report, ReportRevision
 from shared import rules as plan_rules
 from shared.auth import Principal, Role
 from shared.catalog import Catalog
+from shared.changes import ActionValues, ReportChange, SexCounts
 from shared.errors import Conflict, Invalid, NotFound
 from shared.periods import Quarter, format_roc_date
 from shared.rules import ACCEPTED, DRAFT, RETURNED, SUBMITTED, SUBMITTED_STATUSES
@@ -34,42 +35,119 @@ class Rules:
         return self.catalog.reporting
 
 
-def report_document(report: Report, rules: Rules) -> dict:
-    """The report as the API and the change feed show it."""
-    quarter = Quarter(report.year, report.quarter)
-    order = {action.id: index for index, action in enumerate(rules.catalog.actions)}
+@dataclass(frozen=True)
+class ActionEntry:
+    """One action of a report as saved: its values, the parts by sex, its texts."""
+
+    action: str
+    values: dict[str, int | None]
+    by_sex: dict[str, dict[str, int | None]]
+    note: str | None
+    delay_reason: str | None
+    countermeasure: str | None
+
+
+@dataclass(frozen=True)
+class ReportView:
+    """A report as the API shows it."""
+
+    bureau: str
+    year: int
+    quarter: int
+    status: str
+    narrative: str
+    actions: tuple[ActionEntry, ...]
+    revision: int
+    due_at: dt.datetime
+    submitted_at: dt.datetime | None
+    days_late: int | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+    @property
+    def period(self) -> str:
+        return str(Quarter(self.year, self.quarter))
+
+    @property
+    def period_label(self) -> str:
+        return Quarter(self.year, self.quarter).label_zh
+
+
+@dataclass(frozen=True)
+class ReportDetail(ReportView):
+    """A report with its whole history, what is behind plan and whether it is locked."""
+
+    history: tuple[ReportRevision, ...] = ()
+    behind: dict[str, list[dict]] | None = None
+    locked: bool = False
+
+
+def _entries(report: Report, catalog: Catalog) -> tuple[ActionEntry, ...]:
+    order = {action.id: index for index, action in enumerate(catalog.actions)}
+    return tuple(
+        ActionEntry(
+            action=action_id,
+            values=dict(entry.get("values") or {}),
+            by_sex=dict(entry.get("by_sex") or {}),
+            note=entry.get("note"),
+            delay_reason=entry.get("delay_reason"),
+            countermeasure=entry.get("countermeasure"),
+        )
+        for action_id, entry in sorted(report.actions.items(), key=lambda item: order.get(item[0], 0))
+    )
+
+
+def _view_fields(report: Report, rules: Rules) -> dict:
     return {
         "bureau": report.bureau,
         "year": report.year,
         "quarter": report.quarter,
-        "period": str(quarter),
-        "period_label": quarter.label_zh,
         "status": report.status,
         "narrative": report.narrative,
-        "actions": [
-            {"action": action_id, **entry}
-            for action_id, entry in sorted(report.actions.items(), key=lambda item: order.get(item[0], 0))
-        ],
+        "actions": _entries(report, rules.catalog),
         "revision": report.revision,
-        "due_at": plan_rules.due_at(rules.reporting, quarter).isoformat(),
-        "submitted_at": report.submitted_at.isoformat() if report.submitted_at else None,
+        "due_at": plan_rules.due_at(rules.reporting, Quarter(report.year, report.quarter)),
+        "submitted_at": report.submitted_at,
         "days_late": report.days_late,
-        "created_at": report.created_at.isoformat(),
-        "updated_at": report.updated_at.isoformat(),
+        "created_at": report.created_at,
+        "updated_at": report.updated_at,
     }
 
 
-def revision_document(revision: ReportRevision) -> dict:
-    return {
-        "number": revision.number,
-        "event": revision.event,
-        "status": revision.status,
-        "actor": revision.actor,
-        "at": revision.at.isoformat(),
-        "reason": revision.reason,
-        "comment": revision.comment,
-        "changes": revision.changes,
-    }
+def view(report: Report, rules: Rules) -> ReportView:
+    return ReportView(**_view_fields(report, rules))
+
+
+def detail(session: Session, rules: Rules, report: Report) -> ReportDetail:
+    quarter = Quarter(report.year, report.quarter)
+    return ReportDetail(
+        **_view_fields(report, rules),
+        history=tuple(report.revisions),
+        behind=behind_actions(session, rules, report),
+        locked=is_locked(report, quarter, rules),
+    )
+
+
+def change_of(report: Report) -> ReportChange:
+    """The report as the change feed carries it (shared/changes.py)."""
+    return ReportChange(
+        bureau=report.bureau,
+        year=report.year,
+        quarter=report.quarter,
+        status=report.status,
+        narrative=report.narrative,
+        revision=report.revision,
+        submitted_at=report.submitted_at,
+        updated_at=report.updated_at,
+        actions=tuple(
+            ActionValues(
+                action=action_id,
+                values=dict(entry.get("values") or {}),
+                by_sex={metric: SexCounts(**parts) for metric, parts in (entry.get("by_sex") or {}).items()},
+            )
+            for action_id, entry in report.actions.items()
+        ),
+    )
 
 
 def find_report(session: Session, bureau: str, quarter: Quarter, *, lock: bool = False) -> Report | None:
@@ -225,13 +303,7 @@ def _write_revision(
         )
     )
     session.flush()
-    feed.record(
-        session,
-        "report",
-        f"{report.bureau}/{report.year}/{report.quarter}",
-        report_document(report, rules),
-        rules.now,
-    )
+    feed.record(session, change_of(report), rules.now)
 
 
 def _check_period(rules: Rules, quarter: Quarter) -> None:
@@ -286,13 +358,19 @@ def _load_for_update(session: Session, bureau: str, quarter: Quarter, rules: Rul
     return report
 
 
-def _authorise_bureau_write(principal: Principal, bureau: str, rules: Rules) -> None:
+def check_access(catalog: Catalog, principal: Principal, bureau: str) -> None:
+    """A bureau's reports are the bureau's own; another bureau's, or an unknown bureau's, are simply
+    not found, so a bureau cannot even learn whether they exist."""
     try:
-        rules.catalog.bureau(bureau)
+        catalog.bureau(bureau)
     except KeyError:
         raise NotFound(f"No bureau {bureau!r}.") from None
     if not principal.may_act_for(bureau):
         raise NotFound(f"No report of {bureau}.")
+
+
+def _authorise_bureau_write(principal: Principal, bureau: str, rules: Rules) -> None:
+    check_access(rules.catalog, principal, bureau)
 
 
 def save_report(

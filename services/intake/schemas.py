@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 from flask import current_app
+from flask_smorest.fields import Upload
 
 from services.intake.cases import REF_PATTERN, reject_pii
 from services.intake.users import USER_ROLES
@@ -67,37 +68,80 @@ class ReasonSchema(StrictSchema):
     reason = Text(required=True, validate=[ma.validate.Length(min=1)])
 
 
+REPORT_STATUSES = ["draft", "submitted", "accepted", "returned"]
+
+
+class SexCountsOutSchema(ma.Schema):
+    male = ma.fields.Integer(allow_none=True)
+    female = ma.fields.Integer(allow_none=True)
+    other = ma.fields.Integer(allow_none=True)
+
+
+class ActionEntrySchema(ma.Schema):
+    action = ma.fields.String(metadata={"example": "1.police.1"})
+    values = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.Integer(allow_none=True),
+        metadata={"description": "Each metric's value (a metric counted by sex: the total of its parts)"},
+    )
+    by_sex = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Nested(SexCountsOutSchema))
+    note = ma.fields.String(allow_none=True)
+    delay_reason = ma.fields.String(allow_none=True, metadata={"description": "落後原因"})
+    countermeasure = ma.fields.String(allow_none=True, metadata={"description": "因應對策"})
+
+
 class ReportSchema(ma.Schema):
     bureau = ma.fields.String()
     year = ma.fields.Integer()
     quarter = ma.fields.Integer()
-    period = ma.fields.String()
-    period_label = ma.fields.String()
-    status = ma.fields.String()
+    period = ma.fields.String(metadata={"example": "2022Q2"})
+    period_label = ma.fields.String(metadata={"example": "民國111年第2季"})
+    status = ma.fields.String(validate=ma.validate.OneOf(REPORT_STATUSES))
     narrative = ma.fields.String()
-    actions = ma.fields.List(ma.fields.Dict())
+    actions = ma.fields.List(ma.fields.Nested(ActionEntrySchema))
     revision = ma.fields.Integer()
-    due_at = ma.fields.String()
-    submitted_at = ma.fields.String(allow_none=True)
+    due_at = ma.fields.DateTime(metadata={"description": "The instant the report becomes late"})
+    submitted_at = ma.fields.DateTime(allow_none=True, metadata={"description": "The first submission"})
     days_late = ma.fields.Integer(allow_none=True)
-    created_at = ma.fields.String()
-    updated_at = ma.fields.String()
+    created_at = ma.fields.DateTime()
+    updated_at = ma.fields.DateTime()
+
+
+class ChangedFieldSchema(ma.Schema):
+    field = ma.fields.String(metadata={"example": "actions.1.police.1.values.sessions"})
+    old = ma.fields.Raw(allow_none=True)
+    new = ma.fields.Raw(allow_none=True)
 
 
 class RevisionSchema(ma.Schema):
     number = ma.fields.Integer()
-    event = ma.fields.String()
-    status = ma.fields.String()
+    event = ma.fields.String(
+        metadata={
+            "description": "created, saved, submitted, resubmitted, amended, accepted, returned or reopened"
+        }
+    )
+    status = ma.fields.String(validate=ma.validate.OneOf(REPORT_STATUSES))
     actor = ma.fields.String()
-    at = ma.fields.String()
+    at = ma.fields.DateTime()
     reason = ma.fields.String(allow_none=True)
     comment = ma.fields.String(allow_none=True)
-    changes = ma.fields.List(ma.fields.Dict())
+    changes = ma.fields.List(ma.fields.Nested(ChangedFieldSchema))
+
+
+class BehindMetricSchema(ma.Schema):
+    metric = ma.fields.String()
+    planned_to_date = ma.fields.Float()
+    reported_to_date = ma.fields.Integer()
+    percent = ma.fields.Integer(metadata={"description": "reported / planned, whole percent, half-up"})
 
 
 class ReportWithHistorySchema(ReportSchema):
     history = ma.fields.List(ma.fields.Nested(RevisionSchema))
-    behind = ma.fields.Dict(metadata={"description": "Actions behind their planned year-to-date value"})
+    behind = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.List(ma.fields.Nested(BehindMetricSchema)),
+        metadata={"description": "Actions behind plan (shared/rules.py): they need 落後原因 and 因應對策"},
+    )
     locked = ma.fields.Boolean()
 
 
@@ -122,7 +166,7 @@ class TargetSchema(ma.Schema):
     metric = ma.fields.String()
     annual = ma.fields.Integer()
     quarterly = ma.fields.List(ma.fields.Integer(), allow_none=True)
-    updated_at = ma.fields.String()
+    updated_at = ma.fields.DateTime()
     updated_by = ma.fields.String()
 
 
@@ -157,9 +201,20 @@ class OutcomeSchema(ma.Schema):
     quarter = ma.fields.Integer()
     count = ma.fields.Integer()
     revision = ma.fields.Integer()
-    updated_at = ma.fields.String()
+    updated_at = ma.fields.DateTime()
     updated_by = ma.fields.String()
-    history = ma.fields.List(ma.fields.Dict())
+
+
+class OutcomeRevisionSchema(ma.Schema):
+    number = ma.fields.Integer()
+    count = ma.fields.Integer()
+    previous = ma.fields.Integer(allow_none=True)
+    actor = ma.fields.String()
+    at = ma.fields.DateTime()
+
+
+class OutcomeWithHistorySchema(OutcomeSchema):
+    history = ma.fields.List(ma.fields.Nested(OutcomeRevisionSchema), attribute="revisions")
 
 
 class OutcomeQuerySchema(StrictSchema):
@@ -354,6 +409,10 @@ class WorkbookFormSchema(StrictSchema):
         load_default=None,
         metadata={"description": "Required when the upload amends a submitted report"},
     )
+
+
+class WorkbookFileSchema(StrictSchema):
+    file = Upload(required=True, metadata={"description": "The filled-in .xlsx template"})
 
 
 class UserUpdateSchema(StrictSchema):

@@ -9,19 +9,8 @@ from services.intake import feed, installation
 from services.intake.models import ActivityTarget
 from shared.auth import Principal
 from shared.catalog import Catalog
+from shared.changes import TargetChange
 from shared.errors import Invalid
-
-
-def target_document(target: ActivityTarget) -> dict:
-    return {
-        "year": target.year,
-        "action": target.action,
-        "metric": target.metric,
-        "annual": target.annual,
-        "quarterly": target.quarterly,
-        "updated_at": target.updated_at.isoformat(),
-        "updated_by": target.updated_by,
-    }
 
 
 def set_target(
@@ -72,7 +61,19 @@ def set_target(
     target.annual, target.quarterly = annual, quarterly
     target.updated_at, target.updated_by = now, principal.name
     session.flush()
-    feed.record(session, "target", f"{year}/{action}/{metric}", target_document(target), now)
+    feed.record(
+        session,
+        TargetChange(
+            year,
+            action,
+            metric,
+            annual,
+            tuple(quarterly) if quarterly is not None else None,
+            target.updated_at,
+            target.updated_by,
+        ),
+        now,
+    )
     return target
 
 

@@ -12,8 +12,8 @@ from pathlib import Path
 from flask import Flask
 
 from services.kpi.collector import SnapshotCollector
-from services.kpi.config import Config
-from shared import db, observability
+from services.kpi.config import FIXED, SETTINGS
+from shared import db, observability, settings
 from shared.api import init_api
 from shared.catalog import default_catalog, load_catalog
 from shared.introspection import IntrospectionResolver
@@ -24,12 +24,7 @@ SERVICE_DIR = Path(__file__).parent
 def create_app(config: Mapping | None = None) -> Flask:
     """Build the KPI app; `config` overrides the environment's settings (tests)."""
     app = Flask(__name__)
-    app.config.from_object(Config)
-    if config:
-        app.config.from_mapping(config)
-    missing = [name for name in Config.REQUIRED if not app.config.get(name)]
-    if missing:
-        raise RuntimeError(f"kpi needs {' and '.join(missing)}: set them in the environment")
+    settings.configure(app.config, SETTINGS, FIXED, config)
     app.json.ensure_ascii = False  # Traditional Chinese stays readable in responses
     register_extensions(app)
     register_blueprints(app)

@@ -8,9 +8,9 @@ import click
 from sqlalchemy import select
 
 from services.kpi import SERVICE_DIR, create_app, scheduler
-from services.kpi.config import Config
+from services.kpi.config import SETTINGS
 from services.kpi.models import SyncState
-from shared import migrations
+from shared import migrations, settings
 from shared.server import serve_service
 
 
@@ -32,7 +32,7 @@ def cli(ctx):
 @cli.command()
 def migrate():
     """Apply pending database migrations."""
-    migrations.upgrade(SERVICE_DIR, Config.DATABASE_URL)
+    migrations.upgrade(SERVICE_DIR, settings.load_one(SETTINGS, "DATABASE_URL"))
     click.echo("kpi: database is up to date", err=True)
 
 
@@ -41,7 +41,7 @@ def run():
     """Development: migrate, then run the scheduler (a child process) and the web server."""
     app = _app()
     migrations.upgrade(SERVICE_DIR, app.config["DATABASE_URL"])
-    serve_service(app, "kpi", 8002, scheduler=True)
+    serve_service(app, "kpi", scheduler=True)
 
 
 @cli.command("scheduler")

@@ -133,7 +133,9 @@ class BureauComplianceSchema(ma.Schema):
     status = ma.fields.String(metadata={"description": "draft, submitted, accepted, returned or not_started"})
     state = ma.fields.String(metadata={"description": "on_time, late, not_yet_due or overdue"})
     submitted = ma.fields.Boolean()
-    submitted_at = ma.fields.String(allow_none=True)
+    submitted_at = ma.fields.String(
+        allow_none=True, metadata={"format": "date-time", "description": "The first submission"}
+    )
     days_late = ma.fields.Integer(allow_none=True)
     on_time = ma.fields.Boolean()
     days_overdue = ma.fields.Integer(
@@ -145,7 +147,9 @@ class ComplianceSummarySchema(ma.Schema):
     year = ma.fields.Integer()
     quarter = ma.fields.Integer()
     period_label = ma.fields.String()
-    due_date = ma.fields.String(metadata={"description": "The last day a report is on time (ISO date)"})
+    due_date = ma.fields.String(
+        metadata={"format": "date", "description": "The last day a report is on time"}
+    )
     due_passed = ma.fields.Boolean(metadata={"description": "False: not yet due, so nobody is late yet"})
     expected = ma.fields.Integer()
     submitted = ma.fields.Integer()

@@ -37,11 +37,9 @@ from services.kpi.models import (
 from shared import rules
 from shared.catalog import Catalog
 from shared.db import Database
+from shared.demo_marks import DEMO_REF_PREFIX
 from shared.errors import DomainError, NotFound
 from shared.periods import Quarter
-
-# intake's demo data generator (`python -m services.intake demo-data`) starts every case ref so.
-DEMO_REF_PREFIX = "DEMO-"
 
 
 class NotReady(DomainError):

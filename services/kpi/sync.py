@@ -7,6 +7,7 @@ Later changes of the same key supersede earlier ones.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 from collections.abc import Callable
@@ -26,6 +27,7 @@ from services.kpi.models import (
     SyncState,
     TargetRow,
 )
+from shared import changes
 from shared.db import Database
 
 log = logging.getLogger(__name__)
@@ -44,70 +46,64 @@ class SyncResult:
         return self.error is None
 
 
-def _parse_time(value: str | None) -> dt.datetime | None:
-    return dt.datetime.fromisoformat(value) if value else None
-
-
-def _report(data: dict) -> dict:
+def _report(change: changes.ReportChange) -> dict:
     return {
-        "bureau": data["bureau"],
-        "year": data["year"],
-        "quarter": data["quarter"],
-        "status": data["status"],
-        "submitted_at": _parse_time(data.get("submitted_at")),
-        "values": {entry["action"]: dict(entry.get("values") or {}) for entry in data.get("actions", [])},
+        "bureau": change.bureau,
+        "year": change.year,
+        "quarter": change.quarter,
+        "status": change.status,
+        "submitted_at": change.submitted_at,
+        "values": {entry.action: entry.values for entry in change.actions},
         "by_sex": {
-            entry["action"]: entry["by_sex"] for entry in data.get("actions", []) if entry.get("by_sex")
+            entry.action: {metric: dataclasses.asdict(parts) for metric, parts in entry.by_sex.items()}
+            for entry in change.actions
+            if entry.by_sex
         },
-        "revision": data.get("revision", 0),
+        "revision": change.revision,
     }
 
 
-def _installation(data: dict) -> dict:
-    installed_on = data.get("installed_on")
+def _target(change: changes.TargetChange) -> dict:
+    quarterly = list(change.quarterly) if change.quarterly is not None else None
     return {
-        "installed_on": dt.date.fromisoformat(installed_on) if installed_on else None,
-        "first_quarter": data["first_quarter"],
+        "year": change.year,
+        "action": change.action,
+        "metric": change.metric,
+        "annual": change.annual,
+        "quarterly": quarterly,
     }
 
 
-def _target(data: dict) -> dict:
+def _outcome(change: changes.OutcomeChange) -> dict:
     return {
-        "year": data["year"],
-        "action": data["action"],
-        "metric": data["metric"],
-        "annual": data["annual"],
-        "quarterly": data.get("quarterly"),
+        "indicator": change.indicator,
+        "year": change.year,
+        "quarter": change.quarter,
+        "count": change.count,
     }
 
 
-def _outcome(data: dict) -> dict:
+def _case(change: changes.CaseChange) -> dict:
     return {
-        "indicator": data["indicator"],
-        "year": data["year"],
-        "quarter": data["quarter"],
-        "count": data["count"],
+        "occurred_on": change.date,
+        "year": change.date.year,
+        "category": change.category,
+        "role": change.role,
+        "sex": change.sex,
+        "age_band": change.age_band,
+        "cause": change.cause,
+        "relationship": change.relationship,
+        "district": change.district,
+        "types": list(change.types),
     }
 
 
-def _case(data: dict) -> dict:
-    occurred_on = dt.date.fromisoformat(data["date"])
-    return {
-        "occurred_on": occurred_on,
-        "year": occurred_on.year,
-        "category": data["category"],
-        "role": data["role"],
-        "sex": data["sex"],
-        "age_band": data["age_band"],
-        "cause": data.get("cause"),
-        "relationship": data.get("relationship"),
-        "district": data.get("district"),
-        "types": list(data.get("types") or []),
-    }
+def _installation(change: changes.InstallationChange) -> dict:
+    return {"installed_on": change.installed_on, "first_quarter": change.first_quarter}
 
 
-# entity of the feed -> (read model table, columns from the change's data)
-ENTITIES: dict[str, tuple[type, Callable[[dict], dict]]] = {
+# kind of change (shared/changes.py) -> (read model table, its columns from the typed payload)
+ENTITIES: dict[str, tuple[type, Callable]] = {
     "report": (ReportRow, _report),
     "target": (TargetRow, _target),
     "outcome": (OutcomeRow, _outcome),
@@ -116,16 +112,18 @@ ENTITIES: dict[str, tuple[type, Callable[[dict], dict]]] = {
 }
 
 
-def apply_changes(session: Session, changes: list[dict]) -> None:
-    """Upsert the latest state of every key the changes mention."""
+def apply_changes(session: Session, page_changes: list[dict]) -> None:
+    """Upsert the latest state of every key the changes mention; a payload that breaks the feed's
+    contract (shared/changes.py) fails the whole page."""
     latest: dict[str, dict[str, dict]] = {}
-    for change in changes:
+    for change in page_changes:
         if change["entity"] not in ENTITIES:
             log.warning("ignoring a change of unknown entity %r", change["entity"])
             continue
         latest.setdefault(change["entity"], {})[change["key"]] = change["data"]
     for entity, items in latest.items():
         model, columns_of = ENTITIES[entity]
+
         keys = list(items)
         existing: dict[str, int] = {}
         for start in range(0, len(keys), _CHUNK):
@@ -135,10 +133,11 @@ def apply_changes(session: Session, changes: list[dict]) -> None:
         # records is written several times faster (bench/README.md, benchmark 4).
         inserts, updates = [], []
         for key, data in items.items():
+            columns = columns_of(changes.read(entity, data))
             if key in existing:
-                updates.append({"row_id": existing[key], **columns_of(data)})
+                updates.append({"row_id": existing[key], **columns})
             else:
-                inserts.append({"key": key, **columns_of(data)})
+                inserts.append({"key": key, **columns})
         table = model.__table__
         if inserts:
             session.execute(insert(table), inserts)

@@ -7,10 +7,10 @@ from pathlib import Path
 
 from flask import Flask
 
-from services.notify.config import Config
+from services.notify.config import FIXED, SETTINGS
 from services.notify.metrics import OutboxCollector
 from services.notify.service import Notifier, check_settings
-from shared import db, observability
+from shared import db, observability, settings
 from shared.api import init_api
 from shared.catalog import default_catalog, load_catalog
 from shared.introspection import IntrospectionResolver
@@ -26,9 +26,7 @@ def create_app(config: Mapping | None = None) -> Flask:
     scheduler process sends.
     """
     app = Flask(__name__)
-    app.config.from_object(Config)
-    if config:
-        app.config.from_mapping(config)
+    settings.configure(app.config, SETTINGS, FIXED, config)
     check_settings(app.config)
     app.json.ensure_ascii = False  # Traditional Chinese stays readable in responses
     register_extensions(app)

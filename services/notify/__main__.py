@@ -19,10 +19,10 @@ from pathlib import Path
 import click
 
 from services.notify import SERVICE_DIR, catcher, create_app
-from services.notify.config import Config
+from services.notify.config import SETTINGS
 from services.notify.delivery import deliver
 from services.notify.evaluation import EvaluationFailed, evaluate
-from shared import migrations
+from shared import migrations, settings
 from shared.observability import configure_logging
 from shared.server import serve_service
 
@@ -42,7 +42,7 @@ def cli(ctx):
 @cli.command()
 def migrate():
     """Apply pending database migrations."""
-    migrations.upgrade(SERVICE_DIR, Config.DATABASE_URL)
+    migrations.upgrade(SERVICE_DIR, settings.load_one(SETTINGS, "DATABASE_URL"))
     click.echo("notify: database is up to date", err=True)
 
 
@@ -51,13 +51,13 @@ def run():
     """Migrate, then serve the web app with the scheduler beside it (development)."""
     app = _app()
     migrations.upgrade(SERVICE_DIR, app.config["DATABASE_URL"])
-    serve_service(app, "notify", 8003, scheduler=True)
+    serve_service(app, "notify", scheduler=True)
 
 
 @cli.command("serve")
 def serve_command():
     """Serve the web app only (no scheduler)."""
-    serve_service(_app(), "notify", 8003)
+    serve_service(_app(), "notify")
 
 
 @cli.command()
@@ -127,7 +127,7 @@ def send_command():
 @click.option("--dir", "folder", default=None, help="Where to keep the messages (default: var/mail).")
 def catcher_command(host, port, folder):
     """Run the development SMTP catcher: every message is kept as a .eml file."""
-    target = Path(folder or Path(os.environ.get("DGBV_VAR_DIR", "var")) / "mail").resolve()
+    target = Path(folder or settings.var_dir(os.environ) / "mail").resolve()
     controller = catcher.start(target, host, port)
     click.echo(f"mail catcher: smtp://{host}:{port} -> {target}", err=True)
     stopping = threading.Event()

@@ -15,16 +15,14 @@ import logging
 import smtplib
 import ssl
 from collections import Counter
-from dataclasses import dataclass
 
 from services.notify import outbox
 from services.notify.evaluation import active_silences, taipei_today
 from services.notify.messages import build_message
 from services.notify.models import Notification
-from services.notify.rules import behind_actions, last_return
+from services.notify.rules import Current, Verdict
 from services.notify.service import Notifier, SmtpSettings
 from services.notify.sources import SourceUnavailable
-from shared.rules import OUTSTANDING_STATUSES
 
 log = logging.getLogger(__name__)
 
@@ -91,87 +89,25 @@ def send_one(connection: smtplib.SMTP, message, sender: str, recipients: list[st
         raise TransientError(f"{type(error).__name__}: {error}") from None
 
 
-@dataclass(frozen=True)
-class Verdict:
-    """Whether a notification's reason still holds at sending time."""
-
-    send: bool
-    reason: str = ""
-    unknown: bool = False  # the source could not be asked
-
-
 class Rechecker:
-    """Re-asks the sources whether each notification is still due, once per report per batch."""
+    """Asks each notification's rule whether it still holds, after the silences; the sources are
+    asked once per report (or year) per batch."""
 
     def __init__(self, notifier: Notifier, now: dt.datetime):
-        self.notifier = notifier
-        self.today = taipei_today(now)
+        self.rules = notifier.rules
+        today = taipei_today(now)
+        self.current = Current(notifier.sources, today, notifier.thresholds, notifier.catalog)
         with notifier.database.session(write=False) as session:
-            self.silences = active_silences(session, self.today)
-        self._cache: dict[tuple, object] = {}
-
-    def _ask(self, key: tuple, fetch):
-        if key not in self._cache:
-            self._cache[key] = fetch()
-        return self._cache[key]
+            self.silences = active_silences(session, today)
 
     def check(self, row: Notification) -> Verdict:
         silence = self.silences.get((row.rule, row.bureau)) if row.bureau else None
         if silence is not None:
             return Verdict(False, f"silenced until {silence.until} (silence {silence.id})")
         try:
-            return getattr(self, f"_{row.rule}")(row)
+            return self.rules[row.rule].recheck(row, self.current)
         except SourceUnavailable as error:
             return Verdict(False, str(error), unknown=True)
-
-    def _report(self, row: Notification) -> dict | None:
-        sources = self.notifier.sources
-        return self._ask(
-            ("report", row.bureau, row.year, row.quarter),
-            lambda: sources.report(row.bureau, row.year, row.quarter),
-        )
-
-    def _outstanding(self, row: Notification) -> Verdict:
-        report = self._report(row)
-        status = report["status"] if report else "not_started"
-        if status not in OUTSTANDING_STATUSES:
-            return Verdict(False, f"the report is {status} now")
-        return Verdict(True)
-
-    def _reminder(self, row: Notification) -> Verdict:
-        if dt.date.fromisoformat(row.facts["due_date"]) < self.today:
-            return Verdict(False, "the due date has passed: an overdue notice follows instead")
-        return self._outstanding(row)
-
-    def _overdue(self, row: Notification) -> Verdict:
-        return self._outstanding(row)
-
-    def _returned(self, row: Notification) -> Verdict:
-        report = self._report(row)
-        if report is None or report["status"] != "returned":
-            return Verdict(False, f"the report is {report['status'] if report else 'gone'} now")
-        latest = last_return(report)
-        if latest is None or str(latest["number"]) != row.stage:
-            return Verdict(False, "the report was returned again since: a newer notice follows")
-        return Verdict(True)
-
-    def _behind(self, row: Notification) -> Verdict:
-        sources = self.notifier.sources
-        progress = self._ask(
-            ("progress", row.bureau, row.year, row.quarter),
-            lambda: sources.progress(row.year, row.quarter, row.bureau),
-        )
-        if progress is None or not behind_actions(progress, row.bureau, self.notifier.catalog):
-            return Verdict(False, "no action is behind its plan any more")
-        return Verdict(True)
-
-    def _committee(self, row: Notification) -> Verdict:
-        sources = self.notifier.sources
-        indicators = self._ask(("indicators", row.year), lambda: sources.indicators(row.year))
-        current = next((i for i in indicators if i.get("indicator") == row.indicator), None)
-        if current is None or current.get("status") not in self.notifier.thresholds.committee_statuses:
-            return Verdict(False, f"the indicator is {current.get('status') if current else 'gone'} now")
-        return Verdict(True)
 
 
 def deliver(notifier: Notifier, max_batches: int | None = None) -> Counter:

@@ -15,15 +15,7 @@ from sqlalchemy import select
 from services.notify import outbox
 from services.notify.messages import new_message_id
 from services.notify.models import DRY_RUN, PENDING, Evaluation, Notification, Silence
-from services.notify.rules import (
-    Candidate,
-    Findings,
-    Notice,
-    behind_rule,
-    committee_rule,
-    deadline_rules,
-    returned_rule,
-)
+from services.notify.rules import Candidate, Findings, Inputs, Notice, Overdue
 from services.notify.service import Notifier
 from services.notify.sources import SourceUnavailable
 from shared import rules as plan_rules
@@ -44,32 +36,40 @@ def taipei_today(now: dt.datetime) -> dt.date:
 
 
 def gather(notifier: Notifier, today: dt.date) -> Findings:
-    """Ask intake and kpi, and run every rule on their answers."""
-    sources, thresholds = notifier.sources, notifier.thresholds
+    """Ask intake and kpi, and run every rule on their answers, in the order they are registered."""
+    inputs = ask_sources(notifier)
     findings = Findings()
+    for rule in notifier.rules.values():
+        findings.extend(rule.evaluate(inputs, today))
+    return findings
+
+
+def ask_sources(notifier: Notifier) -> Inputs:
+    """What the rules evaluate; refuses kpi figures older than KPI_MAX_AGE_SECONDS."""
+    sources = notifier.sources
     status = sources.kpi_status()
     age = status.get("age_seconds")
     if age is None or age > notifier.config["KPI_MAX_AGE_SECONDS"]:
         raise SourceUnavailable(
             f"kpi's figures are stale (last sync {age} s ago): {status.get('last_error')}"
         )
-    bureaus = sources.bureaus()
+    directory = {bureau["id"]: bureau for bureau in sources.bureaus()}
     returned = [sources.report(r["bureau"], r["year"], r["quarter"]) for r in sources.returned_reports()]
-    findings.extend(returned_rule([report for report in returned if report], bureaus))
-    emails = list(notifier.config["COMMITTEE_EMAILS"])
-    findings.extend(committee_rule(sources.indicators(), emails, thresholds))
+    indicators = sources.indicators()
     first = status.get("first_quarter")
     quarter = plan_rules.chased_quarter(Quarter.parse(first), notifier.now()) if first else None
     compliance = sources.compliance(quarter.year, quarter.quarter) if quarter else None
-    if compliance is None:
-        return findings  # before the deployment's first quarter, or not yet tracked by kpi
-    findings.extend(
-        deadline_rules(compliance, bureaus, today, thresholds, overdue_notices(notifier, quarter))
+    return Inputs(
+        directory=directory,
+        returned_reports=[report for report in returned if report],
+        indicators=indicators,
+        compliance=compliance,
+        overdue_notices=overdue_notices(notifier, quarter) if compliance else {},
+        progress=sources.progress(quarter.year, quarter.quarter) if compliance else None,
+        thresholds=notifier.thresholds,
+        committee_emails=list(notifier.config["COMMITTEE_EMAILS"]),
+        catalog=notifier.catalog,
     )
-    progress = sources.progress(quarter.year, quarter.quarter)
-    if progress is not None:
-        findings.extend(behind_rule(compliance, progress, bureaus, notifier.catalog))
-    return findings
 
 
 def overdue_notices(notifier: Notifier, quarter) -> dict[str, Notice]:
@@ -78,7 +78,7 @@ def overdue_notices(notifier: Notifier, quarter) -> dict[str, Notice]:
     with notifier.database.session(write=False) as session:
         rows = session.execute(
             select(Notification.bureau, Notification.stage, Notification.created_at).where(
-                Notification.rule == "overdue",
+                Notification.rule == Overdue.name,
                 Notification.year == quarter.year,
                 Notification.quarter == quarter.quarter,
             )
@@ -99,7 +99,8 @@ def active_silences(session, today: dt.date) -> dict[tuple[str, str], Silence]:
 
 
 def _row(notifier: Notifier, candidate: Candidate, now: dt.datetime, status: str) -> dict:
-    rendered = notifier.renderer.render(candidate.rule, candidate.facts, candidate.key)
+    templates = notifier.rules[candidate.rule].templates
+    rendered = notifier.renderer.render(templates, candidate.facts, candidate.key)
     return {
         "dedup_key": candidate.key,
         "rule": candidate.rule,
@@ -199,7 +200,7 @@ def evaluate(notifier: Notifier, trigger: str, preview: bool = False) -> dict:
                 summary["existing"].append(candidate.key)
                 continue
             summary["created"].append(candidate.key)
-            if candidate.rule == "overdue":
+            if candidate.rule == Overdue.name:
                 summary["superseded"] += outbox.supersede_pending(
                     session,
                     new_id,

@@ -13,8 +13,9 @@ import email.utils
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
+from typing import NamedTuple
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, meta
 
 from shared.periods import TAIPEI
 
@@ -37,6 +38,14 @@ INDICATOR_STATUS_LABELS = {
 }
 # A continuation is never presented as the plan's own goal.
 GOAL_KIND_LABELS = {"plan": "方案目標", "continuation": "延續目標（非原方案所訂）"}
+
+
+class Templates(NamedTuple):
+    """The names of a rule's templates, in TEMPLATES."""
+
+    subject: str
+    text: str
+    html: str
 
 
 @dataclass(frozen=True)
@@ -69,8 +78,9 @@ class Renderer:
         self.plan_short_name = plan_short_name
         self.government = government  # 新北市政府: bureaus are named in full in greetings
         self.form_base_url = form_base_url.rstrip("/")
+        self.folder = TEMPLATES
         self.env = Environment(
-            loader=FileSystemLoader(TEMPLATES),
+            loader=FileSystemLoader(self.folder),
             autoescape=lambda name: bool(name) and name.endswith(".html.j2"),
             undefined=StrictUndefined,
             keep_trailing_newline=True,
@@ -84,8 +94,17 @@ class Renderer:
         """The bureau's report form for the quarter."""
         return f"{self.form_base_url}/reports/{bureau}/{year}/{quarter}"
 
-    def render(self, rule: str, facts: dict, key: str) -> Rendered:
-        """Subject, plain text and HTML of a notification of `rule` about `facts`."""
+    def compile(self, name: str) -> None:
+        """Load and compile a template and those it extends or includes; raise TemplateNotFound or
+        TemplateSyntaxError, so a broken template stops the start rather than an evaluation."""
+        self.env.get_template(name)
+        source = self.env.loader.get_source(self.env, name)[0]
+        for referenced in meta.find_referenced_templates(self.env.parse(source)):
+            if referenced:  # None: a name computed when rendering
+                self.compile(referenced)
+
+    def render(self, templates: Templates, facts: dict, key: str) -> Rendered:
+        """Subject, plain text and HTML of a notification about `facts`, with a rule's templates."""
         context = {
             **facts,
             "notification_key": key,
@@ -100,11 +119,11 @@ class Renderer:
             "goal_kind_label": GOAL_KIND_LABELS.get(facts.get("goal_kind") or "", "目標"),
             "baseline_year_roc": facts["baseline_year"] - 1911 if facts.get("baseline_year") else "—",
         }
-        subject = self.env.get_template(f"{rule}.subject.j2").render(context)
+        subject = self.env.get_template(templates.subject).render(context)
         return Rendered(
             subject=" ".join(subject.split()),
-            text=self.env.get_template(f"{rule}.txt.j2").render(context),
-            html=self.env.get_template(f"{rule}.html.j2").render(context),
+            text=self.env.get_template(templates.text).render(context),
+            html=self.env.get_template(templates.html).render(context),
         )
 
 

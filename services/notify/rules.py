@@ -1,16 +1,24 @@
-"""The five rules, as pure functions of what the sources said and today's date in Taipei.
+"""The notification rules, each one a unit declared in this file and registered in RULES.
+
+A rule is a `Rule` subclass under `@register`: its name, what it evaluates (a pure function of what
+the sources said and today's date in Taipei, returning candidates), how it re-checks a notification
+before sending, and its templates (named after the rule). The Notifier refuses to start if one
+lacks a part (service.check_rules). An evaluation runs the rules in the order they are declared.
 
 They act on kpi's judgements (its compliance, its `behind` flags, its indicators' verdicts) and on
-the plan's rules in shared/rules.py; they recompute none of them. Each rule returns candidates; a
-candidate's dedup key names the one notification it may ever become (see evaluation.py, which
-stores them with insert-or-ignore).
+the plan's rules in shared/rules.py; they recompute none of them. A candidate's dedup key names the
+one notification it may ever become (see evaluation.py, which stores them with insert-or-ignore).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from services.notify.messages import Templates
+from services.notify.models import Notification
+from services.notify.sources import Sources
 from shared.catalog import Catalog
 from shared.periods import Quarter, format_roc_date
 from shared.rules import OUTSTANDING_STATUSES
@@ -69,38 +77,12 @@ class Findings:
         self.candidates.extend(other.candidates)
         self.skipped.extend(other.skipped)
 
-
-def _directory(bureaus: list[dict]) -> dict[str, dict]:
-    return {bureau["id"]: bureau for bureau in bureaus}
-
-
-def _addresses(entry: dict | None) -> list[str]:
-    return [contact["email"] for contact in (entry or {}).get("contacts", []) if contact.get("email")]
-
-
-def _to_bureau(findings: Findings, candidate: Candidate, directory: dict[str, dict]) -> None:
-    """Address a candidate to its bureau's contacts, or record why it cannot be."""
-    candidate.recipients = _addresses(directory.get(candidate.bureau))
-    if candidate.recipients:
-        findings.candidates.append(candidate)
-    else:
-        findings.skipped.append(
-            {"key": candidate.key, "reason": f"bureau {candidate.bureau} has no contact address"}
-        )
-
-
-def _report_facts(quarter: Quarter, bureau: dict, directory: dict[str, dict], due: dt.date) -> dict:
-    entry = directory.get(bureau["bureau"], {})
-    return {
-        "bureau": bureau["bureau"],
-        "bureau_name": entry.get("name") or bureau.get("name") or bureau["bureau"],
-        "year": quarter.year,
-        "quarter": quarter.quarter,
-        "period_label": quarter.label_zh,
-        "due_date": due.isoformat(),
-        "due_date_roc": format_roc_date(due),
-        "report_status": bureau.get("status"),
-    }
+    def add(self, candidate: Candidate, without_recipients: str) -> None:
+        """Keep a candidate that has recipients; otherwise record why it has none."""
+        if candidate.recipients:
+            self.candidates.append(candidate)
+        else:
+            self.skipped.append({"key": candidate.key, "reason": without_recipients})
 
 
 @dataclass(frozen=True)
@@ -111,93 +93,152 @@ class Notice:
     day: dt.date  # the day (Asia/Taipei) it was written
 
 
-def deadline_rules(
-    compliance: dict,
-    bureaus: list[dict],
-    today: dt.date,
-    thresholds: Thresholds,
-    overdue_notices: dict[str, Notice] | None = None,
-) -> Findings:
-    """reminder: the due date is `reminder_days` away or less and the report is not submitted.
-    overdue: the due date has passed and it is still not; notice n+1 comes `overdue_repeat_days`
-    after notice n (`overdue_notices`, by bureau), at most `overdue_max_notices` of them."""
-    findings = Findings()
-    overdue_notices = overdue_notices or {}
+@dataclass(frozen=True)
+class Inputs:
+    """What the rules evaluate: the sources' answers, notify's own history and its settings."""
+
+    directory: dict[str, dict]  # intake's bureaus by id, with their contact addresses
+    returned_reports: list[dict]  # every report returned to its bureau, with its history
+    indicators: list[dict]  # kpi's verdicts on the outcome indicators of its current year
+    compliance: dict | None  # kpi's status of each report of the chased quarter; None if untracked
+    progress: dict | None  # kpi's progress of that quarter; None whenever compliance is
+    overdue_notices: dict[str, Notice]  # the latest overdue notice of that quarter, by bureau
+    thresholds: Thresholds
+    committee_emails: list[str]
+    catalog: Catalog
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Whether a notification's reason still holds at sending time."""
+
+    send: bool
+    reason: str = ""
+    unknown: bool = False  # the source could not be asked
+
+
+class Current:
+    """What the sources say at sending time, for the re-checks: each question asked once per batch."""
+
+    def __init__(self, sources: Sources, today: dt.date, thresholds: Thresholds, catalog: Catalog):
+        self.sources = sources
+        self.today = today
+        self.thresholds = thresholds
+        self.catalog = catalog
+        self._answers: dict[tuple, object] = {}
+
+    def _ask(self, question: Callable, *args):
+        key = (question, *args)
+        if key not in self._answers:
+            self._answers[key] = question(*args)
+        return self._answers[key]
+
+    def report(self, row: Notification) -> dict | None:
+        """Intake's report of the notification's bureau and quarter."""
+        return self._ask(self.sources.report, row.bureau, row.year, row.quarter)
+
+    def progress(self, row: Notification) -> dict | None:
+        """kpi's progress of the notification's bureau and quarter."""
+        return self._ask(self.sources.progress, row.year, row.quarter, row.bureau)
+
+    def indicators(self, row: Notification) -> list[dict]:
+        """kpi's verdicts on the outcome indicators of the notification's year."""
+        return self._ask(self.sources.indicators, row.year)
+
+
+class Rule:
+    """A notification rule. A subclass declares all of it:
+
+    - `name`: in dedup keys, silences and the outbox;
+    - `evaluate(inputs, today) -> Findings`: the notifications it asks for;
+    - `recheck(row, current) -> Verdict`: whether one of them still holds when it is to be sent;
+    - its templates, found by its name (`templates`).
+    """
+
+    name: str
+
+    @property
+    def templates(self) -> Templates:
+        """templates/<name>.subject.j2, <name>.txt.j2 and <name>.html.j2."""
+        return Templates(f"{self.name}.subject.j2", f"{self.name}.txt.j2", f"{self.name}.html.j2")
+
+
+RULES: dict[str, Rule] = {}  # by name, in the order declared below: the order of evaluation
+
+
+def register(rule: type[Rule]) -> type[Rule]:
+    """Class decorator: the rule joins RULES."""
+    if rule.name in RULES:
+        raise ValueError(f"notification rule {rule.name!r} is declared twice")
+    RULES[rule.name] = rule()
+    return rule
+
+
+# -- what the rules share ------------------------------------------------------------------------
+def _period_facts(quarter: Quarter) -> dict:
+    return {"year": quarter.year, "quarter": quarter.quarter, "period_label": quarter.label_zh}
+
+
+def _bureau_facts(
+    bureau: str, name: str | None, quarter: Quarter, due: dt.date | None, directory: dict[str, dict]
+) -> dict:
+    """Whom and which report an e-mail to a bureau is about; the directory's name comes first."""
+    return {
+        "bureau": bureau,
+        "bureau_name": directory.get(bureau, {}).get("name") or name or bureau,
+        **_period_facts(quarter),
+        "due_date": due.isoformat() if due else None,
+        "due_date_roc": format_roc_date(due) if due else None,
+    }
+
+
+def _chased_reports(inputs: Inputs) -> list[dict]:
+    """The facts of each bureau's report of the chased quarter, with kpi's status of it."""
+    compliance = inputs.compliance
+    if compliance is None:
+        return []  # before the deployment's first quarter, or not yet tracked by kpi
     quarter = Quarter(compliance["year"], compliance["quarter"])
     due = dt.date.fromisoformat(compliance["due_date"])
-    days_left = (due - today).days
-    directory = _directory(bureaus)
-    for bureau in compliance["bureaus"]:
-        if bureau.get("status") not in OUTSTANDING_STATUSES:
-            continue
-        facts = _report_facts(quarter, bureau, directory, due)
-        if 0 <= days_left <= thresholds.reminder_days:
-            candidate = Candidate(
-                "reminder", quarter.year, quarter.quarter, "1", [], {**facts, "days_left": days_left}
-            )
-        elif days_left < 0:
-            last = overdue_notices.get(bureau["bureau"])
-            if last is None:
-                notice = 1
-            elif (
-                last.number < thresholds.overdue_max_notices
-                and (today - last.day).days >= thresholds.overdue_repeat_days
-            ):
-                notice = last.number + 1
-            else:
-                continue
-            facts.update(days_overdue=-days_left, notice=notice, max_notices=thresholds.overdue_max_notices)
-            candidate = Candidate("overdue", quarter.year, quarter.quarter, str(notice), [], facts)
-        else:
-            continue
-        candidate.bureau = bureau["bureau"]
-        _to_bureau(findings, candidate, directory)
-    return findings
+    return [
+        {
+            **_bureau_facts(entry["bureau"], entry.get("name"), quarter, due, inputs.directory),
+            "report_status": entry.get("status"),
+        }
+        for entry in compliance["bureaus"]
+    ]
+
+
+def _unsubmitted(inputs: Inputs) -> list[dict]:
+    """The facts of each report of the chased quarter that is not submitted."""
+    return [facts for facts in _chased_reports(inputs) if facts["report_status"] in OUTSTANDING_STATUSES]
+
+
+def _days_to_due(facts: dict, today: dt.date) -> int:
+    return (dt.date.fromisoformat(facts["due_date"]) - today).days
+
+
+def _to_bureau(findings: Findings, inputs: Inputs, rule: str, stage: str, facts: dict) -> None:
+    """A candidate about the bureau and quarter of `facts`, to the bureau's contacts."""
+    bureau = facts["bureau"]
+    entry = inputs.directory.get(bureau) or {}
+    addresses = [contact["email"] for contact in entry.get("contacts", []) if contact.get("email")]
+    candidate = Candidate(rule, facts["year"], facts["quarter"], stage, addresses, facts, bureau=bureau)
+    findings.add(candidate, f"bureau {bureau} has no contact address")
+
+
+def _still_unsubmitted(row: Notification, current: Current) -> Verdict:
+    """Intake, the system of record, says the report is still not submitted."""
+    report = current.report(row)
+    status = report["status"] if report else "not_started"
+    if status not in OUTSTANDING_STATUSES:
+        return Verdict(False, f"the report is {status} now")
+    return Verdict(True)
 
 
 def last_return(report: dict) -> dict | None:
     """The revision that returned the report most recently, with the coordinator's comment."""
     returns = [revision for revision in report.get("history", []) if revision.get("event") == "returned"]
     return max(returns, key=lambda revision: revision["number"]) if returns else None
-
-
-def returned_rule(reports: list[dict], bureaus: list[dict]) -> Findings:
-    """returned: one notice per return of a report (stage = the number of the returning revision)."""
-    findings = Findings()
-    directory = _directory(bureaus)
-    for report in reports:
-        if report.get("status") != "returned":
-            continue
-        revision = last_return(report)
-        if revision is None:
-            continue
-        quarter = Quarter(report["year"], report["quarter"])
-        due = dt.datetime.fromisoformat(report["due_at"]).date() if report.get("due_at") else None
-        entry = directory.get(report["bureau"], {})
-        facts = {
-            "bureau": report["bureau"],
-            "bureau_name": entry.get("name") or report["bureau"],
-            "year": quarter.year,
-            "quarter": quarter.quarter,
-            "period_label": quarter.label_zh,
-            "due_date": due.isoformat() if due else None,
-            "due_date_roc": format_roc_date(due) if due else None,
-            "comment": revision.get("comment") or "",
-            "returned_at": revision.get("at"),
-            "returned_by": revision.get("actor"),
-            "revision": revision["number"],
-        }
-        candidate = Candidate(
-            "returned",
-            quarter.year,
-            quarter.quarter,
-            str(revision["number"]),
-            [],
-            facts,
-            bureau=report["bureau"],
-        )
-        _to_bureau(findings, candidate, directory)
-    return findings
 
 
 def behind_actions(progress: dict, bureau: str, catalog: Catalog) -> list[dict]:
@@ -226,66 +267,92 @@ def behind_actions(progress: dict, bureau: str, catalog: Catalog) -> list[dict]:
     return found
 
 
-def behind_rule(compliance: dict, progress: dict, bureaus: list[dict], catalog: Catalog) -> Findings:
-    """behind: once kpi judges a quarter (its due date has passed), each bureau with metrics kpi
-    finds behind plan; a bureau that has not reported is chased by the deadline rules instead."""
-    findings = Findings()
-    if not progress.get("due_passed"):
+# -- the rules, in the order of evaluation -------------------------------------------------------
+@register
+class Returned(Rule):
+    """A coordinator returned a report (any quarter): one notice per return, quoting the comment
+    (stage: the number of the returning revision), cancelled once the bureau resubmits."""
+
+    name = "returned"
+
+    def evaluate(self, inputs: Inputs, today: dt.date) -> Findings:
+        findings = Findings()
+        for report in inputs.returned_reports:
+            revision = last_return(report)
+            if report.get("status") != "returned" or revision is None:
+                continue
+            due = dt.datetime.fromisoformat(report["due_at"]).date() if report.get("due_at") else None
+            quarter = Quarter(report["year"], report["quarter"])
+            facts = {
+                **_bureau_facts(report["bureau"], None, quarter, due, inputs.directory),
+                "comment": revision.get("comment") or "",
+                "returned_at": revision.get("at"),
+                "returned_by": revision.get("actor"),
+                "revision": revision["number"],
+            }
+            _to_bureau(findings, inputs, self.name, str(revision["number"]), facts)
         return findings
-    quarter = Quarter(compliance["year"], compliance["quarter"])
-    due = dt.date.fromisoformat(compliance["due_date"])
-    directory = _directory(bureaus)
-    for bureau in compliance["bureaus"]:
-        actions = behind_actions(progress, bureau["bureau"], catalog)
-        if not actions:
-            continue
-        facts = {
-            **_report_facts(quarter, bureau, directory, due),
-            "threshold_percent": progress.get("threshold_percent"),
-            "actions": actions,
-        }
-        candidate = Candidate(
-            "behind", quarter.year, quarter.quarter, "1", [], facts, bureau=bureau["bureau"]
-        )
-        _to_bureau(findings, candidate, directory)
-    return findings
+
+    def recheck(self, row: Notification, current: Current) -> Verdict:
+        report = current.report(row)
+        if report is None or report["status"] != "returned":
+            return Verdict(False, f"the report is {report['status'] if report else 'gone'} now")
+        latest = last_return(report)
+        if latest is None or str(latest["number"]) != row.stage:
+            return Verdict(False, "the report was returned again since: a newer notice follows")
+        return Verdict(True)
+
+
+@register
+class Committee(Rule):
+    """kpi's verdict on an outcome indicator of the current year is at risk or off track in its
+    latest quarter (stage: the status, so a worsening from at_risk to off_track alerts again). A
+    year without a goal has no verdict, so no alert."""
+
+    name = "committee"
+
+    def evaluate(self, inputs: Inputs, today: dt.date) -> Findings:
+        return committee_rule(inputs.indicators, inputs.committee_emails, inputs.thresholds)
+
+    def recheck(self, row: Notification, current: Current) -> Verdict:
+        indicator = next((i for i in current.indicators(row) if i.get("indicator") == row.indicator), None)
+        if indicator is None or indicator.get("status") not in current.thresholds.committee_statuses:
+            return Verdict(False, f"the indicator is {indicator.get('status') if indicator else 'gone'} now")
+        return Verdict(True)
+
+
+INDICATOR_FIGURES = (
+    "baseline_year",
+    "baseline",
+    "target",
+    "ytd_actual",
+    "baseline_ytd",
+    "ytd_target",
+    "change_pct",
+    "projection",
+)
 
 
 def committee_rule(indicators: list[dict], emails: list[str], thresholds: Thresholds) -> Findings:
-    """committee alert: kpi's verdict on an outcome indicator of the current year is at risk or off
-    track in its latest quarter (stage = the status, so a worsening from at_risk to off_track alerts
-    again). A year without a goal has no verdict, so no alert."""
+    """The committee alerts about kpi's `indicators` (bench/notify.py makes its messages with it)."""
     findings = Findings()
     for indicator in indicators:
         status, latest = indicator.get("status"), indicator.get("latest_quarter")
         if status not in thresholds.committee_statuses or not latest:
             continue
         quarter = Quarter(indicator["year"], latest)
+        goal = indicator.get("goal") or {}
         facts = {
             "indicator": indicator["indicator"],
             "indicator_name": indicator.get("name") or indicator["indicator"],
-            "year": quarter.year,
-            "quarter": quarter.quarter,
-            "period_label": quarter.label_zh,
+            **_period_facts(quarter),
             "status": status,
-            "goal_kind": (indicator.get("goal") or {}).get("kind"),
-            "goal_text": (indicator.get("goal") or {}).get("text"),
-            **{
-                name: indicator.get(name)
-                for name in (
-                    "baseline_year",
-                    "baseline",
-                    "target",
-                    "ytd_actual",
-                    "baseline_ytd",
-                    "ytd_target",
-                    "change_pct",
-                    "projection",
-                )
-            },
+            "goal_kind": goal.get("kind"),
+            "goal_text": goal.get("text"),
+            **{name: indicator.get(name) for name in INDICATOR_FIGURES},
         }
         candidate = Candidate(
-            "committee",
+            Committee.name,
             quarter.year,
             quarter.quarter,
             status,
@@ -293,8 +360,85 @@ def committee_rule(indicators: list[dict], emails: list[str], thresholds: Thresh
             facts,
             indicator=indicator["indicator"],
         )
-        if emails:
-            findings.candidates.append(candidate)
-        else:
-            findings.skipped.append({"key": candidate.key, "reason": "COMMITTEE_EMAILS is empty"})
+        findings.add(candidate, "COMMITTEE_EMAILS is empty")
     return findings
+
+
+@register
+class Reminder(Rule):
+    """The due date is `reminder_days` away or less and the report is not submitted; cancelled once
+    it is submitted (or returned), or once the due date has passed (the overdue notice follows)."""
+
+    name = "reminder"
+
+    def evaluate(self, inputs: Inputs, today: dt.date) -> Findings:
+        findings = Findings()
+        for facts in _unsubmitted(inputs):
+            days_left = _days_to_due(facts, today)
+            if 0 <= days_left <= inputs.thresholds.reminder_days:
+                _to_bureau(findings, inputs, self.name, "1", {**facts, "days_left": days_left})
+        return findings
+
+    def recheck(self, row: Notification, current: Current) -> Verdict:
+        if dt.date.fromisoformat(row.facts["due_date"]) < current.today:
+            return Verdict(False, "the due date has passed: an overdue notice follows instead")
+        return _still_unsubmitted(row, current)
+
+
+@register
+class Overdue(Rule):
+    """The due date has passed and the report is still not submitted: notice n+1 comes
+    `overdue_repeat_days` after notice n (`inputs.overdue_notices`), at most `overdue_max_notices`;
+    cancelled once the report is submitted (or returned)."""
+
+    name = "overdue"
+
+    def evaluate(self, inputs: Inputs, today: dt.date) -> Findings:
+        findings = Findings()
+        limits = inputs.thresholds
+        for facts in _unsubmitted(inputs):
+            days_overdue = -_days_to_due(facts, today)
+            notice = self.next_notice(inputs.overdue_notices.get(facts["bureau"]), today, limits)
+            if days_overdue > 0 and notice is not None:
+                facts.update(days_overdue=days_overdue, notice=notice, max_notices=limits.overdue_max_notices)
+                _to_bureau(findings, inputs, self.name, str(notice), facts)
+        return findings
+
+    @staticmethod
+    def next_notice(last: Notice | None, today: dt.date, limits: Thresholds) -> int | None:
+        """The number of the notice due today after `last`, or None."""
+        if last is None:
+            return 1
+        if last.number < limits.overdue_max_notices and (today - last.day).days >= limits.overdue_repeat_days:
+            return last.number + 1
+        return None
+
+    def recheck(self, row: Notification, current: Current) -> Verdict:
+        return _still_unsubmitted(row, current)
+
+
+@register
+class Behind(Rule):
+    """Once kpi judges the quarter (its due date has passed), each bureau with metrics kpi finds
+    behind plan (a bureau that has not reported is chased by reminder and overdue instead);
+    cancelled once none is behind any more."""
+
+    name = "behind"
+
+    def evaluate(self, inputs: Inputs, today: dt.date) -> Findings:
+        findings = Findings()
+        progress = inputs.progress
+        if progress is None or not progress.get("due_passed"):
+            return findings
+        for facts in _chased_reports(inputs):
+            actions = behind_actions(progress, facts["bureau"], inputs.catalog)
+            if actions:
+                facts.update(threshold_percent=progress.get("threshold_percent"), actions=actions)
+                _to_bureau(findings, inputs, self.name, "1", facts)
+        return findings
+
+    def recheck(self, row: Notification, current: Current) -> Verdict:
+        progress = current.progress(row)
+        if progress is None or not behind_actions(progress, row.bureau, current.catalog):
+            return Verdict(False, "no action is behind its plan any more")
+        return Verdict(True)

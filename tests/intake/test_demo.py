@@ -186,7 +186,7 @@ def test_everything_is_marked_as_demo_data(intake_db_url):
             "report": lambda d: d["narrative"].startswith("【示範資料】"),
             "target": lambda d: d["updated_by"] == "示範資料產生器",
             "outcome": lambda d: d["updated_by"] == "示範資料產生器",
-            "installation": lambda d: d == {"installed_on": None, "first_quarter": "2022Q1"},
+            "installation": lambda d: d == {"v": 1, "installed_on": None, "first_quarter": "2022Q1"},
         }
         assert marks[entity](data), (entity, data)
 

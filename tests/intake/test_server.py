@@ -69,7 +69,7 @@ def test_python_m_services_intake_migrates_serves_and_takes_a_report(server_env,
         metrics = requests.get(server.url + "/metrics", timeout=10).text
         assert 'dgbv_intake_reports_submitted_total{bureau="police"} 1.0' in metrics
         assert (
-            'dgbv_http_requests_total{endpoint="/api/v1/reports/<string:bureau>/<int:year>/<int:quarter>/submit"'
+            'dgbv_http_requests_total{endpoint="/api/v1/reports/<string:bureau>/<year:year>/<quarter:quarter>/submit"'
             in metrics
         )
         assert requests.get(server.url + "/readyz", timeout=10).json()["status"] == "ready"

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from sqlalchemy import select
 
 from services.kpi import sync
 from services.kpi.intake_client import Page
 from services.kpi.models import READ_MODEL, SnapshotItem, SyncState
+from shared import changes
 from tests.helpers.processes import run_cli
 
 MALE = "secret_filming_male_suspects"
@@ -18,7 +21,11 @@ def outcome_change(position: int, count: int, quarter: int = 1) -> dict:
         "position": position,
         "entity": "outcome",
         "key": f"{MALE}/2022/{quarter}",
-        "data": {"indicator": MALE, "year": 2022, "quarter": quarter, "count": count},
+        "data": changes.write(
+            changes.OutcomeChange(
+                MALE, 2022, quarter, count, 1, dt.datetime(2022, 7, 1, tzinfo=dt.UTC), "統計科"
+            )
+        ),
         "recorded_at": "2022-07-01T00:00:00+00:00",
     }
 
@@ -56,7 +63,7 @@ def test_a_page_is_applied_together_with_its_cursor_or_not_at_all(kpi_app):
         "data": {"date": "2021-01-01"},
         "recorded_at": None,
     }
-    with pytest.raises(KeyError):
+    with pytest.raises(changes.ContractError, match="CaseChange: missing"):
         sync.apply_page(database, 0, Page([outcome_change(1, 40), broken], 2, False))
     assert cursor_of(database) == 0
     assert read_model(database)["outcomes"] == []

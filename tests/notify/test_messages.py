@@ -8,16 +8,20 @@ import email.policy
 from types import SimpleNamespace
 
 from services.notify.messages import Renderer, build_message, new_message_id
-from services.notify.rules import Thresholds, deadline_rules, returned_rule
-from tests.notify.test_rules import DIRECTORY, compliance, returned_report
+from services.notify.rules import RULES
+from tests.notify.test_rules import compliance, evaluate, returned_report
 
 RENDERER = Renderer("數位性別暴力防治方案", "https://dgbv.ntpc.gov.tw/", "新北市政府")
 
 
 def first_quarter_reminder():
     document = {**compliance({}), "quarter": 1, "due_date": "2022-04-10"}
-    (candidate, *_) = deadline_rules(document, DIRECTORY, dt.date(2022, 4, 3), Thresholds()).candidates
-    return candidate, RENDERER.render(candidate.rule, candidate.facts, candidate.key)
+    (candidate, *_) = evaluate(dt.date(2022, 4, 3), compliance=document).candidates
+    return candidate, render(candidate)
+
+
+def render(candidate):
+    return RENDERER.render(RULES[candidate.rule].templates, candidate.facts, candidate.key)
 
 
 def test_the_reminder_subject_names_the_roc_period_and_the_due_date():
@@ -32,8 +36,8 @@ def test_the_reminder_subject_names_the_roc_period_and_the_due_date():
 def test_a_coordinators_comment_is_escaped_in_html_and_verbatim_in_text():
     report = returned_report()
     report["history"][-1]["comment"] = '請補正 <b>附件</b> & "簽核"'
-    (candidate,) = returned_rule([report], DIRECTORY).candidates
-    rendered = RENDERER.render(candidate.rule, candidate.facts, candidate.key)
+    (candidate,) = evaluate(dt.date(2022, 7, 5), returned_reports=[report]).candidates
+    rendered = render(candidate)
     assert '請補正 <b>附件</b> & "簽核"' in rendered.text
     assert "請補正 &lt;b&gt;附件&lt;/b&gt; &amp; &#34;簽核&#34;" in rendered.html
 

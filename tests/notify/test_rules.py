@@ -3,25 +3,46 @@
 from __future__ import annotations
 
 import datetime as dt
+from types import SimpleNamespace
 
 import pytest
 
-from services.notify.rules import (
-    Notice,
-    Thresholds,
-    behind_rule,
-    committee_rule,
-    deadline_rules,
-    returned_rule,
-)
+from services.notify.rules import RULES, Current, Findings, Inputs, Notice, Thresholds, Verdict
 from shared.catalog import default_catalog
 
 CATALOG = default_catalog()
-DIRECTORY = [
-    {"id": b.id, "name": b.name, "name_en": b.name_en, "contacts": [{"email": f"{b.id}@x.tw", "name": None}]}
+DIRECTORY = {
+    b.id: {
+        "id": b.id,
+        "name": b.name,
+        "name_en": b.name_en,
+        "contacts": [{"email": f"{b.id}@x.tw", "name": None}],
+    }
     for b in CATALOG.bureaus
-]
+}
 DEFAULTS = Thresholds()
+
+
+def evaluate(today: dt.date, **given) -> Findings:
+    """Every rule, in order, on the inputs `given`: the others say nothing, every bureau has an address."""
+    inputs = Inputs(
+        **{
+            "directory": DIRECTORY,
+            "returned_reports": [],
+            "indicators": [],
+            "compliance": None,
+            "progress": None,
+            "overdue_notices": {},
+            "thresholds": DEFAULTS,
+            "committee_emails": [],
+            "catalog": CATALOG,
+            **given,
+        }
+    )
+    found = Findings()
+    for rule in RULES.values():
+        found.extend(rule.evaluate(inputs, today))
+    return found
 
 
 def compliance(statuses: dict[str, str], due: str = "2022-07-10") -> dict:
@@ -35,6 +56,9 @@ def compliance(statuses: dict[str, str], due: str = "2022-07-10") -> dict:
             for b in CATALOG.bureaus
         ],
     }
+
+
+TODAY = dt.date(2022, 7, 12)  # after the due date of 2022Q2
 
 
 def keys(findings) -> list[str]:
@@ -53,7 +77,7 @@ def keys(findings) -> list[str]:
 )
 def test_reminder_then_overdue_around_the_due_date(today, expected):
     document = compliance({b.id: "submitted" for b in CATALOG.bureaus if b.id != "police"})
-    found = deadline_rules(document, DIRECTORY, dt.date.fromisoformat(today), DEFAULTS)
+    found = evaluate(dt.date.fromisoformat(today), compliance=document)
     assert keys(found) == expected
 
 
@@ -70,7 +94,7 @@ def test_reminder_then_overdue_around_the_due_date(today, expected):
 )
 def test_overdue_notices_repeat_every_7_days_at_most_4_times(last, today, expected):
     document = compliance({b.id: "submitted" for b in CATALOG.bureaus if b.id != "police"})
-    found = deadline_rules(document, DIRECTORY, dt.date.fromisoformat(today), DEFAULTS, {"police": last})
+    found = evaluate(dt.date.fromisoformat(today), compliance=document, overdue_notices={"police": last})
     assert keys(found) == expected
     if expected:
         assert found.candidates[0].facts["notice"] == last.number + 1
@@ -85,30 +109,26 @@ def test_overdue_notices_repeat_every_7_days_at_most_4_times(last, today, expect
     [("not_started", True), ("draft", True), ("submitted", False), ("accepted", False), ("returned", False)],
 )
 def test_only_reports_not_yet_submitted_are_chased(status, fires):
-    found = deadline_rules(compliance({"police": status}), DIRECTORY, dt.date(2022, 7, 12), DEFAULTS)
+    found = evaluate(dt.date(2022, 7, 12), compliance=compliance({"police": status}))
     assert ("overdue:police:2022Q2:1" in keys(found)) is fires
 
 
 def test_thresholds_are_settings():
     tight = Thresholds(reminder_days=3, overdue_repeat_days=2, overdue_max_notices=2)
-    document = compliance({})
-    assert deadline_rules(document, DIRECTORY, dt.date(2022, 7, 6), tight).candidates == []
-    assert (
-        keys(deadline_rules(document, DIRECTORY, dt.date(2022, 7, 7), tight))[0]
-        == "reminder:education:2022Q2:1"
-    )
+    given = {"compliance": compliance({}), "thresholds": tight}
+    assert evaluate(dt.date(2022, 7, 6), **given).candidates == []
+    assert keys(evaluate(dt.date(2022, 7, 7), **given))[0] == "reminder:education:2022Q2:1"
     sent = {b.id: Notice(1, dt.date(2022, 7, 11)) for b in CATALOG.bureaus}
     assert (
-        keys(deadline_rules(document, DIRECTORY, dt.date(2022, 7, 13), tight, sent))[0]
-        == "overdue:education:2022Q2:2"
+        keys(evaluate(dt.date(2022, 7, 13), **given, overdue_notices=sent))[0] == "overdue:education:2022Q2:2"
     )
     sent = {b.id: Notice(2, dt.date(2022, 7, 13)) for b in CATALOG.bureaus}
-    assert deadline_rules(document, DIRECTORY, dt.date(2022, 7, 15), tight, sent).candidates == []
+    assert evaluate(dt.date(2022, 7, 15), **given, overdue_notices=sent).candidates == []
 
 
 def test_a_bureau_without_an_address_is_reported_not_forgotten():
-    directory = [{**entry, "contacts": []} if entry["id"] == "labor" else entry for entry in DIRECTORY]
-    found = deadline_rules(compliance({}), directory, dt.date(2022, 7, 5), DEFAULTS)
+    directory = {**DIRECTORY, "labor": {**DIRECTORY["labor"], "contacts": []}}
+    found = evaluate(dt.date(2022, 7, 5), compliance=compliance({}), directory=directory)
     assert "reminder:labor:2022Q2:1" not in keys(found)
     assert found.skipped == [
         {"key": "reminder:labor:2022Q2:1", "reason": "bureau labor has no contact address"}
@@ -154,11 +174,11 @@ def returned_report(number: int = 3, **overrides) -> dict:
 
 
 def test_a_returned_report_is_announced_with_the_coordinators_comment_once_per_return():
-    found = returned_rule([returned_report()], DIRECTORY)
+    found = evaluate(TODAY, returned_reports=[returned_report()])
     assert keys(found) == ["returned:health:2022Q2:3"]
     assert found.candidates[0].facts["comment"] == "請補充宣導場次之辦理地點"
-    assert keys(returned_rule([returned_report(number=5)], DIRECTORY)) == ["returned:health:2022Q2:5"]
-    assert returned_rule([returned_report(status="submitted")], DIRECTORY).candidates == []
+    assert keys(evaluate(TODAY, returned_reports=[returned_report(number=5)])) == ["returned:health:2022Q2:5"]
+    assert evaluate(TODAY, returned_reports=[returned_report(status="submitted")]).candidates == []
 
 
 def progress(behind: bool, *, due_passed: bool = True) -> dict:
@@ -207,7 +227,7 @@ ALL_IN = compliance({b.id: "submitted" for b in CATALOG.bureaus})
 
 @pytest.mark.parametrize("behind", [True, False])
 def test_behind_names_exactly_what_kpi_judges_behind_with_kpis_figures(behind):
-    found = behind_rule(ALL_IN, progress(behind), DIRECTORY, CATALOG)
+    found = evaluate(TODAY, compliance=ALL_IN, progress=progress(behind))
     assert keys(found) == (["behind:police:2022Q2:1"] if behind else [])
     if behind:
         (action,) = found.candidates[0].facts["actions"]
@@ -220,7 +240,7 @@ def test_behind_names_exactly_what_kpi_judges_behind_with_kpis_figures(behind):
 
 
 def test_behind_waits_until_kpi_judges_the_quarter():
-    assert behind_rule(ALL_IN, progress(True, due_passed=False), DIRECTORY, CATALOG).candidates == []
+    assert evaluate(TODAY, compliance=ALL_IN, progress=progress(True, due_passed=False)).candidates == []
 
 
 def indicator(status: str, latest: int | None = 2) -> dict:
@@ -247,12 +267,110 @@ def indicator(status: str, latest: int | None = 2) -> dict:
     [("on_track", False), ("at_risk", True), ("off_track", True), ("no_data", False), ("no_goal", False)],
 )
 def test_the_committee_hears_of_indicators_at_risk_or_off_track(status, fires):
-    found = committee_rule([indicator(status)], ["c@x.tw"], DEFAULTS)
+    found = evaluate(TODAY, indicators=[indicator(status)], committee_emails=["c@x.tw"])
     assert keys(found) == ([f"committee:secret_filming_male_suspects:2022Q2:{status}"] if fires else [])
 
 
 def test_a_committee_alert_needs_a_quarter_and_an_address_list():
-    assert committee_rule([indicator("off_track", latest=None)], ["c@x.tw"], DEFAULTS).candidates == []
-    found = committee_rule([indicator("off_track")], [], DEFAULTS)
+    unknown = [indicator("off_track", latest=None)]
+    assert evaluate(TODAY, indicators=unknown, committee_emails=["c@x.tw"]).candidates == []
+    found = evaluate(TODAY, indicators=[indicator("off_track")], committee_emails=[])
     assert found.candidates == []
     assert found.skipped[0]["reason"] == "COMMITTEE_EMAILS is empty"
+
+
+class SourcesNow:
+    """Intake and kpi at sending time, as a re-check asks them; counts the questions."""
+
+    def __init__(self, report=None, progress=None, indicators=()):
+        self.answers = {"report": report, "progress": progress, "indicators": list(indicators)}
+        self.asked: list[str] = []
+
+    def report(self, bureau, year, quarter):
+        self.asked.append("report")
+        return self.answers["report"]
+
+    def progress(self, year, quarter, bureau):
+        self.asked.append("progress")
+        return self.answers["progress"]
+
+    def indicators(self, year):
+        self.asked.append("indicators")
+        return self.answers["indicators"]
+
+
+def recheck(candidate, today: dt.date, sources: SourcesNow) -> Verdict:
+    """The re-check of the candidate's rule, as if it were the outbox row it became."""
+    row = SimpleNamespace(
+        **{
+            name: getattr(candidate, name)
+            for name in ("rule", "bureau", "indicator", "year", "quarter", "stage")
+        },
+        facts=candidate.facts,
+    )
+    return RULES[candidate.rule].recheck(row, Current(sources, today, DEFAULTS, CATALOG))
+
+
+def only_candidate(today: dt.date, **given):
+    (candidate,) = evaluate(today, **given).candidates
+    return candidate
+
+
+POLICE_ONLY = compliance({b.id: "submitted" for b in CATALOG.bureaus if b.id != "police"})
+REMINDER = only_candidate(dt.date(2022, 7, 5), compliance=POLICE_ONLY)
+OVERDUE = only_candidate(dt.date(2022, 7, 12), compliance=POLICE_ONLY)
+RETURNED = only_candidate(TODAY, returned_reports=[returned_report()])
+BEHIND = only_candidate(TODAY, compliance=ALL_IN, progress=progress(True))
+COMMITTEE = only_candidate(TODAY, indicators=[indicator("at_risk")], committee_emails=["c@x.tw"])
+
+
+@pytest.mark.parametrize(
+    ("candidate", "today", "sources", "reason"),
+    [
+        (REMINDER, dt.date(2022, 7, 6), SourcesNow(report=None), None),  # not started
+        (
+            REMINDER,
+            dt.date(2022, 7, 6),
+            SourcesNow(report={"status": "submitted"}),
+            "the report is submitted now",
+        ),
+        (
+            REMINDER,
+            dt.date(2022, 7, 11),
+            SourcesNow(report={"status": "draft"}),
+            "the due date has passed: an overdue notice follows instead",
+        ),
+        (OVERDUE, TODAY, SourcesNow(report={"status": "draft"}), None),
+        (OVERDUE, TODAY, SourcesNow(report={"status": "accepted"}), "the report is accepted now"),
+        (RETURNED, TODAY, SourcesNow(report=returned_report()), None),
+        (
+            RETURNED,
+            TODAY,
+            SourcesNow(report=returned_report(status="submitted")),
+            "the report is submitted now",
+        ),
+        (
+            RETURNED,
+            TODAY,
+            SourcesNow(report=returned_report(number=5)),
+            "the report was returned again since: a newer notice follows",
+        ),
+        (BEHIND, TODAY, SourcesNow(progress=progress(True)), None),
+        (BEHIND, TODAY, SourcesNow(progress=progress(False)), "no action is behind its plan any more"),
+        (COMMITTEE, TODAY, SourcesNow(indicators=[indicator("off_track")]), None),
+        (COMMITTEE, TODAY, SourcesNow(indicators=[indicator("on_track")]), "the indicator is on_track now"),
+        (COMMITTEE, TODAY, SourcesNow(indicators=[]), "the indicator is gone now"),
+    ],
+)
+def test_each_rule_rechecks_its_notification_before_it_is_sent(candidate, today, sources, reason):
+    verdict = recheck(candidate, today, sources)
+    assert (verdict.send, verdict.reason) == (reason is None, reason or "")
+
+
+def test_a_batch_asks_each_question_once():
+    sources = SourcesNow(report={"status": "draft"})
+    current = Current(sources, TODAY, DEFAULTS, CATALOG)
+    row = SimpleNamespace(rule="overdue", bureau="police", indicator=None, year=2022, quarter=2, stage="1")
+    assert RULES["overdue"].recheck(row, current).send
+    assert RULES["overdue"].recheck(row, current).send
+    assert sources.asked == ["report"]

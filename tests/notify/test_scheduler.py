@@ -12,7 +12,6 @@ import threading
 
 from apscheduler.events import EVENT_JOB_EXECUTED, EVENT_JOB_MISSED
 
-from services.notify.config import utc_now
 from services.notify.models import Evaluation
 from services.notify.scheduler import (
     DELIVER_JOB,
@@ -24,6 +23,7 @@ from services.notify.scheduler import (
     stop,
 )
 from shared.periods import TAIPEI
+from shared.settings import utc_now
 from tests.helpers.processes import free_port
 from tests.notify.world import sqlite_only
 

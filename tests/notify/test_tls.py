@@ -9,9 +9,10 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from services.notify.config import Config
+from services.notify.config import SETTINGS
 from services.notify.delivery import open_connection
 from services.notify.service import SettingsError, SmtpSettings, check_settings
+from shared.settings import load
 from tests.helpers.processes import free_port
 from tests.notify.world import Mailbox
 
@@ -108,7 +109,8 @@ def test_implicit_tls_verifies_too(certificate):
 
 
 def test_a_password_is_never_sent_in_clear_to_another_machine():
-    config = {**{k: getattr(Config, k) for k in dir(Config) if k.isupper()}, "INTAKE_TOKEN": "t"}
+    sources = {"INTAKE_URL": "http://127.0.0.1:8001", "KPI_URL": "http://127.0.0.1:8002", "INTAKE_TOKEN": "t"}
+    config = load(SETTINGS, environ=sources)
     check_settings(
         {**config, "SMTP_USERNAME": "alice", "SMTP_SECURITY": "starttls", "SMTP_HOST": "mail.example.tw"}
     )
@@ -117,7 +119,7 @@ def test_a_password_is_never_sent_in_clear_to_another_machine():
         check_settings(
             {**config, "SMTP_USERNAME": "alice", "SMTP_SECURITY": "none", "SMTP_HOST": "mail.example.tw"}
         )
-    with pytest.raises(SettingsError, match="INTAKE_TOKEN"):
-        check_settings({**config, "INTAKE_TOKEN": None})
-    with pytest.raises(SettingsError, match="SMTP_SECURITY"):
-        check_settings({**config, "SMTP_SECURITY": "tls"})
+    with pytest.raises(SettingsError, match="INTAKE_TOKEN is required"):
+        load(SETTINGS, environ={**sources, "INTAKE_TOKEN": ""})
+    with pytest.raises(SettingsError, match="SMTP_SECURITY='tls': must be one of starttls, ssl, none"):
+        load(SETTINGS, environ={**sources, "SMTP_SECURITY": "tls"})

@@ -6,7 +6,8 @@ from flask.views import MethodView
 from sqlalchemy import select
 
 from services.intake import directory, tokens
-from services.intake.api import api_blueprint, current_catalog, now
+from services.intake.api import api_blueprint
+from services.intake.context import current_catalog, now
 from services.intake.models import ApiToken
 from services.intake.schemas import (
     BureauContactsInputSchema,

@@ -6,7 +6,8 @@ from flask import current_app, request
 from flask.views import MethodView
 
 from services.intake import cases, feed
-from services.intake.api import api_blueprint, current_catalog, now
+from services.intake.api import api_blueprint
+from services.intake.context import current_catalog, now
 from services.intake.schemas import (
     CaseBatchSchema,
     CaseQuerySchema,

@@ -5,12 +5,14 @@ from __future__ import annotations
 from flask.views import MethodView
 
 from services.intake import outcomes, targets
-from services.intake.api import api_blueprint, current_catalog, now
+from services.intake.api import api_blueprint
+from services.intake.context import current_catalog, now
 from services.intake.schemas import (
     OutcomeBatchSchema,
     OutcomeInputSchema,
     OutcomeQuerySchema,
     OutcomeSchema,
+    OutcomeWithHistorySchema,
     TargetInputSchema,
     TargetQuerySchema,
     TargetSchema,
@@ -44,11 +46,10 @@ class Targets(MethodView):
     @blp.response(200, TargetSchema(many=True))
     def get(self, query):
         """List activity targets"""
-        found = targets.list_targets(get_session(), current_catalog(), **query)
-        return [targets.target_document(t) for t in found]
+        return targets.list_targets(get_session(), current_catalog(), **query)
 
 
-@blp.route("/targets/<int:year>/<string:action>/<string:metric>")
+@blp.route("/targets/<year:year>/<string:action>/<string:metric>")
 class TargetByMetric(MethodView):
     @require_roles(*PLANNERS)
     @blp.arguments(TargetInputSchema)
@@ -59,7 +60,7 @@ class TargetByMetric(MethodView):
         `quarterly`, if given, splits the annual value over the four quarters; otherwise
         each quarter is planned at a quarter of the year.
         """
-        target = targets.set_target(
+        return targets.set_target(
             get_session(),
             current_catalog(),
             current_principal(),
@@ -69,20 +70,16 @@ class TargetByMetric(MethodView):
             now=now(),
             **body,
         )
-        return targets.target_document(target)
 
 
 @blp.route("/outcomes")
 class Outcomes(MethodView):
     @require_roles(*ALL_ROLES)
     @blp.arguments(OutcomeQuerySchema, location="query")
-    @blp.response(200, OutcomeSchema(many=True))
+    @blp.response(200, OutcomeWithHistorySchema(many=True))
     def get(self, query):
         """List quarterly outcome counts with their revisions"""
-        return [
-            outcomes.outcome_document(o, with_history=True)
-            for o in outcomes.list_counts(get_session(), **query)
-        ]
+        return outcomes.list_counts(get_session(), **query)
 
     @require_roles(*STATISTICIANS)
     @blp.arguments(OutcomeBatchSchema)
@@ -92,13 +89,12 @@ class Outcomes(MethodView):
 
         All items are applied, or none is.
         """
-        written = outcomes.record_counts(
+        return outcomes.record_counts(
             get_session(), current_catalog(), current_principal(), body["items"], now()
         )
-        return [outcomes.outcome_document(o) for o in written]
 
 
-@blp.route("/outcomes/<string:indicator>/<int:year>/<int:quarter>")
+@blp.route("/outcomes/<string:indicator>/<year:year>/<quarter:quarter>")
 class OutcomeByQuarter(MethodView):
     @require_roles(*STATISTICIANS)
     @blp.arguments(OutcomeInputSchema)
@@ -109,4 +105,4 @@ class OutcomeByQuarter(MethodView):
         (written,) = outcomes.record_counts(
             get_session(), current_catalog(), current_principal(), [item], now()
         )
-        return outcomes.outcome_document(written)
+        return written

@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask.views import MethodView
 
 from services.intake import reports
-from services.intake.api import api_blueprint, current_rules
+from services.intake.api import api_blueprint
+from services.intake.context import REPORT_PATH, current_rules
 from services.intake.metrics import REPORTS_SUBMITTED
 from services.intake.schemas import (
     ReasonSchema,
@@ -17,7 +18,6 @@ from services.intake.schemas import (
 )
 from shared.auth import Role, current_principal, require_roles
 from shared.db import get_session
-from shared.errors import NotFound
 from shared.periods import Quarter
 
 blp = api_blueprint(
@@ -27,14 +27,6 @@ blp = api_blueprint(
 READERS = (Role.ADMIN, Role.COORDINATOR, Role.VIEWER, Role.SERVICE, Role.BUREAU)
 WRITERS = (Role.ADMIN, Role.BUREAU)
 REVIEWERS = (Role.ADMIN, Role.COORDINATOR)
-REPORT_PATH = "/reports/<string:bureau>/<int:year>/<int:quarter>"
-
-
-def _quarter(year: int, quarter: int) -> Quarter:
-    try:
-        return Quarter(year, quarter)
-    except ValueError:
-        raise NotFound(f"There is no quarter {year}Q{quarter}.") from None
 
 
 @blp.route("/reports")
@@ -48,8 +40,9 @@ class Reports(MethodView):
         Bureau tokens see only their own bureau's reports.
         """
         rules = current_rules()
-        found = reports.list_reports(get_session(), current_principal(), **query)
-        return [reports.report_document(report, rules) for report in found]
+        return [
+            reports.view(r, rules) for r in reports.list_reports(get_session(), current_principal(), **query)
+        ]
 
 
 @blp.route(REPORT_PATH)
@@ -62,14 +55,9 @@ class ReportByPeriod(MethodView):
         `behind` lists the actions under their planned year-to-date value, which need
         the reasons for the delay (落後原因) and countermeasures (因應對策) to submit.
         """
-        rules, session, period = current_rules(), get_session(), _quarter(year, quarter)
-        report = reports.get_report(session, current_principal(), bureau, period)
-        return {
-            **reports.report_document(report, rules),
-            "history": [reports.revision_document(r) for r in report.revisions],
-            "behind": reports.behind_actions(session, rules, report),
-            "locked": reports.is_locked(report, period, rules),
-        }
+        rules, session = current_rules(), get_session()
+        report = reports.get_report(session, current_principal(), bureau, Quarter(year, quarter))
+        return reports.detail(session, rules, report)
 
     @require_roles(*WRITERS)
     @blp.arguments(ReportContentSchema)
@@ -83,9 +71,9 @@ class ReportByPeriod(MethodView):
         """
         rules = current_rules()
         report = reports.save_report(
-            get_session(), rules, current_principal(), bureau, _quarter(year, quarter), **content
+            get_session(), rules, current_principal(), bureau, Quarter(year, quarter), **content
         )
-        return reports.report_document(report, rules)
+        return reports.view(report, rules)
 
 
 @blp.route(REPORT_PATH + "/submit")
@@ -100,10 +88,10 @@ class SubmitReport(MethodView):
         """
         rules = current_rules()
         report = reports.submit_report(
-            get_session(), rules, current_principal(), bureau, _quarter(year, quarter)
+            get_session(), rules, current_principal(), bureau, Quarter(year, quarter)
         )
         REPORTS_SUBMITTED.labels(bureau).inc()
-        return reports.report_document(report, rules)
+        return reports.view(report, rules)
 
 
 @blp.route(REPORT_PATH + "/accept")
@@ -114,9 +102,9 @@ class AcceptReport(MethodView):
         """Accept a submitted report (coordinators)"""
         rules = current_rules()
         report = reports.accept_report(
-            get_session(), rules, current_principal(), bureau, _quarter(year, quarter)
+            get_session(), rules, current_principal(), bureau, Quarter(year, quarter)
         )
-        return reports.report_document(report, rules)
+        return reports.view(report, rules)
 
 
 @blp.route(REPORT_PATH + "/return")
@@ -132,10 +120,10 @@ class ReturnReport(MethodView):
             rules,
             current_principal(),
             bureau,
-            _quarter(year, quarter),
+            Quarter(year, quarter),
             body["comment"],
         )
-        return reports.report_document(report, rules)
+        return reports.view(report, rules)
 
 
 @blp.route(REPORT_PATH + "/reopen")
@@ -155,7 +143,7 @@ class ReopenQuarter(MethodView):
             rules,
             current_principal(),
             bureau,
-            _quarter(year, quarter),
+            Quarter(year, quarter),
             body["reason"],
         )
-        return reports.report_document(report, rules)
+        return reports.view(report, rules)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask.views import MethodView
 
 from services.intake import users
-from services.intake.api import api_blueprint, current_catalog, now
+from services.intake.api import api_blueprint
+from services.intake.context import current_catalog, now
 from services.intake.schemas import UserInputSchema, UserSchema, UserUpdateSchema
 from shared.auth import Role, current_principal, require_roles
 from shared.db import get_session

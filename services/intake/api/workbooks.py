@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import io
 
-import marshmallow as ma
-from flask import request, send_file
+from flask import send_file
 from flask.views import MethodView
 
-from services.intake import excel, reports
-from services.intake.api import api_blueprint, current_rules
-from services.intake.schemas import ReportSchema, WorkbookFormSchema
+from services.intake import excel, reports, workbooks
+from services.intake.api import api_blueprint
+from services.intake.context import REPORT_PATH, current_rules
+from services.intake.schemas import ReportSchema, WorkbookFileSchema, WorkbookFormSchema
 from shared.auth import Role, current_principal, require_roles
 from shared.db import get_session
-from shared.errors import Invalid, NotFound
 from shared.periods import Quarter
 
 blp = api_blueprint(
@@ -24,22 +23,7 @@ READERS = (Role.ADMIN, Role.COORDINATOR, Role.VIEWER, Role.SERVICE, Role.BUREAU)
 WRITERS = (Role.ADMIN, Role.BUREAU)
 
 
-def _report_period(bureau: str, year: int, quarter: int) -> Quarter:
-    """The quarter of a bureau's report the principal may see; anything else is not found."""
-    try:
-        period = Quarter(year, quarter)
-    except ValueError:
-        raise NotFound(f"There is no quarter {year}Q{quarter}.") from None
-    try:
-        current_rules().catalog.bureau(bureau)
-    except KeyError:
-        raise NotFound(f"No bureau {bureau!r}.") from None
-    if not current_principal().may_act_for(bureau):
-        raise NotFound(f"No report of {bureau}.")
-    return period
-
-
-@blp.route("/reports/<string:bureau>/<int:year>/<int:quarter>/xlsx")
+@blp.route(REPORT_PATH + "/xlsx")
 class ReportWorkbook(MethodView):
     """A report as an .xlsx workbook."""
 
@@ -59,39 +43,22 @@ class ReportWorkbook(MethodView):
         values of earlier quarters and whatever is saved for this quarter (an empty
         template before the first save).
         """
-        period = _report_period(bureau, year, quarter)
-        sheet = excel.report_sheet(get_session(), current_principal(), current_rules(), bureau, period)
+        found = workbooks.download(
+            get_session(), current_principal(), current_rules(), bureau, Quarter(year, quarter)
+        )
         return send_file(
-            io.BytesIO(excel.build_workbook(sheet)),
-            mimetype=excel.XLSX_MIMETYPE,
+            io.BytesIO(found.content),
+            mimetype=found.mimetype,
             as_attachment=True,
-            download_name=f"{bureau}-{period}.xlsx",
+            download_name=found.file_name,
             max_age=0,
         )
 
     @require_roles(*WRITERS)
-    @blp.doc(
-        requestBody={
-            "required": True,
-            "content": {
-                "multipart/form-data": {
-                    "schema": {
-                        "type": "object",
-                        "required": ["file"],
-                        "properties": {
-                            "file": {"type": "string", "format": "binary"},
-                            "reason": {
-                                "type": "string",
-                                "description": "Required when the upload amends a submitted report",
-                            },
-                        },
-                    }
-                }
-            },
-        }
-    )
+    @blp.arguments(WorkbookFormSchema, location="form")
+    @blp.arguments(WorkbookFileSchema, location="files")
     @blp.response(200, ReportSchema)
-    def post(self, bureau, year, quarter):
+    def post(self, form, files, bureau, year, quarter):
         """Upload a filled-in Excel template as the report's draft
 
         Saved exactly as a PUT of the report would be: a draft or returned report is
@@ -99,25 +66,14 @@ class ReportWorkbook(MethodView):
         or a formula in a number cell, a negative value, a changed action row) refuses
         the whole file; `errors` names each problem by sheet and cell (`季報!K8`).
         """
-        period = _report_period(bureau, year, quarter)
-        try:
-            form = WorkbookFormSchema().load(request.form)
-        except ma.ValidationError as error:
-            raise Invalid("The form fields are not valid.", error.messages) from None
-        upload = request.files.get("file")
-        if upload is None:
-            raise Invalid("Send the workbook in a form field named 'file'.", {"file": ["Missing."]})
-        rules, session = current_rules(), get_session()
-        sheet = excel.report_sheet(session, current_principal(), rules, bureau, period)
-        content = excel.read_workbook(upload.read(), sheet)
-        report = reports.save_report(
-            session,
-            rules,
+        rules = current_rules()
+        report = workbooks.upload(
+            get_session(),
             current_principal(),
+            rules,
             bureau,
-            period,
-            narrative=content["narrative"],
-            actions=content["actions"],
-            reason=form["reason"] or None,
+            Quarter(year, quarter),
+            files["file"].read(),
+            form["reason"] or None,
         )
-        return reports.report_document(report, rules)
+        return reports.view(report, rules)

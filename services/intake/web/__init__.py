@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, Flask, current_app, render_template
+from flask import Blueprint, Flask, current_app, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy import exc as sa_exc
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, NotFound
 
 from shared import rules as plan_rules
-from shared.errors import DomainError
+from shared.errors import DomainError, problem_response
 from shared.periods import format_roc_date
 
 log = logging.getLogger(__name__)
@@ -74,7 +74,7 @@ def _unexpected(error: Exception):
 
 def init_app(app: Flask) -> None:
     """Register the pages, CSRF protection and the template helpers."""
-    from services.intake import excel
+    from services.intake import report_lines
     from services.intake.web import auth, bureau, forms, labels, review  # noqa: F401 - they register routes
 
     csrf.init_app(app)
@@ -88,11 +88,24 @@ def init_app(app: Flask) -> None:
         value_field=forms.value_field,
         value_fields=forms.value_fields,
         text_field=forms.text_field,
-        planned_text=excel.planned_text,
+        planned_text=report_lines.planned_text,
         sex_labels=plan_rules.SEX_LABELS,
         ROLE_LABELS=labels.ROLE_LABELS,
     )
     app.register_blueprint(bp)
+    app.register_error_handler(NotFound, _not_found)
+
+
+# Paths that answer in problem+json; every other unknown address is a page of the site.
+MACHINE_PATHS = ("/api/", "/docs", "/openapi.json", "/metrics", "/healthz", "/readyz")
+
+
+def _not_found(error: NotFound):
+    """An address no route matches (e.g. a fifth quarter): a Chinese page for people, a problem for
+    programs."""
+    if request.path.startswith(MACHINE_PATHS):
+        return problem_response(404)
+    return error_page(404)
 
 
 def pages_configured() -> bool:

@@ -10,7 +10,7 @@ import marshmallow as ma
 from flask import current_app, flash, g, redirect, render_template, request, session, url_for
 
 from services.intake import users
-from services.intake.api import now
+from services.intake.context import now
 from services.intake.web import bp, csrf, error_page, pages_configured
 from services.intake.web.forms import FormState, SignInForm, state_from_error
 from shared.auth import Role

@@ -8,32 +8,27 @@ import marshmallow as ma
 from flask import abort, flash, g, redirect, render_template, request, send_file, url_for
 from sqlalchemy.orm import Session
 
-from services.intake import excel, reports
-from services.intake.api import current_catalog, current_rules
+from services.intake import excel, reports, workbooks
+from services.intake.context import REPORT_PATH, current_catalog, current_rules
 from services.intake.metrics import REPORTS_SUBMITTED
 from services.intake.web import bp, labels, review
 from services.intake.web.auth import signed_in
 from services.intake.web.common import (
     READERS,
-    REPORT_PATH,
-    by_program,
     check_readable,
     conflict_message,
-    period_of,
     plan_quarters,
     quarter_row,
-    returned_comment,
 )
 from services.intake.web.forms import (
     FormState,
     UploadForm,
     explain,
-    field_titles,
     report_content,
     report_form_schema,
     state_from_error,
-    values_of_report,
 )
+from services.intake.web.report_page import report_page
 from shared.auth import Role
 from shared.db import get_session
 from shared.errors import Conflict, DomainError, Invalid
@@ -76,44 +71,15 @@ def render_report_form(
     status: int = 200,
 ):
     """The report form; `state` keeps what was typed and the errors, `content` judges progress."""
-    rules = current_rules()
-    sheet = excel.report_sheet(
-        session,
-        g.principal,
-        rules,
-        bureau,
-        period,
-        content={
-            "narrative": content["narrative"],
-            "actions": reports.normalise_actions(rules.catalog, bureau, content["actions"]),
-        }
-        if content
-        else None,
-    )
-    state = state or FormState(values=values_of_report(sheet))
-    report = sheet.report
-    report_status = report.status if report else None
-    page = render_template(
-        "web/report_form.html",
-        sheet=sheet,
-        programs=by_program(sheet),
-        field_titles=field_titles(sheet),
-        form=state,
-        upload=upload or FormState(),
-        row=quarter_row(report, period, rules),
-        status=report_status,
-        amending=report_status in (reports.SUBMITTED, reports.ACCEPTED),
-        returned_comment=returned_comment(report),
-        progress_text=excel.progress_text,
-    )
-    return page, status
+    page = report_page(session, bureau, period, content=content, form=state, upload=upload)
+    return render_template("web/report_form.html", **page.context()), status
 
 
 @bp.get(REPORT_PATH)
 @signed_in(*READERS)
 def report(bureau: str, year: int, quarter: int):
     """The report form for the bureau; coordinators and viewers get the review page."""
-    period = period_of(year, quarter)
+    period = Quarter(year, quarter)
     check_readable(bureau)
     if g.user.role != Role.BUREAU:
         return review.render_review(get_session(), bureau, period)
@@ -129,7 +95,7 @@ def _typed(form, names) -> dict[str, str]:
 @signed_in(Role.BUREAU)
 def save(bureau: str, year: int, quarter: int):
     """Save a draft, submit, or amend with a reason; errors come back beside the fields."""
-    period = period_of(year, quarter)
+    period = Quarter(year, quarter)
     check_readable(bureau)
     intent = request.form.get("intent")
     if intent not in INTENTS:
@@ -175,7 +141,7 @@ def save(bureau: str, year: int, quarter: int):
 @signed_in(*READERS)
 def history(bureau: str, year: int, quarter: int):
     """The revisions of a report: who changed what, and when."""
-    period = period_of(year, quarter)
+    period = Quarter(year, quarter)
     check_readable(bureau)
     catalog = current_catalog()
     report = reports.get_report(get_session(), g.principal, bureau, period)
@@ -200,19 +166,12 @@ def history(bureau: str, year: int, quarter: int):
 @signed_in(*READERS)
 def download_workbook(bureau: str, year: int, quarter: int):
     """The report as an Excel workbook, pre-filled with what is saved."""
-    period = period_of(year, quarter)
-    check_readable(bureau)
-    sheet = excel.report_sheet(get_session(), g.principal, current_rules(), bureau, period)
-    return workbook_response(sheet)
-
-
-def workbook_response(sheet: excel.ReportSheet):
-    """The sheet as a downloaded .xlsx file named after the bureau and quarter."""
+    found = workbooks.download(get_session(), g.principal, current_rules(), bureau, Quarter(year, quarter))
     return send_file(
-        io.BytesIO(excel.build_workbook(sheet)),
-        mimetype=excel.XLSX_MIMETYPE,
+        io.BytesIO(found.content),
+        mimetype=found.mimetype,
         as_attachment=True,
-        download_name=f"{sheet.bureau.id}-{sheet.quarter}-{sheet.bureau.name}{sheet.quarter.label_zh}季報.xlsx",
+        download_name=found.file_name,
         max_age=0,
     )
 
@@ -221,7 +180,7 @@ def workbook_response(sheet: excel.ReportSheet):
 @signed_in(Role.BUREAU)
 def upload_workbook(bureau: str, year: int, quarter: int):
     """Take an uploaded workbook as a draft (or an amendment, with a reason); all or nothing."""
-    period = period_of(year, quarter)
+    period = Quarter(year, quarter)
     check_readable(bureau)
     rules, session = current_rules(), get_session()
     typed = {"reason": request.form.get("reason", "")}
@@ -235,18 +194,7 @@ def upload_workbook(bureau: str, year: int, quarter: int):
         upload.add("file", "請選擇要上傳的 Excel 檔（.xlsx）。")
         return render_report_form(session, bureau, period, upload=upload, status=422)
     try:
-        sheet = excel.report_sheet(session, g.principal, rules, bureau, period)
-        content = excel.read_workbook(file.read(), sheet)
-        reports.save_report(
-            session,
-            rules,
-            g.principal,
-            bureau,
-            period,
-            narrative=content["narrative"],
-            actions=content["actions"],
-            reason=form["reason"] or None,
-        )
+        workbooks.upload(session, g.principal, rules, bureau, period, file.read(), form["reason"] or None)
     except (Invalid, Conflict) as error:
         session.rollback()
         _explain_upload(error, upload, session, bureau, period, rules)

@@ -5,23 +5,13 @@ from __future__ import annotations
 from flask import g
 
 from services.intake import reports
-from services.intake.api import current_catalog
+from services.intake.context import current_catalog
 from services.intake.web import labels
 from shared import rules as plan_rules
 from shared.auth import Role
-from shared.errors import NotFound
 from shared.periods import Quarter
 
 READERS = (Role.ADMIN, Role.COORDINATOR, Role.VIEWER, Role.BUREAU)
-REPORT_PATH = "/reports/<string:bureau>/<int:year>/<int:quarter>"
-
-
-def period_of(year: int, quarter: int) -> Quarter:
-    """The quarter of a URL; one that cannot exist is not found."""
-    try:
-        return Quarter(year, quarter)
-    except ValueError:
-        raise NotFound(f"There is no quarter {year}Q{quarter}.") from None
 
 
 def plan_quarters(rules: reports.Rules) -> list[Quarter]:
@@ -69,12 +59,7 @@ def quarter_row(report, quarter: Quarter, rules: reports.Rules) -> dict:
 
 def check_readable(bureau: str) -> None:
     """A bureau user sees only their own bureau; an unknown bureau is simply not found."""
-    try:
-        current_catalog().bureau(bureau)
-    except KeyError:
-        raise NotFound(f"No bureau {bureau!r}.") from None
-    if not g.principal.may_act_for(bureau):
-        raise NotFound(f"No report of {bureau}.")
+    reports.check_access(current_catalog(), g.principal, bureau)
 
 
 def returned_comment(report) -> str | None:

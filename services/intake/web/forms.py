@@ -15,10 +15,9 @@ import marshmallow as ma
 from shared import rules as plan_rules
 from shared.catalog import Action, Catalog
 from shared.errors import DomainError
+from shared.fields import CONTROL_CHARACTERS, MAX_COUNT
 
 NOTE_LENGTH, NARRATIVE_LENGTH, REASON_LENGTH = 2000, 20000, 2000
-MAX_COUNT = 1_000_000_000
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 ACTION_TEXTS = ("note", "delay_reason", "countermeasure")
 
 MISSING_VALUE = "送出前必須填寫此欄（沒有辦理請填 0）。"
@@ -74,7 +73,7 @@ class FormText(ma.fields.String):
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)
-        if _CONTROL.search(text):
+        if CONTROL_CHARACTERS.search(text):
             raise ma.ValidationError("含有無法處理的控制字元，請刪除後再送出。")
         text = text.replace("\r\n", "\n").strip()
         if self.blank_message and not text:

@@ -6,21 +6,18 @@ import marshmallow as ma
 from flask import flash, g, redirect, render_template, request, url_for
 from sqlalchemy.orm import Session
 
-from services.intake import excel, reports
-from services.intake.api import current_catalog, current_rules
+from services.intake import reports
+from services.intake.context import REPORT_PATH, current_catalog, current_rules
 from services.intake.web import bp, labels
 from services.intake.web.auth import signed_in
 from services.intake.web.common import (
-    REPORT_PATH,
-    by_program,
     check_readable,
     conflict_message,
-    period_of,
     plan_quarters,
     quarter_row,
-    returned_comment,
 )
 from services.intake.web.forms import FormState, ReturnForm, state_from_error
+from services.intake.web.report_page import report_page
 from shared import rules as plan_rules
 from shared.auth import Role
 from shared.db import get_session
@@ -83,31 +80,16 @@ def render_review(
     session: Session, bureau: str, period: Quarter, *, state: FormState | None = None, status: int = 200
 ):
     """A report as coordinators read it, with the accept and return forms."""
-    rules = current_rules()
-    sheet = excel.report_sheet(session, g.principal, rules, bureau, period)
-    report = sheet.report
-    report_status = report.status if report else None
-    page = render_template(
-        "web/report_review.html",
-        sheet=sheet,
-        programs=by_program(sheet),
-        form=state or FormState(),
-        row=quarter_row(report, period, rules),
-        status=report_status,
-        may_review=g.user.role in REVIEWERS,
-        may_accept=report_status == reports.SUBMITTED,
-        may_return=report_status in (reports.SUBMITTED, reports.ACCEPTED),
-        returned_comment=returned_comment(report),
-        progress_text=excel.progress_text,
-    )
-    return page, status
+    page = report_page(session, bureau, period, form=state or FormState())
+    page.may_review = g.user.role in REVIEWERS
+    return render_template("web/report_review.html", **page.context()), status
 
 
 @bp.post(REPORT_PATH + "/accept")
 @signed_in(*REVIEWERS)
 def accept(bureau: str, year: int, quarter: int):
     """Accept a submitted report."""
-    period = period_of(year, quarter)
+    period = Quarter(year, quarter)
     check_readable(bureau)
     rules, session = current_rules(), get_session()
     try:
@@ -124,7 +106,7 @@ def accept(bureau: str, year: int, quarter: int):
 @signed_in(*REVIEWERS)
 def return_report(bureau: str, year: int, quarter: int):
     """Return a report to its bureau with a comment saying what to fix."""
-    period = period_of(year, quarter)
+    period = Quarter(year, quarter)
     check_readable(bureau)
     rules, session = current_rules(), get_session()
     typed = {"comment": request.form.get("comment", "")}

@@ -297,6 +297,6 @@ def test_the_api_upload_needs_a_multipart_file(api):
     assert api.post("police", API, json={}).status_code == 415
     missing = api.post("police", API, data={"reason": "x"}, content_type="multipart/form-data")
     assert missing.status_code == 422
-    assert "file" in missing.json["errors"]
+    assert missing.json["errors"]["files"]["file"] == ["Missing data for required field."]
     unknown = api.post("police", API, data={"file": (io.BytesIO(b"x"), "a.xlsx"), "other": "y"})
     assert unknown.status_code == 422

@@ -12,6 +12,8 @@ from openpyxl.cell.cell import MergedCell
 from openpyxl.utils.exceptions import IllegalCharacterError
 
 from services.intake import excel
+from services.intake.report_lines import ActionLines, MetricLine, ReportSheet
+from shared import rules
 from shared.catalog import default_catalog
 from shared.errors import Invalid
 from shared.periods import Quarter
@@ -19,14 +21,21 @@ from shared.periods import Quarter
 CATALOG = default_catalog()
 
 
-def empty_sheet(bureau: str = "police") -> excel.ReportSheet:
+def empty_sheet(bureau: str = "police") -> ReportSheet:
     """The workbook of a report nobody has started: every input cell empty."""
     actions = tuple(
-        excel.ActionLines(
+        ActionLines(
             action=action,
             program=CATALOG.program(action.program),
             metrics=tuple(
-                excel.MetricLine(metric=m, planned=None, earlier={}, value=None) for m in action.metrics
+                MetricLine(
+                    metric=m,
+                    planned=None,
+                    earlier={},
+                    value=None,
+                    by_sex=dict.fromkeys(rules.SEXES_REPORTED) if m.by_sex else None,
+                )
+                for m in action.metrics
             ),
             note=None,
             delay_reason=None,
@@ -36,7 +45,7 @@ def empty_sheet(bureau: str = "police") -> excel.ReportSheet:
         for action in CATALOG.actions_for(bureau)
     )
     quarter = Quarter(2022, 2)
-    return excel.ReportSheet(
+    return ReportSheet(
         bureau=CATALOG.bureau(bureau),
         quarter=quarter,
         due=dt.date(2022, 7, 10),

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from sqlalchemy import select
 
 from services.intake import create_app
+from services.intake.config import SETTINGS
 from services.intake.models import SignInFailure, User
 from services.intake.users import hash_password
-from services.intake.web.settings import env_flag
+from shared.settings import SettingsError, load_one
 from tests.intake.web.conftest import PASSWORD, Q2, Browser, text_of, unlabelled_inputs, web_config
 
 
@@ -45,18 +47,18 @@ def test_the_session_cookie_is_signed_httponly_and_samesite_lax(browser):
     assert PASSWORD not in cookie
 
 
-def test_the_session_cookie_is_secure_unless_configured_otherwise(intake_db_url, clock, web_app, monkeypatch):
+def test_the_session_cookie_is_secure_unless_configured_otherwise(intake_db_url, clock, web_app):
     app = create_app(web_config(intake_db_url, clock, SESSION_COOKIE_SECURE=True))
     try:
         cookie = Browser(app).sign_in("police").headers["Set-Cookie"]
     finally:
         app.extensions["database"].dispose()
     assert "; Secure" in cookie
-    monkeypatch.delenv("SESSION_COOKIE_SECURE", raising=False)
-    assert env_flag("SESSION_COOKIE_SECURE", True) is True
+    assert load_one(SETTINGS, "SESSION_COOKIE_SECURE", environ={}) is True
     for off in ("false", "0", "no", "OFF"):
-        monkeypatch.setenv("SESSION_COOKIE_SECURE", off)
-        assert env_flag("SESSION_COOKIE_SECURE", True) is False
+        assert load_one(SETTINGS, "SESSION_COOKIE_SECURE", environ={"SESSION_COOKIE_SECURE": off}) is False
+    with pytest.raises(SettingsError, match="SESSION_COOKIE_SECURE='maybe': must be true or false"):
+        load_one(SETTINGS, "SESSION_COOKIE_SECURE", environ={"SESSION_COOKIE_SECURE": "maybe"})
 
 
 def test_a_wrong_password_is_refused_without_saying_which_part_was_wrong(browser):

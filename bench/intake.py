@@ -22,25 +22,15 @@ from bench import load
 from bench.harness import Context, Figure, gunicorn, percentile, ratio, scratch_database, timed
 from services.intake import SERVICE_DIR as INTAKE_DIR
 from services.intake import demo, tokens
-from services.intake.cases import STORED, check_record
+from services.intake.cases import FIELDS, STORED, check_record
 from services.intake.models import CaseRecord
 from shared.catalog import DEFAULT_CATALOG_PATH, default_catalog
 from shared.db import Database
 from shared.periods import TAIPEI, Quarter
 
 CATALOG = default_catalog()
-CSV_COLUMNS = (
-    "ref",
-    "date",
-    "category",
-    "types",
-    "role",
-    "sex",
-    "age_band",
-    "cause",
-    "relationship",
-    "district",
-)
+# The upload's columns, given the age band rather than the age.
+CSV_COLUMNS = tuple(name for name in FIELDS if name != "age")
 
 
 def _tokens(url: str) -> dict[str, str]:

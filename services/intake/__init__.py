@@ -11,7 +11,7 @@ from services.intake import idempotency, tokens
 from services.intake.config import FIXED, SETTINGS
 from shared import db, observability, settings
 from shared.api import init_api
-from shared.catalog import default_catalog, load_catalog
+from shared.catalog import catalog_at
 
 SERVICE_DIR = Path(__file__).parent
 
@@ -27,8 +27,7 @@ def create_app(config: Mapping | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
-    path = app.config.get("CATALOG_PATH")
-    app.extensions["catalog"] = load_catalog(path) if path else default_catalog()
+    app.extensions["catalog"] = catalog_at(app.config["CATALOG_PATH"])
     app.extensions["token_resolver"] = tokens.resolve_in_app
     observability.init_app(app)
     db.init_app(app)

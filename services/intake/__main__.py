@@ -14,39 +14,30 @@ from services.intake.models import ApiToken
 from services.intake.schemas import UserInputSchema
 from shared import migrations
 from shared.catalog import default_catalog
+from shared.cli import app_of, service_cli
 from shared.errors import DomainError
 from shared.periods import Quarter
-from shared.server import serve_service
 
 
 def _app():
-    return create_app()
-
-
-@click.group(invoke_without_command=True)
-@click.pass_context
-def cli(ctx):
-    """The DGBV intake service."""
-    if ctx.invoked_subcommand is None:
-        ctx.invoke(run)
-
-
-@cli.command()
-def migrate():
-    """Apply pending database migrations."""
-    app = _app()
-    _prepare(app)
-    click.echo("intake: database is up to date", err=True)
+    return app_of(create_app)
 
 
 def _prepare(app) -> None:
-    """Migrate, record when this deployment was installed (the first time), register given tokens."""
-    migrations.upgrade(SERVICE_DIR, app.config["DATABASE_URL"])
+    """After the migrations: record when this deployment was installed (the first time), and
+    register the tokens a deployment hands over."""
     with app.extensions["database"].transaction() as session:
         found = installation.record_if_new(session, app.extensions["catalog"], app.config["CLOCK"]())
         first = Quarter.parse(found.first_quarter)
     click.echo(f"intake: tracking reports from {first.label_zh} ({first})", err=True)
     _register_given_tokens(app)
+    if not app.config.get("ADMIN_TOKEN"):
+        click.echo(
+            "intake: get an admin token with: .venv/bin/python -m services.intake mint-token --role admin --name me",
+            err=True,
+        )
+    if not app.config.get("SECRET_KEY"):
+        click.echo("intake: SECRET_KEY is not set, so the web pages answer 503 (the API works)", err=True)
 
 
 def _register_given_tokens(app) -> None:
@@ -63,22 +54,7 @@ def _register_given_tokens(app) -> None:
                 )
 
 
-@cli.command()
-def run():
-    """Apply pending migrations, then serve (development)."""
-    app = _app()
-    _prepare(app)
-    host, port = app.config["HOST"], app.config["PORT"]
-    if not app.config.get("ADMIN_TOKEN"):
-        click.echo(
-            "intake: get an admin token with: .venv/bin/python -m services.intake mint-token --role admin --name me",
-            err=True,
-        )
-    if app.config.get("SECRET_KEY"):
-        click.echo(f"intake: web pages at http://{host}:{port}/sign-in", err=True)
-    else:
-        click.echo("intake: SECRET_KEY is not set, so the web pages answer 503 (the API works)", err=True)
-    serve_service(app, "intake")
+cli = service_cli("intake", create_app, SERVICE_DIR, prepare=_prepare)
 
 
 @cli.command("installed-on")

@@ -7,8 +7,9 @@ Neither layer imports the other: both take these from here and call the domain m
 from __future__ import annotations
 
 import datetime as dt
+import io
 
-from flask import current_app
+from flask import Response, current_app, send_file
 
 from services.intake import installation
 from services.intake.reports import Rules
@@ -31,3 +32,10 @@ def current_rules() -> Rules:
     """The plan's rules as they apply now, from the deployment's first tracked quarter on."""
     catalog = current_catalog()
     return Rules(catalog, installation.first_quarter(get_session(), catalog), now())
+
+
+def send_download(content: bytes, file_name: str, mimetype: str) -> Response:
+    """A file to save, never cached: a workbook holds what is saved now."""
+    return send_file(
+        io.BytesIO(content), mimetype=mimetype, as_attachment=True, download_name=file_name, max_age=0
+    )

@@ -15,7 +15,7 @@ from services.kpi.collector import SnapshotCollector
 from services.kpi.config import FIXED, SETTINGS
 from shared import db, observability, settings
 from shared.api import init_api
-from shared.catalog import default_catalog, load_catalog
+from shared.catalog import catalog_at
 from shared.introspection import IntrospectionResolver
 
 SERVICE_DIR = Path(__file__).parent
@@ -32,8 +32,7 @@ def create_app(config: Mapping | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
-    path = app.config.get("CATALOG_PATH")
-    app.extensions["catalog"] = load_catalog(path) if path else default_catalog()
+    app.extensions["catalog"] = catalog_at(app.config["CATALOG_PATH"])
     # One identity for the whole system: intake's tokens, verified by intake.
     app.extensions["token_resolver"] = IntrospectionResolver(
         app.config["INTAKE_URL"], app.config["INTAKE_TOKEN"], ttl=app.config["INTROSPECTION_TTL_SECONDS"]

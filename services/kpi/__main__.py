@@ -8,40 +8,15 @@ import click
 from sqlalchemy import select
 
 from services.kpi import SERVICE_DIR, create_app, scheduler
-from services.kpi.config import SETTINGS
 from services.kpi.models import SyncState
-from shared import migrations, settings
-from shared.server import serve_service
+from shared.cli import app_of, service_cli
 
 
 def _app():
-    try:
-        return create_app()
-    except RuntimeError as error:
-        raise click.ClickException(str(error)) from None
+    return app_of(create_app)
 
 
-@click.group(invoke_without_command=True)
-@click.pass_context
-def cli(ctx):
-    """The DGBV KPI service."""
-    if ctx.invoked_subcommand is None:
-        ctx.invoke(run)
-
-
-@cli.command()
-def migrate():
-    """Apply pending database migrations."""
-    migrations.upgrade(SERVICE_DIR, settings.load_one(SETTINGS, "DATABASE_URL"))
-    click.echo("kpi: database is up to date", err=True)
-
-
-@cli.command()
-def run():
-    """Development: migrate, then run the scheduler (a child process) and the web server."""
-    app = _app()
-    migrations.upgrade(SERVICE_DIR, app.config["DATABASE_URL"])
-    serve_service(app, "kpi", scheduler=True)
+cli = service_cli("kpi", create_app, SERVICE_DIR, scheduler=True)
 
 
 @cli.command("scheduler")

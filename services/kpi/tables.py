@@ -199,6 +199,25 @@ def _category_name(catalog: Catalog, category: str | None) -> str:
     return catalog.crime_category(category).name if category else "各"
 
 
+def _table(
+    kind, catalog, category, from_year, to_year, subject, label_header, columns, rows, **extra
+) -> Table:
+    """A table of the case records of `category` (None: all) over the years, titled as printed."""
+    name = _category_name(catalog, category)
+    return Table(
+        kind=kind,
+        title=_title(catalog, name, from_year, to_year, subject),
+        category=category,
+        category_name=name,
+        from_year=from_year,
+        to_year=to_year,
+        label_header=label_header,
+        columns=columns,
+        rows=rows,
+        **extra,
+    )
+
+
 def _select(cells: Iterable, role: str, category: str | None, from_year: int, to_year: int) -> list:
     return [
         c
@@ -241,17 +260,16 @@ def suspects_table(
         for cause in shown:
             values = by_cause[cause]
             rows.append(Row(causes[cause][1].label, "cause", sex, cause, [sum(values), *values]))
-    name = _category_name(catalog, category)
-    return Table(
-        kind="suspects",
-        title=_title(catalog, name, from_year, to_year, "犯罪原因—年齡別"),
-        category=category,
-        category_name=name,
-        from_year=from_year,
-        to_year=to_year,
-        label_header="犯罪原因別",
-        columns=["總計", *(band.label for band in catalog.age_bands)],
-        rows=rows,
+    return _table(
+        "suspects",
+        catalog,
+        category,
+        from_year,
+        to_year,
+        "犯罪原因—年齡別",
+        "犯罪原因別",
+        ["總計", *(band.label for band in catalog.age_bands)],
+        rows,
     )
 
 
@@ -277,17 +295,16 @@ def victims_table(
         for band in catalog.age_bands:
             values = [counts[(band.id, rel)] for rel in relationships]
             rows.append(Row(band.label, "age_band", sex, band.id, [sum(values), *values]))
-    name = _category_name(catalog, category)
-    return Table(
-        kind="victims",
-        title=_title(catalog, name, from_year, to_year, "被害人與嫌疑人關係"),
-        category=category,
-        category_name=name,
-        from_year=from_year,
-        to_year=to_year,
-        label_header="年齡別",
-        columns=["總計", *(code.label for code in catalog.relationships)],
-        rows=rows,
+    return _table(
+        "victims",
+        catalog,
+        category,
+        from_year,
+        to_year,
+        "被害人與嫌疑人關係",
+        "年齡別",
+        ["總計", *(code.label for code in catalog.relationships)],
+        rows,
     )
 
 
@@ -308,17 +325,16 @@ def types_table(
             by_sex = [counts[(gbv_type.number, role, sex)] for sex, _ in SEXES]
             values += [sum(by_sex), *by_sex]
         rows.append(Row(f"{gbv_type.number}.{gbv_type.name}", "type", None, str(gbv_type.number), values))
-    name = _category_name(catalog, category)
-    return Table(
-        kind="types",
-        title=_title(catalog, name, from_year, to_year, "數位/網路性別暴力類型—依角色及性別分"),
-        category=category,
-        category_name=name,
-        from_year=from_year,
-        to_year=to_year,
-        label_header="類型別",
-        columns=columns,
-        rows=rows,
+    return _table(
+        "types",
+        catalog,
+        category,
+        from_year,
+        to_year,
+        "數位/網路性別暴力類型—依角色及性別分",
+        "類型別",
+        columns,
+        rows,
         unit="人",
     )
 

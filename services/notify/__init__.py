@@ -12,7 +12,7 @@ from services.notify.metrics import OutboxCollector
 from services.notify.service import Notifier, check_settings
 from shared import db, observability, settings
 from shared.api import init_api
-from shared.catalog import default_catalog, load_catalog
+from shared.catalog import catalog_at
 from shared.introspection import IntrospectionResolver
 from shared.observability import add_collector
 
@@ -39,8 +39,7 @@ def register_extensions(app: Flask) -> None:
         app.config["INTAKE_URL"], app.config["INTAKE_TOKEN"]
     )
     observability.init_app(app)
-    path = app.config.get("CATALOG_PATH")
-    app.extensions["catalog"] = load_catalog(path) if path else default_catalog()
+    app.extensions["catalog"] = catalog_at(app.config["CATALOG_PATH"])
     database = db.init_app(app)
     app.extensions["notifier"] = Notifier(app.config, database, catalog=app.extensions["catalog"])
     add_collector(app, OutboxCollector(database, app.config["CLOCK"]))

@@ -19,45 +19,18 @@ from pathlib import Path
 import click
 
 from services.notify import SERVICE_DIR, catcher, create_app
-from services.notify.config import SETTINGS
 from services.notify.delivery import deliver
 from services.notify.evaluation import EvaluationFailed, evaluate
-from shared import migrations, settings
+from shared import settings
+from shared.cli import app_of, service_cli
 from shared.observability import configure_logging
-from shared.server import serve_service
 
 
 def _app(**overrides):
-    return create_app(overrides or None)
+    return app_of(lambda: create_app(overrides or None))
 
 
-@click.group(invoke_without_command=True)
-@click.pass_context
-def cli(ctx):
-    """The DGBV notify service."""
-    if ctx.invoked_subcommand is None:
-        ctx.invoke(run)
-
-
-@cli.command()
-def migrate():
-    """Apply pending database migrations."""
-    migrations.upgrade(SERVICE_DIR, settings.load_one(SETTINGS, "DATABASE_URL"))
-    click.echo("notify: database is up to date", err=True)
-
-
-@cli.command()
-def run():
-    """Migrate, then serve the web app with the scheduler beside it (development)."""
-    app = _app()
-    migrations.upgrade(SERVICE_DIR, app.config["DATABASE_URL"])
-    serve_service(app, "notify", scheduler=True)
-
-
-@cli.command("serve")
-def serve_command():
-    """Serve the web app only (no scheduler)."""
-    serve_service(_app(), "notify")
+cli = service_cli("notify", create_app, SERVICE_DIR, scheduler=True)
 
 
 @cli.command()

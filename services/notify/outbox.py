@@ -119,48 +119,23 @@ def hold(database: Database, row: Notification, token: str, now, lease_seconds: 
     return _fenced(database, row, token, lease_until=now + dt.timedelta(seconds=lease_seconds))
 
 
+def _release(database: Database, row: Notification, token: str, now, **values) -> bool:
+    """Let go of a claimed row with its new state; a sender whose lease was taken over changes nothing."""
+    return _fenced(database, row, token, lease_until=None, claim_token=None, updated_at=now, **values)
+
+
 def mark_sent(database: Database, row: Notification, token: str, now, note: str | None = None) -> bool:
     """The one statement between the server's acceptance and the row saying so."""
     extra = {"last_error": note} if note else {}
-    return _fenced(
-        database,
-        row,
-        token,
-        **extra,
-        status=SENT,
-        sent_at=now,
-        deliveries=N.deliveries + 1,
-        lease_until=None,
-        claim_token=None,
-        updated_at=now,
-    )
+    return _release(database, row, token, now, status=SENT, sent_at=now, deliveries=N.deliveries + 1, **extra)
 
 
 def mark_failed(database: Database, row: Notification, token: str, now, error: str) -> bool:
-    return _fenced(
-        database,
-        row,
-        token,
-        status=FAILED,
-        last_error=error,
-        failures=N.failures + 1,
-        lease_until=None,
-        claim_token=None,
-        updated_at=now,
-    )
+    return _release(database, row, token, now, status=FAILED, last_error=error, failures=N.failures + 1)
 
 
 def mark_cancelled(database: Database, row: Notification, token: str, now, reason: str) -> bool:
-    return _fenced(
-        database,
-        row,
-        token,
-        status=CANCELLED,
-        status_reason=reason,
-        lease_until=None,
-        claim_token=None,
-        updated_at=now,
-    )
+    return _release(database, row, token, now, status=CANCELLED, status_reason=reason)
 
 
 def retry_later(
@@ -169,16 +144,14 @@ def retry_later(
     """Back to pending after `delay`, or failed once `max_attempts` claims have not delivered it."""
     if row.attempts >= max_attempts:
         return mark_failed(database, row, token, now, f"gave up after {row.attempts} attempts: {error}")
-    return _fenced(
+    return _release(
         database,
         row,
         token,
+        now,
         status=PENDING,
         last_error=error,
         next_attempt_at=now + dt.timedelta(seconds=delay),
-        lease_until=None,
-        claim_token=None,
-        updated_at=now,
     )
 
 

@@ -59,6 +59,11 @@ def load_catalog(path: str | os.PathLike) -> Catalog:
         raise CatalogError(path, flatten_messages(exc.messages)) from exc
 
 
+def catalog_at(path: str | os.PathLike | None) -> Catalog:
+    """The catalog of an app's CATALOG_PATH setting, or the default one."""
+    return load_catalog(path) if path else default_catalog()
+
+
 @functools.cache
 def default_catalog() -> Catalog:
     """Return the catalog named by $DGBV_CATALOG, or New Taipei City's plan (loaded once)."""
@@ -83,6 +88,7 @@ __all__ = [
     "Plan",
     "Program",
     "Reporting",
+    "catalog_at",
     "default_catalog",
     "load_catalog",
 ]

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import io
-
-from flask import send_file
 from flask.views import MethodView
 
 from services.intake import excel, reports, workbooks
 from services.intake.api import api_blueprint
-from services.intake.context import REPORT_PATH, current_rules
+from services.intake.context import REPORT_PATH, current_rules, send_download
 from services.intake.schemas import ReportSchema, WorkbookFileSchema, WorkbookFormSchema
 from shared.auth import Role, current_principal, require_roles
 from shared.db import get_session
@@ -46,13 +43,7 @@ class ReportWorkbook(MethodView):
         found = workbooks.download(
             get_session(), current_principal(), current_rules(), bureau, Quarter(year, quarter)
         )
-        return send_file(
-            io.BytesIO(found.content),
-            mimetype=found.mimetype,
-            as_attachment=True,
-            download_name=found.file_name,
-            max_age=0,
-        )
+        return send_download(found.content, found.file_name, found.mimetype)
 
     @require_roles(*WRITERS)
     @blp.arguments(WorkbookFormSchema, location="form")

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import io
-
 import marshmallow as ma
-from flask import abort, flash, g, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, g, redirect, render_template, request, url_for
 from sqlalchemy.orm import Session
 
 from services.intake import excel, reports, workbooks
-from services.intake.context import REPORT_PATH, current_catalog, current_rules
+from services.intake.context import REPORT_PATH, current_catalog, current_rules, send_download
 from services.intake.metrics import REPORTS_SUBMITTED
 from services.intake.web import bp, labels, review
 from services.intake.web.auth import signed_in
@@ -167,13 +165,7 @@ def history(bureau: str, year: int, quarter: int):
 def download_workbook(bureau: str, year: int, quarter: int):
     """The report as an Excel workbook, pre-filled with what is saved."""
     found = workbooks.download(get_session(), g.principal, current_rules(), bureau, Quarter(year, quarter))
-    return send_file(
-        io.BytesIO(found.content),
-        mimetype=found.mimetype,
-        as_attachment=True,
-        download_name=found.file_name,
-        max_age=0,
-    )
+    return send_download(found.content, found.file_name, found.mimetype)
 
 
 @bp.post(REPORT_PATH + "/xlsx")

@@ -21,7 +21,8 @@ class Blueprint(flask_smorest.Blueprint):
 
 def api_blueprint(name: str, import_name: str, description: str, *hooks) -> Blueprint:
     """A blueprint under /api/v1: every route needs a bearer token (401), a listed role (403)
-    and a body of the media type it declares (415); `hooks` run after those checks."""
+    and a body of the media type it declares (415; a view class's `body_media_types`, a tuple
+    or one per method); `hooks` run after those checks."""
     blueprint = Blueprint(name, import_name, url_prefix="/api/v1", description=description)
     for hook in (authenticate_request, authorize_request, require_declared_media_type, *hooks):
         blueprint.before_request(hook)
@@ -34,9 +35,11 @@ def require_declared_media_type():
         return
     view_class = getattr(current_app.view_functions.get(request.endpoint), "view_class", None)
     accepted = getattr(view_class, "body_media_types", ("application/json",))
+    if isinstance(accepted, dict):  # one media type per method, e.g. PATCH's merge patch
+        accepted = accepted.get(request.method, ("application/json",))
     has_body = bool(request.content_length) or request.headers.get("Transfer-Encoding") == "chunked"
     if not has_body:
-        if request.method == "PUT":
+        if request.method in ("PUT", "PATCH"):
             flask_smorest.abort(400, message=f"A request body ({', '.join(accepted)}) is required.")
         return
     if request.mimetype not in accepted:

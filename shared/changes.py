@@ -51,7 +51,11 @@ class ReportChange:
     status: str
     narrative: str
     revision: int
+    # What made this revision: created, saved, submitted, resubmitted, amended, accepted, returned,
+    # reopened; a follower reacts to events (notify e-mails a returned or reopened report at once).
+    event: str
     submitted_at: dt.datetime | None
+    reopened_at: dt.datetime | None
     updated_at: dt.datetime
     actions: tuple[ActionValues, ...]
 

@@ -23,9 +23,11 @@ DEFAULT_DETAILS = {
     404: "No such resource.",
     405: "This method is not allowed here.",
     409: "The request conflicts with the current state; reload and try again.",
+    412: "The resource changed since you read it: read it again, then retry with its new ETag.",
     413: "The request body is too large.",
     415: "Unsupported content type.",
     422: "The request was well-formed but its content is invalid.",
+    428: "This write needs If-Match with the ETag of what you read.",
     429: "Too many requests; wait and try again.",
     500: "An internal error occurred; it has been logged.",
     503: "The service is temporarily unavailable; try again shortly.",
@@ -37,10 +39,11 @@ class DomainError(Exception):
 
     status = 422
 
-    def __init__(self, detail: str, errors: dict | None = None):
+    def __init__(self, detail: str, errors: dict | None = None, headers: dict | None = None):
         super().__init__(detail)
         self.detail = detail
         self.errors = errors
+        self.headers = headers
 
 
 class Invalid(DomainError):
@@ -57,6 +60,18 @@ class Conflict(DomainError):
 
 class Forbidden(DomainError):
     status = 403
+
+
+class PreconditionFailed(DomainError):
+    """The writer saw another version than the current one (RFC 9110 If-Match)."""
+
+    status = 412
+
+
+class PreconditionRequired(DomainError):
+    """A write that must say which version it saw, and did not (RFC 6585)."""
+
+    status = 428
 
 
 class ProblemSchema(ma.Schema):
@@ -159,5 +174,6 @@ def register_error_handlers(app: Flask) -> None:
     """Route exceptions that escape views to problem+json responses."""
     app.register_error_handler(Exception, handle_unexpected)
     app.register_error_handler(
-        DomainError, lambda error: problem_response(error.status, error.detail, error.errors)
+        DomainError,
+        lambda error: problem_response(error.status, error.detail, error.errors, error.headers),
     )

@@ -64,6 +64,11 @@ def lock_at(reporting: Reporting, quarter: Quarter) -> dt.datetime:
     return _end_of_day(due_date(reporting, quarter) + dt.timedelta(days=reporting.lock_days))
 
 
+def reopened_until(reporting: Reporting, reopened_at: dt.datetime) -> dt.datetime:
+    """A reopened quarter stays open for the bureau another `lock_days`."""
+    return reopened_at + dt.timedelta(days=reporting.lock_days)
+
+
 def is_locked(
     reporting: Reporting, quarter: Quarter, now: dt.datetime, reopened_at: dt.datetime | None
 ) -> bool:
@@ -71,7 +76,7 @@ def is_locked(
     if now <= lock_at(reporting, quarter):
         return False
     if reopened_at is not None:
-        return now > reopened_at + dt.timedelta(days=reporting.lock_days)
+        return now > reopened_until(reporting, reopened_at)
     return True
 
 

@@ -45,7 +45,7 @@ from shared.periods import TAIPEI, Quarter
 from tests.conftest import Clock
 from tests.helpers.databases import sqlite_template
 from tests.helpers.processes import ServiceProcess, free_port
-from tests.helpers.reports import metric_values
+from tests.helpers.reports import metric_values, read_before_write
 from tests.intake.web.conftest import PASSWORD, SECRET_KEY, Browser, text_of
 from tests.notify.world import SmtpServer
 
@@ -143,9 +143,11 @@ class Deployment:
         self._kpi_cycle = self._notify = None
 
     def call(self, who: str, method: str, path: str, body=None, expect: int = 200):
-        response = self.client.open(
-            path, method=method, headers={"Authorization": f"Bearer {self.secrets[who]}"}, json=body
+        headers = {"Authorization": f"Bearer {self.secrets[who]}"}
+        headers = read_before_write(
+            method, path, headers, lambda report: self.client.get(report, headers=headers).headers.get("ETag")
         )
+        response = self.client.open(path, method=method, headers=headers, json=body)
         assert response.status_code == expect, (
             f"{method} {path}: {response.status_code} {response.get_data(True)}"
         )

@@ -16,7 +16,8 @@ from shared import rules as plan_rules
 from shared.auth import Principal, Role
 from shared.catalog import Catalog
 from shared.changes import ActionValues, ReportChange, SexCounts
-from shared.errors import Conflict, Invalid, NotFound
+from shared.errors import Conflict, Invalid, NotFound, PreconditionFailed, PreconditionRequired
+from shared.merge_patch import merge_patch
 from shared.periods import Quarter, format_roc_date
 from shared.rules import ACCEPTED, DRAFT, RETURNED, SUBMITTED, SUBMITTED_STATUSES
 
@@ -33,6 +34,79 @@ class Rules:
     @property
     def reporting(self):
         return self.catalog.reporting
+
+
+@dataclass(frozen=True)
+class Seen:
+    """Which revision of a report a writer saw: the API's If-Match (RFC 9110), or the revision a page
+    was rendered from. Writes that pass none (the demo generator) act on whatever is current."""
+
+    revisions: frozenset[int] | None  # None: If-Match: *, whatever is current; {0}: no report yet
+    stated: bool = True
+
+    @classmethod
+    def revision(cls, number: int) -> Seen:
+        return cls(frozenset({number}))
+
+    @classmethod
+    def any(cls) -> Seen:
+        return cls(None)
+
+    @classmethod
+    def unstated(cls) -> Seen:
+        """A request without If-Match: fine only while there is no report to overwrite."""
+        return cls(None, stated=False)
+
+    def matches(self, current: int) -> bool:
+        return bool(current) if self.revisions is None else current in self.revisions
+
+    @property
+    def latest(self) -> int:
+        """The newest revision the writer saw (0 for none)."""
+        return max(self.revisions or {0})
+
+
+class Stale(PreconditionFailed):
+    """The report changed since the writer saw it: nothing was written."""
+
+    def __init__(self, report: Report, seen: Seen):
+        self.current, self.seen = report.revision, seen.latest
+        if seen.revisions is None:
+            detail = "There is no report yet, so If-Match: * matches nothing: send no If-Match to create it."
+        else:
+            detail = (
+                f"The report changed since revision {seen.latest}: it is now revision "
+                f"{report.revision} ({report.status}). Nothing was saved; read it again "
+                "(GET gives the new ETag and the history) and retry."
+            )
+        super().__init__(detail, {"revision": [f"Current revision: {report.revision}."]}, etag(report))
+
+
+def etag(report: Report) -> dict[str, str]:
+    """The report's revision as an ETag header (none while there is no report yet)."""
+    return {"ETag": f'"{report.revision}"'} if report.revision else {}
+
+
+def _check_seen(report: Report, seen: Seen | None) -> None:
+    """Refuse a write based on another revision than the current one; checked under the row lock,
+    so two writers of one revision cannot both pass."""
+    if seen is None:
+        return
+    current = report.revision
+    if not seen.stated:
+        if current:
+            raise PreconditionRequired(
+                f"The report exists (revision {current}): send If-Match with the ETag you read "
+                "(GET it first), or If-Match: * to write over whatever is current.",
+                headers=etag(report),
+            )
+    elif not seen.matches(current):
+        raise Stale(report, seen)
+
+
+def changes_since(report: Report, revision: int) -> list[ReportRevision]:
+    """The revisions written after the given one, oldest first (what a stale page missed)."""
+    return [written for written in report.revisions if written.number > revision]
 
 
 @dataclass(frozen=True)
@@ -128,8 +202,8 @@ def detail(session: Session, rules: Rules, report: Report) -> ReportDetail:
     )
 
 
-def change_of(report: Report) -> ReportChange:
-    """The report as the change feed carries it (shared/changes.py)."""
+def change_of(report: Report, event: str) -> ReportChange:
+    """The report as the change feed carries it (shared/changes.py), with the event that changed it."""
     return ReportChange(
         bureau=report.bureau,
         year=report.year,
@@ -137,7 +211,9 @@ def change_of(report: Report) -> ReportChange:
         status=report.status,
         narrative=report.narrative,
         revision=report.revision,
+        event=event,
         submitted_at=report.submitted_at,
+        reopened_at=report.reopened_at,
         updated_at=report.updated_at,
         actions=tuple(
             ActionValues(
@@ -303,7 +379,7 @@ def _write_revision(
         )
     )
     session.flush()
-    feed.record(session, change_of(report), rules.now)
+    feed.record(session, change_of(report, event), rules.now)
 
 
 def _check_period(rules: Rules, quarter: Quarter) -> None:
@@ -383,6 +459,7 @@ def save_report(
     narrative: str,
     actions: list[dict],
     reason: str | None,
+    seen: Seen | None = None,
 ) -> Report:
     """Save a report's content; a submitted or accepted report is amended, which needs a reason."""
     _authorise_bureau_write(principal, bureau, rules)
@@ -391,6 +468,7 @@ def save_report(
     report = _load_for_update(session, bureau, quarter, rules)
     if is_locked(report, quarter, rules):
         raise Conflict(f"{quarter.label_zh} is locked for {bureau}; ask a coordinator to reopen it.")
+    _check_seen(report, seen)
     amending = report.status in (SUBMITTED, ACCEPTED)
     if amending and not reason:
         raise Invalid(
@@ -416,6 +494,62 @@ def save_report(
             reason=reason,
         )
     return report
+
+
+def patch_target(report: Report | None, catalog: Catalog) -> dict:
+    """The report as a JSON Merge Patch applies to it: actions keyed by id, and no totals of metrics
+    counted by sex (their parts are patched; the total follows)."""
+    if report is None:
+        return {"narrative": "", "actions": {}}
+    counted_by_sex = {(a.id, m.id) for a in catalog.actions for m in a.metrics if m.by_sex}
+    actions = {}
+    for action_id, entry in report.actions.items():
+        entry = copy.deepcopy(entry)
+        entry["values"] = {
+            metric: value
+            for metric, value in (entry.get("values") or {}).items()
+            if (action_id, metric) not in counted_by_sex
+        }
+        actions[action_id] = entry
+    return {"narrative": report.narrative, "actions": actions}
+
+
+def patch_report(
+    session,
+    rules: Rules,
+    principal: Principal,
+    bureau: str,
+    quarter: Quarter,
+    patch: dict,
+    seen: Seen | None = None,
+) -> Report:
+    """Change only what the patch names (RFC 7396), then save as a whole report is saved."""
+    _authorise_bureau_write(principal, bureau, rules)
+    _check_period(rules, quarter)
+    report = find_report(session, bureau, quarter, lock=True)
+    patched = merge_patch(patch_target(report, rules.catalog), patch)
+    entries = [{"action": action_id, **entry} for action_id, entry in patched.get("actions", {}).items()]
+    try:
+        return save_report(
+            session,
+            rules,
+            principal,
+            bureau,
+            quarter,
+            narrative=patched.get("narrative") or "",
+            actions=entries,
+            reason=patched.get("reason"),
+            seen=seen,
+        )
+    except Invalid as error:
+        # A patch names actions by id, not by position in a list: say which action is wrong.
+        problems = (error.errors or {}).get("actions")
+        if isinstance(problems, dict):
+            error.errors["actions"] = {
+                entries[int(key)]["action"] if key.isdigit() else key: value
+                for key, value in problems.items()
+            }
+        raise
 
 
 def behind_actions(session: Session, rules: Rules, report: Report) -> dict[str, list[dict]]:
@@ -481,7 +615,9 @@ def _require_complete(session: Session, rules: Rules, report: Report) -> None:
         raise Invalid("The report is incomplete and cannot be submitted.", {"actions": errors})
 
 
-def submit_report(session, rules: Rules, principal: Principal, bureau: str, quarter: Quarter) -> Report:
+def submit_report(
+    session, rules: Rules, principal: Principal, bureau: str, quarter: Quarter, seen: Seen | None = None
+) -> Report:
     """Submit a draft or returned report; its days late are recorded on first submission."""
     _authorise_bureau_write(principal, bureau, rules)
     _check_period(rules, quarter)
@@ -491,6 +627,7 @@ def submit_report(session, rules: Rules, principal: Principal, bureau: str, quar
         raise NotFound(f"No report of {bureau} for {quarter}: save it first.")
     if is_locked(report, quarter, rules):
         raise Conflict(f"{quarter.label_zh} is locked for {bureau}; ask a coordinator to reopen it.")
+    _check_seen(report, seen)
     if report.status not in (DRAFT, RETURNED):
         raise Conflict(f"The report is already {report.status}; amend it with a reason instead.")
     before = _snapshot(report)
@@ -515,10 +652,14 @@ def _coordinator_report(session, rules: Rules, bureau: str, quarter: Quarter) ->
     return report
 
 
-def accept_report(session, rules: Rules, principal: Principal, bureau: str, quarter: Quarter) -> Report:
+def accept_report(
+    session, rules: Rules, principal: Principal, bureau: str, quarter: Quarter, seen: Seen | None = None
+) -> Report:
+    """Accept a submitted report: exactly the revision the coordinator read, when `seen` says which."""
     report = _coordinator_report(session, rules, bureau, quarter)
     if report.status != SUBMITTED:
         raise Conflict(f"Only a submitted report can be accepted; this one is {report.status}.")
+    _check_seen(report, seen)
     before = _snapshot(report)
     report.status = ACCEPTED
     _write_revision(session, report, before, "accepted", principal, rules)
@@ -526,11 +667,19 @@ def accept_report(session, rules: Rules, principal: Principal, bureau: str, quar
 
 
 def return_report(
-    session, rules: Rules, principal: Principal, bureau: str, quarter: Quarter, comment: str
+    session,
+    rules: Rules,
+    principal: Principal,
+    bureau: str,
+    quarter: Quarter,
+    comment: str,
+    seen: Seen | None = None,
 ) -> Report:
+    """Return a report to its bureau with a comment saying what to fix."""
     report = _coordinator_report(session, rules, bureau, quarter)
     if report.status not in (SUBMITTED, ACCEPTED):
         raise Conflict(f"Only a submitted or accepted report can be returned; this one is {report.status}.")
+    _check_seen(report, seen)
     before = _snapshot(report)
     report.status = RETURNED
     _write_revision(session, report, before, "returned", principal, rules, comment=comment)
@@ -538,7 +687,13 @@ def return_report(
 
 
 def reopen_quarter(
-    session, rules: Rules, principal: Principal, bureau: str, quarter: Quarter, reason: str
+    session,
+    rules: Rules,
+    principal: Principal,
+    bureau: str,
+    quarter: Quarter,
+    reason: str,
+    seen: Seen | None = None,
 ) -> Report:
     """Let a bureau edit a locked quarter again for another lock period."""
     try:
@@ -547,6 +702,7 @@ def reopen_quarter(
         raise NotFound(f"No bureau {bureau!r}.") from None
     _check_period(rules, quarter)
     report = _load_for_update(session, bureau, quarter, rules)
+    _check_seen(report, seen)
     before = _snapshot(report)
     report.reopened_at = rules.now
     _write_revision(session, report, before, "reopened", principal, rules, reason=reason)

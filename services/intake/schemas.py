@@ -60,6 +60,41 @@ class ReportContentSchema(StrictSchema):
     )
 
 
+class SexCountsPatchSchema(StrictSchema):
+    male = Count(allow_none=True)
+    female = Count(allow_none=True)
+    other = Count(allow_none=True)
+
+
+class ActionPatchSchema(StrictSchema):
+    values = ma.fields.Dict(keys=ma.fields.String(), values=Count(allow_none=True), allow_none=True)
+    by_sex = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.Nested(SexCountsPatchSchema, allow_none=True),
+        allow_none=True,
+    )
+    note = Text(allow_none=True)
+    delay_reason = Text(allow_none=True, metadata={"description": "落後原因"})
+    countermeasure = Text(allow_none=True, metadata={"description": "因應對策"})
+
+
+class ReportPatchSchema(StrictSchema):
+    """A JSON Merge Patch (RFC 7396) of a report: only the members named change, null clears one.
+    Actions are keyed by their id, so one value of one action can be patched alone."""
+
+    narrative = Text(max_length=20000, allow_none=True)
+    reason = Text(allow_none=True, metadata={"description": "Required to amend a submitted report"})
+    actions = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.Nested(ActionPatchSchema, allow_none=True),
+        metadata={
+            "example": {
+                "1.police.1": {"values": {"sessions": 3}, "by_sex": {"participants": {"female": 120}}}
+            }
+        },
+    )
+
+
 class ReturnSchema(StrictSchema):
     comment = Text(required=True, validate=[ma.validate.Length(min=1)])
 

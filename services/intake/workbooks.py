@@ -42,6 +42,7 @@ def upload(
     quarter: Quarter,
     raw: bytes,
     reason: str | None,
+    seen: reports.Seen | None = None,
 ) -> Report:
     """Save an uploaded workbook exactly as the form would save it: all or nothing."""
     reports.check_access(rules.catalog, principal, bureau)
@@ -55,4 +56,5 @@ def upload(
         narrative=content["narrative"],
         actions=content["actions"],
         reason=reason,
+        seen=seen,
     )

@@ -82,12 +82,16 @@ def populate(intake_url: str) -> None:
             url = f"{intake_url}/api/v1/targets/{quarter.year}/{action.id}/{metric.id}"
             assert requests.put(url, json={"annual": 400}, headers=coordinator, timeout=30).ok
     report = f"{intake_url}/api/v1/reports/police/{quarter.year}/{quarter.quarter}"
-    requests.post(
-        report + "/reopen", json={"reason": "延後填報"}, headers=coordinator, timeout=30
-    ).raise_for_status()
+    reopened = requests.post(report + "/reopen", json={"reason": "延後填報"}, headers=coordinator, timeout=30)
+    reopened.raise_for_status()
     body = full_report("police", 5, delay_reason="人力不足", countermeasure="下季補辦")
-    assert requests.put(report, json=body, headers=police, timeout=30).ok
-    assert requests.post(report + "/submit", headers=police, timeout=30).ok
+    saved = requests.put(
+        report, json=body, headers={**police, "If-Match": reopened.headers["ETag"]}, timeout=30
+    )
+    assert saved.ok
+    assert requests.post(
+        report + "/submit", headers={**police, "If-Match": saved.headers["ETag"]}, timeout=30
+    ).ok
 
 
 @pytest.fixture

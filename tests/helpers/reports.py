@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+from collections.abc import Callable
 
 import requests
 
@@ -23,6 +25,19 @@ def metric_values(action: Action, value: int | None, overrides: dict | None = No
         else:
             entry["values"][metric.id] = number
     return entry
+
+
+_REPORT_WRITE = re.compile(r"^(.*/api/v1/reports/[^/]+/\d+/\d+)(/(submit|accept|return|reopen|xlsx))?$")
+
+
+def read_before_write(method: str, path: str, headers: dict, etag_of: Callable[[str], str | None]) -> dict:
+    """`headers` with the If-Match a careful client sends: the ETag of the report it writes, read just
+    before (`etag_of(report_path)`), unless If-Match is already there or there is no report yet."""
+    written = _REPORT_WRITE.match(path.split("?")[0])
+    if not written or method.upper() not in ("PUT", "PATCH", "POST") or "If-Match" in headers:
+        return headers
+    etag = etag_of(written.group(1))
+    return {**headers, "If-Match": etag} if etag else headers
 
 
 def reopened_quarter(url: str, admin_headers: dict, bureau: str):

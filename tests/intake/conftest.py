@@ -8,7 +8,7 @@ import pytest
 
 from services.intake import create_app, tokens
 from shared.catalog import default_catalog
-from tests.helpers.reports import metric_values
+from tests.helpers.reports import metric_values, read_before_write
 
 ROLE_TOKENS = {
     "admin": ("admin", None),
@@ -41,18 +41,27 @@ def postgres_intake_app(request, clock):
 
 
 class Api:
-    """A test client that speaks as one of the minted principals."""
+    """A test client that speaks as one of the minted principals. Like a careful client, it reads a
+    report before writing it and sends the ETag it read as If-Match, unless the test sends its own
+    If-Match or passes read_first=False."""
 
     def __init__(self, app, secrets: dict[str, str]):
         self.app = app
         self.client = app.test_client()
         self.secrets = secrets
 
-    def request(self, who: str | None, method: str, path: str, **kwargs):
+    def request(self, who: str | None, method: str, path: str, read_first: bool = True, **kwargs):
         headers = dict(kwargs.pop("headers", {}) or {})
         if who is not None:
             headers["Authorization"] = f"Bearer {self.secrets.get(who, who)}"
+        if read_first:
+            headers = read_before_write(method, path, headers, lambda report: self.etag(who, report))
         return self.client.open(path, method=method, headers=headers, **kwargs)
+
+    def etag(self, who: str | None, report_path: str) -> str | None:
+        """The report's current ETag as `who` reads it (None when it cannot read one)."""
+        headers = {"Authorization": f"Bearer {self.secrets.get(who, who)}"} if who else {}
+        return self.client.get(report_path, headers=headers).headers.get("ETag")
 
     def get(self, who, path, **kwargs):
         return self.request(who, "GET", path, **kwargs)
@@ -62,6 +71,9 @@ class Api:
 
     def post(self, who, path, **kwargs):
         return self.request(who, "POST", path, **kwargs)
+
+    def patch(self, who, path, **kwargs):
+        return self.request(who, "PATCH", path, **kwargs)
 
 
 @pytest.fixture

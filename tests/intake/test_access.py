@@ -20,6 +20,7 @@ ACCESS = {
     ("GET", "/api/v1/reports"): {"admin", "coordinator", "viewer", "service", "police"},
     ("GET", REPORT): {"admin", "coordinator", "viewer", "service", "police"},
     ("PUT", REPORT): {"admin", "police"},
+    ("PATCH", REPORT): {"admin", "police"},
     ("POST", REPORT + "/submit"): {"admin", "police"},
     ("POST", REPORT + "/accept"): {"admin", "coordinator"},
     ("POST", REPORT + "/return"): {"admin", "coordinator"},

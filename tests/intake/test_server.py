@@ -61,9 +61,14 @@ def test_python_m_services_intake_migrates_serves_and_takes_a_report(server_env,
         police = {"Authorization": f"Bearer {minted.json()['token']}"}
 
         _, report = reopened_quarter(server.url, admin, "police")
-        saved = requests.put(report, json=full_report("police", 1), headers=police, timeout=10)
+        reopening = requests.get(report, headers=police, timeout=10).headers["ETag"]
+        saved = requests.put(
+            report, json=full_report("police", 1), headers={**police, "If-Match": reopening}, timeout=10
+        )
         assert saved.status_code == 200
-        submitted = requests.post(report + "/submit", headers=police, timeout=10)
+        submitted = requests.post(
+            report + "/submit", headers={**police, "If-Match": saved.headers["ETag"]}, timeout=10
+        )
         assert submitted.json()["status"] == "submitted"
 
         metrics = requests.get(server.url + "/metrics", timeout=10).text
@@ -100,8 +105,9 @@ def test_the_production_command_is_gunicorn_after_migrate(server_env, tmp_path):
         response = requests.get(server.url + "/api/v1/catalog", headers=headers, timeout=10)
         assert response.json()["plan"]["title"] == "推動防治數位性別暴力案件及被害協助"
         _, report = reopened_quarter(server.url, {"Authorization": f"Bearer {ADMIN_SECRET}"}, "police")
-        requests.put(report, json=full_report("police", 1), headers=headers, timeout=10)
-        assert requests.post(report + "/submit", headers=headers, timeout=10).status_code == 200
+        overwrite = {**headers, "If-Match": "*"}
+        requests.put(report, json=full_report("police", 1), headers=overwrite, timeout=10)
+        assert requests.post(report + "/submit", headers=overwrite, timeout=10).status_code == 200
         # Whichever worker answers the scrape, the count is the sum over both workers.
         for _ in range(6):
             metrics = requests.get(server.url + "/metrics", timeout=10).text

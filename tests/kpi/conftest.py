@@ -22,7 +22,7 @@ from services.kpi import scheduler
 from shared.catalog import default_catalog
 from shared.db import normalise_url
 from tests.helpers.databases import empty_database_url, postgres_database, sqlite_template
-from tests.helpers.reports import metric_values
+from tests.helpers.reports import metric_values, read_before_write
 
 BUREAUS = [b.id for b in default_catalog().bureaus]
 ROLE_TOKENS = {
@@ -69,13 +69,15 @@ class Intake:
         self.http = requests.Session()
 
     def call(self, who: str, method: str, path: str, **kwargs) -> dict | list:
-        response = self.http.request(
+        """One request; a report is read before it is written, and written with the ETag read."""
+        headers = {"Authorization": f"Bearer {self.secrets[who]}"}
+        headers = read_before_write(
             method,
-            self.url + path,
-            headers={"Authorization": f"Bearer {self.secrets[who]}"},
-            timeout=30,
-            **kwargs,
+            path,
+            headers,
+            lambda report: self.http.get(self.url + report, headers=headers, timeout=30).headers.get("ETag"),
         )
+        response = self.http.request(method, self.url + path, headers=headers, timeout=30, **kwargs)
         assert response.status_code < 400, f"{method} {path}: {response.status_code} {response.text}"
         return response.json()
 

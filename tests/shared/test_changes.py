@@ -15,7 +15,9 @@ REPORT = changes.ReportChange(
     status="submitted",
     narrative="本季依計畫辦理。",
     revision=3,
+    event="submitted",
     submitted_at=dt.datetime(2022, 7, 5, 2, tzinfo=dt.UTC),
+    reopened_at=None,
     updated_at=dt.datetime(2022, 7, 5, 2, tzinfo=dt.UTC),
     actions=(
         changes.ActionValues(

@@ -6,11 +6,13 @@ from flask.views import MethodView
 
 from services.intake import reports
 from services.intake.api import api_blueprint
+from services.intake.api.conditional import ETAG, answer, seen_in_request, writes
 from services.intake.context import REPORT_PATH, current_rules
 from services.intake.metrics import REPORTS_SUBMITTED
 from services.intake.schemas import (
     ReasonSchema,
     ReportContentSchema,
+    ReportPatchSchema,
     ReportQuerySchema,
     ReportSchema,
     ReportWithHistorySchema,
@@ -47,73 +49,115 @@ class Reports(MethodView):
 
 @blp.route(REPORT_PATH)
 class ReportByPeriod(MethodView):
+    body_media_types = {"PUT": ("application/json",), "PATCH": ("application/merge-patch+json",)}
+
     @require_roles(*READERS)
-    @blp.response(200, ReportWithHistorySchema)
+    @blp.response(200, ReportWithHistorySchema, headers=ETAG)
     def get(self, bureau, year, quarter):
         """Read a report with its whole history
 
         `behind` lists the actions under their planned year-to-date value, which need
         the reasons for the delay (落後原因) and countermeasures (因應對策) to submit.
+        The `ETag` is the revision: send it back in `If-Match` to change the report.
         """
         rules, session = current_rules(), get_session()
         report = reports.get_report(session, current_principal(), bureau, Quarter(year, quarter))
-        return reports.detail(session, rules, report)
+        return reports.detail(session, rules, report), reports.etag(report)
 
     @require_roles(*WRITERS)
     @blp.arguments(ReportContentSchema)
-    @blp.response(200, ReportSchema)
+    @writes(blp, blp.response(200, ReportSchema, headers=ETAG))
     def put(self, content, bureau, year, quarter):
-        """Create or save a report
+        """Create or replace a report
 
-        Saves the narrative and the values of each action. A draft or returned report
-        is saved as it is; a submitted or accepted report is amended, which needs a
-        `reason` and a complete report. Every change writes a revision.
+        A full replacement: the narrative and every action as given; an action or value
+        left out is cleared (use PATCH to change some fields only). A draft or returned
+        report is saved as it is; a submitted or accepted report is amended, which needs
+        a `reason` and a complete report. Every change writes a revision.
         """
         rules = current_rules()
         report = reports.save_report(
-            get_session(), rules, current_principal(), bureau, Quarter(year, quarter), **content
+            get_session(),
+            rules,
+            current_principal(),
+            bureau,
+            Quarter(year, quarter),
+            **content,
+            seen=seen_in_request(),
         )
-        return reports.view(report, rules)
+        return answer(report, rules)
+
+    @require_roles(*WRITERS)
+    @blp.arguments(ReportPatchSchema, content_type="application/merge-patch+json")
+    @writes(blp, blp.response(200, ReportSchema, headers=ETAG))
+    def patch(self, patch, bureau, year, quarter):
+        """Change some fields of a report
+
+        A JSON Merge Patch (RFC 7396, `application/merge-patch+json`): only the members
+        named change, `null` clears one. Actions are keyed by id, e.g.
+        `{"actions": {"1.police.1": {"values": {"sessions": 3}}}}`; a metric counted by
+        sex is patched by its parts (`by_sex`), and its total follows. The result is
+        saved as a PUT of the whole report would be.
+        """
+        rules = current_rules()
+        report = reports.patch_report(
+            get_session(),
+            rules,
+            current_principal(),
+            bureau,
+            Quarter(year, quarter),
+            patch,
+            seen=seen_in_request(),
+        )
+        return answer(report, rules)
 
 
 @blp.route(REPORT_PATH + "/submit")
 class SubmitReport(MethodView):
     @require_roles(*WRITERS)
-    @blp.response(200, ReportSchema)
+    @writes(blp, blp.response(200, ReportSchema, headers=ETAG))
     def post(self, bureau, year, quarter):
         """Submit a report
 
         Every metric needs a value, and every action behind its plan needs the reasons
         for the delay and the countermeasures. A late submission records its days late.
+        A quarter can be submitted once it has ended.
         """
         rules = current_rules()
         report = reports.submit_report(
-            get_session(), rules, current_principal(), bureau, Quarter(year, quarter)
+            get_session(), rules, current_principal(), bureau, Quarter(year, quarter), seen_in_request()
         )
         REPORTS_SUBMITTED.labels(bureau).inc()
-        return reports.view(report, rules)
+        return answer(report, rules)
 
 
 @blp.route(REPORT_PATH + "/accept")
 class AcceptReport(MethodView):
     @require_roles(*REVIEWERS)
-    @blp.response(200, ReportSchema)
+    @writes(blp, blp.response(200, ReportSchema, headers=ETAG))
     def post(self, bureau, year, quarter):
-        """Accept a submitted report (coordinators)"""
+        """Accept a submitted report (coordinators)
+
+        Accepts exactly the revision in If-Match: 412 if the bureau changed it since.
+        """
         rules = current_rules()
         report = reports.accept_report(
-            get_session(), rules, current_principal(), bureau, Quarter(year, quarter)
+            get_session(), rules, current_principal(), bureau, Quarter(year, quarter), seen_in_request()
         )
-        return reports.view(report, rules)
+        return answer(report, rules)
 
 
 @blp.route(REPORT_PATH + "/return")
 class ReturnReport(MethodView):
     @require_roles(*REVIEWERS)
     @blp.arguments(ReturnSchema)
-    @blp.response(200, ReportSchema)
+    @writes(blp, blp.response(200, ReportSchema, headers=ETAG))
     def post(self, body, bureau, year, quarter):
-        """Return a report to its bureau with a comment (coordinators)"""
+        """Return a report to its bureau with a comment (coordinators)
+
+        Returns exactly the revision in If-Match: 412 if the bureau changed it since.
+        The bureau is e-mailed within a minute.
+        """
         rules = current_rules()
         report = reports.return_report(
             get_session(),
@@ -122,20 +166,22 @@ class ReturnReport(MethodView):
             bureau,
             Quarter(year, quarter),
             body["comment"],
+            seen_in_request(),
         )
-        return reports.view(report, rules)
+        return answer(report, rules)
 
 
 @blp.route(REPORT_PATH + "/reopen")
 class ReopenQuarter(MethodView):
     @require_roles(*REVIEWERS)
     @blp.arguments(ReasonSchema)
-    @blp.response(200, ReportSchema)
+    @writes(blp, blp.response(200, ReportSchema, headers=ETAG))
     def post(self, body, bureau, year, quarter):
         """Reopen a locked quarter for one bureau (coordinators)
 
-        The bureau may edit and submit again for another lock period; the reopening is
-        recorded in the report's history.
+        Body: `{"reason": "..."}`, the reason the bureau and the history show. The bureau
+        may edit and submit again for another lock period and is e-mailed within a
+        minute. A quarter never reported needs no If-Match.
         """
         rules = current_rules()
         report = reports.reopen_quarter(
@@ -145,5 +191,6 @@ class ReopenQuarter(MethodView):
             bureau,
             Quarter(year, quarter),
             body["reason"],
+            seen_in_request(),
         )
-        return reports.view(report, rules)
+        return answer(report, rules)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
-from services.intake import excel, reports, workbooks
+from services.intake import excel, workbooks
 from services.intake.api import api_blueprint
+from services.intake.api.conditional import ETAG, answer, seen_in_request, writes
 from services.intake.context import REPORT_PATH, current_rules, send_download
 from services.intake.schemas import ReportSchema, WorkbookFileSchema, WorkbookFormSchema
 from shared.auth import Role, current_principal, require_roles
@@ -48,7 +49,7 @@ class ReportWorkbook(MethodView):
     @require_roles(*WRITERS)
     @blp.arguments(WorkbookFormSchema, location="form")
     @blp.arguments(WorkbookFileSchema, location="files")
-    @blp.response(200, ReportSchema)
+    @writes(blp, blp.response(200, ReportSchema, headers=ETAG))
     def post(self, form, files, bureau, year, quarter):
         """Upload a filled-in Excel template as the report's draft
 
@@ -56,6 +57,7 @@ class ReportWorkbook(MethodView):
         saved; a submitted one is amended, which needs a `reason`. Any wrong cell (text
         or a formula in a number cell, a negative value, a changed action row) refuses
         the whole file; `errors` names each problem by sheet and cell (`季報!K8`).
+        Like a PUT, it needs If-Match once the report exists.
         """
         rules = current_rules()
         report = workbooks.upload(
@@ -66,5 +68,6 @@ class ReportWorkbook(MethodView):
             Quarter(year, quarter),
             files["file"].read(),
             form["reason"] or None,
+            seen_in_request(),
         )
-        return reports.view(report, rules)
+        return answer(report, rules)

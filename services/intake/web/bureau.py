@@ -17,6 +17,7 @@ from services.intake.web.common import (
     conflict_message,
     plan_quarters,
     quarter_row,
+    stale_message,
 )
 from services.intake.web.forms import (
     FormState,
@@ -67,9 +68,21 @@ def render_report_form(
     content: dict | None = None,
     upload: FormState | None = None,
     status: int = 200,
+    seen_revision: int | None = None,
+    stale_since: int | None = None,
 ):
-    """The report form; `state` keeps what was typed and the errors, `content` judges progress."""
-    page = report_page(session, bureau, period, content=content, form=state, upload=upload)
+    """The report form; `state` keeps what was typed and the errors, `content` judges progress,
+    `seen_revision` is the revision the page was first rendered from, `stale_since` what it missed."""
+    page = report_page(
+        session,
+        bureau,
+        period,
+        content=content,
+        form=state,
+        upload=upload,
+        seen_revision=seen_revision,
+        stale_since=stale_since,
+    )
     return render_template("web/report_form.html", **page.context()), status
 
 
@@ -103,14 +116,21 @@ def save(bureau: str, year: int, quarter: int):
     schema = report_form_schema(catalog, bureau)
     typed = _typed(request.form, schema.fields)
     try:
-        content = report_content(actions, schema.load(request.form))
+        data = schema.load(request.form)
     except ma.ValidationError as error:
-        partial = report_content(actions, error.valid_data or {})
+        valid = error.valid_data or {}
         return render_report_form(
-            session, bureau, period, state=state_from_error(typed, error), content=partial, status=422
+            session,
+            bureau,
+            period,
+            state=state_from_error(typed, error),
+            content=report_content(actions, valid),
+            status=422,
+            seen_revision=valid.get("revision"),
         )
+    content, seen = report_content(actions, data), data["revision"]
     try:
-        reports.save_report(
+        saved = reports.save_report(
             session,
             rules,
             g.principal,
@@ -119,10 +139,20 @@ def save(bureau: str, year: int, quarter: int):
             narrative=content["narrative"],
             actions=content["actions"],
             reason=content["reason"],
+            seen=reports.Seen.revision(seen),
         )
         if intent == "submit":
-            reports.submit_report(session, rules, g.principal, bureau, period)
+            reports.submit_report(
+                session, rules, g.principal, bureau, period, reports.Seen.revision(saved.revision)
+            )
             REPORTS_SUBMITTED.labels(bureau).inc()
+    except reports.Stale:
+        session.rollback()
+        # Keep what was typed; the next save is made knowing what changed, so it carries the new revision.
+        state = FormState(values=typed, page_errors=[stale_message(session, bureau, period, seen)])
+        return render_report_form(
+            session, bureau, period, state=state, content=content, status=409, stale_since=seen
+        )
     except (Invalid, Conflict) as error:
         session.rollback()  # nothing of this request is kept
         state = FormState(values=typed)
@@ -130,7 +160,9 @@ def save(bureau: str, year: int, quarter: int):
             state.page_errors.append(conflict_message(session, bureau, period, rules))
         else:
             explain(error, actions, content, state)
-        return render_report_form(session, bureau, period, state=state, content=content, status=error.status)
+        return render_report_form(
+            session, bureau, period, state=state, content=content, status=error.status, seen_revision=seen
+        )
     flash(DONE_MESSAGES[intent], "success")
     return redirect(url_for("web.report", bureau=bureau, year=year, quarter=quarter), 303)
 
@@ -180,17 +212,32 @@ def upload_workbook(bureau: str, year: int, quarter: int):
         form = UploadForm().load(request.form)
     except ma.ValidationError as error:
         return render_report_form(session, bureau, period, upload=state_from_error(typed, error), status=422)
-    upload = FormState(values=typed)
+    upload, seen = FormState(values=typed), form["revision"]
     file = request.files.get("file")
     if file is None or not file.filename:
         upload.add("file", "請選擇要上傳的 Excel 檔（.xlsx）。")
-        return render_report_form(session, bureau, period, upload=upload, status=422)
+        return render_report_form(session, bureau, period, upload=upload, status=422, seen_revision=seen)
     try:
-        workbooks.upload(session, g.principal, rules, bureau, period, file.read(), form["reason"] or None)
+        workbooks.upload(
+            session,
+            g.principal,
+            rules,
+            bureau,
+            period,
+            file.read(),
+            form["reason"] or None,
+            reports.Seen.revision(seen),
+        )
+    except reports.Stale:
+        session.rollback()
+        upload.page_errors.append(stale_message(session, bureau, period, seen))
+        return render_report_form(session, bureau, period, upload=upload, status=409, stale_since=seen)
     except (Invalid, Conflict) as error:
         session.rollback()
         _explain_upload(error, upload, session, bureau, period, rules)
-        return render_report_form(session, bureau, period, upload=upload, status=error.status)
+        return render_report_form(
+            session, bureau, period, upload=upload, status=error.status, seen_revision=seen
+        )
     flash("已匯入 Excel 並儲存。", "success")
     return redirect(url_for("web.report", bureau=bureau, year=year, quarter=quarter), 303)
 

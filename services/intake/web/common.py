@@ -50,6 +50,7 @@ def quarter_row(report, quarter: Quarter, rules: reports.Rules) -> dict:
         "ended": plan_rules.has_ended(quarter, rules.now),
         "locked": started and reports.is_locked(report, quarter, rules),
         "report": report,
+        "revision": report.revision if report else 0,
         # What the bureau can still act on: an open quarter not yet submitted, or returned to it.
         "needs_action": started
         and not reports.is_locked(report, quarter, rules)
@@ -91,3 +92,17 @@ def by_program(sheet) -> list[tuple]:
             groups.append((action.program, []))
         groups[-1][1].append(action)
     return groups
+
+
+def stale_message(session, bureau: str, period: Quarter, seen: int) -> str:
+    """Why a write from a stale page was refused, and what to do: nothing of it was saved."""
+    report = reports.find_report(session, bureau, period)
+    status = report.status if report else None
+    message = (
+        f"您開啟這個頁面之後，報告已由第 {seen} 版更新為第 {report.revision if report else 0} 版"
+        f"（目前狀態：{labels.status_label(status)}），這次的操作沒有儲存。"
+        "請先看下方「您開啟頁面後的變更」，確認後再操作一次。"
+    )
+    if plan_rules.counts_as_submitted(status) and status != reports.RETURNED:
+        message += "報告已送出，不需要再送出；如需修改，請填寫修正原因後按「送出修正」。"
+    return message

@@ -30,6 +30,9 @@ DOMAIN_MESSAGES = {
 PAGE_MESSAGES = {
     "year": "這一季不在本系統的填報期間內。",
 }
+STALE_FORM = "這個頁面缺少版本資訊，請重新整理頁面後再操作。"
+# Inputs the person does not type: their errors belong at the top of the page, not beside a field.
+PAGE_FIELDS = ("revision",)
 # Errors whose message the report logic words in Chinese itself (it names the dates).
 WORDED_BY_LOGIC = ("quarter",)
 
@@ -135,9 +138,21 @@ def state_from_error(values: dict[str, str], error: ma.ValidationError) -> FormS
     """Schema errors keyed by input name, with what was typed kept."""
     state = FormState(values=dict(values))
     for name, messages in error.messages.items():
+        if name in PAGE_FIELDS:
+            state.page_errors.append(STALE_FORM)
+            continue
         for message in _flat_messages(messages):
             state.add(name, message)
     return state
+
+
+def Revision() -> ma.fields.Integer:  # noqa: N802 - reads like a field class
+    """The revision of the report a page was rendered from, so a write from a stale page is caught."""
+    return ma.fields.Integer(
+        required=True,
+        validate=ma.validate.Range(min=0),
+        error_messages={"required": STALE_FORM, "invalid": STALE_FORM},
+    )
 
 
 # -- the report form ---------------------------------------------------------------
@@ -146,6 +161,7 @@ def report_form_schema(catalog: Catalog, bureau: str) -> ma.Schema:
     fields: dict[str, ma.fields.Field] = {
         "narrative": FormText(NARRATIVE_LENGTH),
         "reason": FormText(REASON_LENGTH),
+        "revision": Revision(),
     }
     for action in catalog.actions_for(bureau):
         for metric in action.metrics:
@@ -247,7 +263,10 @@ def _shown(number: int | None) -> str:
 
 def values_of_report(sheet) -> dict[str, str]:
     """The inputs of the report form filled from a report sheet (what is saved)."""
-    values = {"narrative": sheet.narrative or ""}
+    values = {
+        "narrative": sheet.narrative or "",
+        "revision": str(sheet.report.revision if sheet.report else 0),
+    }
     for action in sheet.actions:
         for line in action.metrics:
             if line.by_sex is None:
@@ -292,13 +311,27 @@ class SignInForm(ma.Schema):
     next = ma.fields.String(load_default="")
 
 
-class ReturnForm(ma.Schema):
-    """A coordinator's return of a report: the comment is required."""
+class AcceptForm(ma.Schema):
+    """A coordinator's acceptance of the revision on screen."""
 
     class Meta:
         unknown = ma.EXCLUDE
 
+    revision = Revision()
+
+
+class ReturnForm(AcceptForm):
+    """A coordinator's return of a report: the comment is required."""
+
     comment = FormText(REASON_LENGTH, required=True, blank_message=DOMAIN_MESSAGES["comment"])
+
+
+class ReopenForm(AcceptForm):
+    """A coordinator's reopening of a locked quarter: the reason is required, and the page to go
+    back to."""
+
+    reason = FormText(REASON_LENGTH, required=True, blank_message="請填寫重新開放的原因（機關會看到）。")
+    back = ma.fields.String(load_default="report", validate=ma.validate.OneOf(("report", "overview")))
 
 
 class UploadForm(ma.Schema):
@@ -308,3 +341,4 @@ class UploadForm(ma.Schema):
         unknown = ma.EXCLUDE
 
     reason = FormText(REASON_LENGTH)
+    revision = Revision()

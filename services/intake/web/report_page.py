@@ -11,9 +11,21 @@ from sqlalchemy.orm import Session
 from services.intake import reports
 from services.intake.context import current_rules
 from services.intake.report_lines import ReportSheet, progress_text, report_sheet
+from services.intake.web import labels
 from services.intake.web.common import by_program, quarter_row, returned_comment
 from services.intake.web.forms import FormState, field_titles, values_of_report
 from shared.periods import Quarter
+
+
+@dataclass(frozen=True)
+class MissedRevision:
+    """A revision written after the one a stale page was rendered from."""
+
+    number: int
+    event: str
+    actor: str
+    at: str
+    changes: list[tuple[str, str, str]]
 
 
 @dataclass
@@ -28,6 +40,9 @@ class ReportPage:
     form: FormState
     upload: FormState = field(default_factory=FormState)
     field_titles: dict[str, str] = field(default_factory=dict)
+    revision: int = 0  # what the page's forms say they saw
+    lock_days: int = 0
+    missed: list[MissedRevision] = field(default_factory=list)
     amending: bool = False
     may_review: bool = False
     may_accept: bool = False
@@ -46,8 +61,12 @@ def report_page(
     content: dict | None = None,
     form: FormState | None = None,
     upload: FormState | None = None,
+    seen_revision: int | None = None,
+    stale_since: int | None = None,
 ) -> ReportPage:
-    """The page of a report: `content` (typed, not saved) replaces what is saved when judging progress."""
+    """The page of a report: `content` (typed, not saved) replaces what is saved when judging progress.
+    Its forms carry `seen_revision` (a page shown again after an error keeps the revision it was
+    first rendered from) or else the current one; `stale_since` lists what was written after it."""
     rules = current_rules()
     typed = (
         {
@@ -69,7 +88,23 @@ def report_page(
         form=form or FormState(values=values_of_report(sheet)),
         upload=upload or FormState(),
         field_titles=field_titles(sheet),
+        lock_days=rules.reporting.lock_days,
+        revision=seen_revision if seen_revision is not None else (report.revision if report else 0),
+        missed=_missed(report, stale_since, rules.catalog) if report and stale_since is not None else [],
         amending=status in (reports.SUBMITTED, reports.ACCEPTED),
         may_accept=status == reports.SUBMITTED,
         may_return=status in (reports.SUBMITTED, reports.ACCEPTED),
     )
+
+
+def _missed(report, since: int, catalog) -> list[MissedRevision]:
+    return [
+        MissedRevision(
+            number=revision.number,
+            event=labels.EVENT_LABELS.get(revision.event, revision.event),
+            actor=revision.actor,
+            at=labels.roc_datetime(revision.at),
+            changes=labels.describe_changes(revision.changes, catalog),
+        )
+        for revision in reports.changes_since(report, since)
+    ]

@@ -69,6 +69,8 @@ def web_app(intake_db_url, clock, password_hash):
 
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+_REVISION = re.compile(r'name="revision" value="(\d+)"')
+_REPORT_FORM = re.compile(r"^(/reports/[^/]+/\d+/\d+)(/(accept|return|reopen|xlsx))?$")
 
 
 class Browser:
@@ -90,13 +92,24 @@ class Browser:
         return _CSRF.search(text_of(self.page)).group(1)
 
     def post(self, path, data=None, *, csrf=True, **kwargs):
+        """Post a form; a report's forms are posted from the report's page as it is now, with the
+        revision that page carries (pass `revision` in `data` to post from an older page)."""
         data = dict(data or {})
+        report_form = _REPORT_FORM.match(path)
+        if report_form and "revision" not in data:
+            data["revision"] = self.revision_of(report_form.group(1))
         if csrf:
             data.setdefault("csrf_token", self.csrf_token())
         response = self.client.post(path, data=data, **kwargs)
         # After a redirect the next page is fetched afresh (signing in renews the token).
         self.page = None if response.status_code == 303 else response
         return response
+
+    def revision_of(self, report_path: str) -> str:
+        """The revision the report's page carries in its forms."""
+        page = self.get(report_path)
+        found = _REVISION.search(text_of(page))
+        return found.group(1) if found else "0"
 
     def sign_in(self, username, password=PASSWORD):
         self.get("/sign-in")
@@ -142,7 +155,8 @@ def input_value(response, name: str) -> str | None:
     match = re.search(rf'<input[^>]*name="{re.escape(name)}"[^>]*value="([^"]*)"', html)
     if match:
         return match.group(1)
-    match = re.search(rf'<textarea[^>]*name="{re.escape(name)}"[^>]*>([^<]*)</textarea>', html)
+    # The report form's textareas, by id: the Excel upload has a textarea named "reason" too.
+    match = re.search(rf'<textarea[^>]*id="{re.escape(name)}"[^>]*>([^<]*)</textarea>', html)
     return match.group(1) if match else None
 
 

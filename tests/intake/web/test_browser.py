@@ -256,7 +256,9 @@ def test_a_bureau_reports_amends_and_round_trips_excel_and_a_coordinator_returns
     expect(coordinator.locator("#comment-error")).to_have_text("請填寫退回意見，說明需要補正的地方。")
     coordinator.get_by_label("退回意見").fill("第1項參與人次與簽到表不符，請更正。")
     coordinator.get_by_role("button", name="退回報告").click()
-    expect(coordinator.get_by_text(f"已退回警察局{QUARTER.label_zh}的報告。")).to_be_visible()
+    expect(
+        coordinator.get_by_text(f"已退回警察局{QUARTER.label_zh}的報告，並以電子郵件通知機關。")
+    ).to_be_visible()
     expect(coordinator.get_by_role("row", name=re.compile("警察局"))).to_contain_text("已退回")
 
     police.goto(REPORT)

@@ -67,7 +67,7 @@ def test_a_coordinator_opens_any_report_read_only(signed_in, web_app):
     assert "警察局　民國111年第2季季報" in html
     assert '<td class="current">4</td>' in html
     assert 'name="value-1-police-1-sessions"' not in html  # no report inputs for reviewers
-    assert "核定報告" in html and "退回報告" in html
+    assert f"核定第 {stored_report(web_app).revision} 版報告" in html and "退回報告" in html
     assert unlabelled_inputs(page) == []
     not_yet = signed_in("coordinator").get("/reports/social/2022/2")
     assert not_yet.status_code == 200

@@ -1,31 +1,76 @@
 """`python -m services` (make run): the whole product on its embedded defaults, on 127.0.0.1.
 
 Each service runs as its own process, as in production; this runner only starts
-them with matching settings and stops them together.
+them with matching settings and stops them together. It refuses to start on a port
+that is taken, and when one of them dies it stops the others and says which died.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
+from typing import NoReturn
 
 from shared.settings import var_dir
 
 VAR = var_dir(os.environ).resolve()
 HOST = "127.0.0.1"
-# (module, port); later services follow intake, which they depend on.
-SERVICES = [("intake", 8001), ("kpi", 8002), ("notify", 8003)]
-MAIL_CATCHER_PORT = 8025  # notify sends here; every message is kept under var/mail/
+SERVICES = ("intake", "kpi", "notify")  # in the order they start: kpi and notify read intake
+# The variable that sets each process's port, and its default.
+PORTS = {
+    "intake": ("INTAKE_PORT", 8001),
+    "kpi": ("KPI_PORT", 8002),
+    "notify": ("NOTIFY_PORT", 8003),
+    "mail catcher": ("MAIL_PORT", 8025),  # notify sends here; every message is kept under var/mail/
+}
+LISTEN_SECONDS = 60  # how long a service may take to migrate its database and listen
+
+
+class Refusal(Exception):
+    """Why the product cannot start or keep running, in one line."""
+
+
+def _ports(environ) -> dict[str, int]:
+    """The port of each process, from the environment; each a port of its own."""
+    ports = {}
+    for name, (variable, default) in PORTS.items():
+        text = environ.get(variable, "").strip() or str(default)
+        if not (text.isascii() and text.isdigit() and 1 <= int(text) <= 65535):
+            raise Refusal(f"{variable}={text!r} is not a port number (1-65535)")
+        for other, port in ports.items():
+            if port == int(text):
+                raise Refusal(f"{PORTS[other][0]} and {variable} are both {port}; give each its own port")
+        ports[name] = int(text)
+    return ports
+
+
+def _check_free(ports: dict[str, int]) -> None:
+    """Refuse a port that cannot be bound, before anything starts (the services bind as this does)."""
+    for name, port in ports.items():
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((HOST, port))
+            except OSError as error:
+                why = (
+                    "is already in use"
+                    if error.errno == errno.EADDRINUSE
+                    else f"cannot be used ({error.strerror})"
+                )
+                raise Refusal(f"port {port} ({name}) {why}; set {PORTS[name][0]} to another port") from None
 
 
 def _python(*args: str, env: dict | None = None) -> str:
-    result = subprocess.run(
-        [sys.executable, "-m", *args], env=env, check=True, capture_output=True, text=True
-    )
+    result = subprocess.run([sys.executable, "-m", *args], env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        sys.stderr.write(result.stderr)
+        raise Refusal(f"{' '.join(args[:2])} failed with exit code {result.returncode}")
     return result.stdout.strip()
 
 
@@ -55,24 +100,52 @@ def _load_demo_data(env: dict) -> None:
     """Fill an empty intake database with demo data, unless DGBV_DEMO=0 (README: "Demo data")."""
     if env.get("DGBV_DEMO", "1").strip().lower() in ("0", "false", "no", "off"):
         return
-    subprocess.run([sys.executable, "-m", "services.intake", "demo-data", "--if-empty"], env=env, check=True)
+    loaded = subprocess.run([sys.executable, "-m", "services.intake", "demo-data", "--if-empty"], env=env)
+    if loaded.returncode != 0:
+        raise Refusal(f"services.intake demo-data failed with exit code {loaded.returncode}")
 
 
-def _notify_settings(env: dict) -> dict:
+def _notify_settings(env: dict, ports: dict[str, int]) -> dict:
     """notify reads kpi and sends to the local mail catcher (README: "Notify")."""
     return {
-        "KPI_URL": f"http://{HOST}:8002",
         "SMTP_HOST": HOST,
-        "SMTP_PORT": str(MAIL_CATCHER_PORT),
+        "SMTP_PORT": str(ports["mail catcher"]),
         "SMTP_SECURITY": "none",  # the catcher is on this machine
         "SEND_INTERVAL_SECONDS": env.get("SEND_INTERVAL_SECONDS", "5"),
-        "REPORT_FORM_BASE_URL": env.get("REPORT_FORM_BASE_URL", f"http://{HOST}:8001"),
+        "REPORT_FORM_BASE_URL": env.get("REPORT_FORM_BASE_URL", env["INTAKE_URL"]),
         "COMMITTEE_EMAILS": env.get("COMMITTEE_EMAILS", "committee@localhost"),
+        "COORDINATOR_EMAILS": env.get("COORDINATOR_EMAILS", "coordinators@localhost"),
         "EVALUATE_ON_START": env.get("EVALUATE_ON_START", "true"),  # mail in var/mail/ at once
     }
 
 
-def main() -> int:
+def _exit_text(code: int) -> str:
+    """An exit code as people read it: 1, or -9 (SIGKILL) for a process a signal ended."""
+    return f"{code} ({signal.Signals(-code).name})" if code < 0 else str(code)
+
+
+def _wait_until_listening(started: list, ports: dict[str, int]) -> None:
+    """Wait until every process accepts connections on its port; refuse one that exits or never does."""
+    deadline = time.monotonic() + LISTEN_SECONDS
+    for name, process in started:
+        while True:
+            if process.poll() is not None:
+                raise Refusal(f"{name} exited with code {_exit_text(process.returncode)} while starting")
+            try:
+                socket.create_connection((HOST, ports[name]), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise Refusal(
+                        f"{name} did not listen on port {ports[name]} within {LISTEN_SECONDS} s"
+                    ) from None
+                time.sleep(0.2)
+
+
+def _run(started: list) -> NoReturn:
+    """Start everything, then watch until a process dies (Refusal) or the runner is stopped."""
+    ports = _ports(os.environ)
+    _check_free(ports)
     VAR.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "DGBV_VAR_DIR": str(VAR), "HOST": HOST}
     if not env.get("SECRET_KEY"):
@@ -80,42 +153,66 @@ def main() -> int:
     env.setdefault("SESSION_COOKIE_SECURE", "false")  # the pages are served over plain http here
     _python("services.intake", "migrate", env=env)
     _load_demo_data(env)
-    env["INTAKE_URL"] = f"http://{HOST}:8001"
+    env["INTAKE_URL"] = f"http://{HOST}:{ports['intake']}"
+    env["KPI_URL"] = f"http://{HOST}:{ports['kpi']}"
     env["INTAKE_TOKEN"] = _service_token(env)
-    env.update(_notify_settings(env))
-    processes = [
-        subprocess.Popen(
-            [sys.executable, "-m", "services.notify", "catcher", "--port", str(MAIL_CATCHER_PORT)], env=env
+    env.update(_notify_settings(env, ports))
+    catcher = ["services.notify", "catcher", "--port", str(ports["mail catcher"])]
+    started.append(("mail catcher", subprocess.Popen([sys.executable, "-m", *catcher], env=env)))
+    for name in SERVICES:
+        process = subprocess.Popen(
+            [sys.executable, "-m", f"services.{name}"], env={**env, "PORT": str(ports[name])}
         )
-    ]
-    print(f"mail catcher: smtp://{HOST}:{MAIL_CATCHER_PORT} -> {VAR / 'mail'}", flush=True)
-    for name, port in SERVICES:
-        processes.append(
-            subprocess.Popen([sys.executable, "-m", f"services.{name}"], env={**env, "PORT": str(port)})
-        )
-        print(f"{name}: http://{HOST}:{port}  (docs: http://{HOST}:{port}/docs)", flush=True)
+        started.append((name, process))
+    _wait_until_listening(started, ports)
+    print(f"mail catcher: smtp://{HOST}:{ports['mail catcher']} -> {VAR / 'mail'}", flush=True)
+    for name in SERVICES:
+        print(f"{name}: http://{HOST}:{ports[name]}  (docs: http://{HOST}:{ports[name]}/docs)", flush=True)
     print(
         "Admin token: .venv/bin/python -m services.intake mint-token --role admin --name me\n"
-        f"Web pages: http://{HOST}:8001/sign-in (a user: .venv/bin/python -m services.intake create-user --help)\n"
+        f"Web pages: {env['INTAKE_URL']}/sign-in (a user: .venv/bin/python -m services.intake create-user --help)\n"
         "Press Ctrl+C to stop.",
         flush=True,
     )
+    while True:
+        for name, process in started:
+            if process.poll() is not None:
+                raise Refusal(
+                    f"{name} exited with code {_exit_text(process.returncode)}; stopping the other services"
+                )
+        time.sleep(0.5)
 
-    def stop(*_):
-        for process in processes:
-            if process.poll() is None:
-                process.terminate()
 
-    signal.signal(signal.SIGTERM, stop)
+def _stop(started: list) -> None:
+    """Stop every process started: politely, then for good after a while."""
+    # A second Ctrl+C must not cut the stopping short and leave a process behind.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    for _, process in started:
+        if process.poll() is None:
+            process.terminate()
+    deadline = time.monotonic() + 15
+    for _, process in started:
+        try:
+            process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def main() -> int:
+    """0 when stopped by Ctrl+C or SIGTERM; 1, after one line saying why, when it cannot go on."""
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # SIGTERM stops it as Ctrl+C does
+    started: list[tuple[str, subprocess.Popen]] = []
     try:
-        while all(p.poll() is None for p in processes):
-            time.sleep(0.5)
+        _run(started)
     except KeyboardInterrupt:
-        pass
-    stop()
-    for process in processes:
-        process.wait(timeout=15)
-    return 0
+        return 0
+    except Refusal as error:
+        print(f"make run: {error}", file=sys.stderr, flush=True)
+        return 1
+    finally:
+        _stop(started)
 
 
 if __name__ == "__main__":

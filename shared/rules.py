@@ -64,20 +64,20 @@ def lock_at(reporting: Reporting, quarter: Quarter) -> dt.datetime:
     return _end_of_day(due_date(reporting, quarter) + dt.timedelta(days=reporting.lock_days))
 
 
-def reopened_until(reporting: Reporting, reopened_at: dt.datetime) -> dt.datetime:
-    """A reopened quarter stays open for the bureau another `lock_days`."""
-    return reopened_at + dt.timedelta(days=reporting.lock_days)
+def open_until(reporting: Reporting, quarter: Quarter, reopened_at: dt.datetime | None) -> dt.datetime:
+    """The instant the quarter closes for the bureau: its lock date, or `lock_days` after a
+    coordinator reopened it if that is later."""
+    closes = lock_at(reporting, quarter)
+    if reopened_at is not None:
+        closes = max(closes, reopened_at + dt.timedelta(days=reporting.lock_days))
+    return closes
 
 
 def is_locked(
     reporting: Reporting, quarter: Quarter, now: dt.datetime, reopened_at: dt.datetime | None
 ) -> bool:
     """Closed for the bureau: past the lock date, unless a coordinator reopened it within `lock_days`."""
-    if now <= lock_at(reporting, quarter):
-        return False
-    if reopened_at is not None:
-        return now > reopened_until(reporting, reopened_at)
-    return True
+    return now > open_until(reporting, quarter, reopened_at)
 
 
 def days_late(reporting: Reporting, quarter: Quarter, submitted_at: dt.datetime) -> int:

@@ -3,19 +3,22 @@
 The same lines feed the web form: each action of the bureau with its metrics, units,
 planned annual values, the values of earlier quarters and what has been entered.
 Reading a workbook back checks every cell and refuses the whole file, naming the sheet,
-cell and problem, rather than saving part of it.
+cell and problem, rather than saving part of it: a value typed anywhere but in an input cell, a
+changed fixed cell and an inserted or deleted row are problems too, so nothing typed is lost.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import io
+import math
 import re
 import zipfile
 
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell.cell import Cell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
+from openpyxl.utils.cell import column_index_from_string, coordinate_to_tuple, get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from services.intake.report_lines import ReportSheet, plain_number, planned_text, progress_text
@@ -27,10 +30,15 @@ from shared.spreadsheets import FORMULA_TRIGGERS
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SHEET = "季報"
+# A hidden sheet: the cells drawn from saved data (plan, earlier quarters, progress) as the
+# template showed them, since that data may change before the file comes back.
+RECORD = "範本原值"
 NOTE_LENGTH, NARRATIVE_LENGTH = 2000, 20000
 # An .xlsx is a zip: refuse files that would unpack to more than this before parsing them.
 MAX_UNPACKED_BYTES = 50 * 1024 * 1024
 NARRATIVE_LABEL = "本季辦理情形綜合說明"
+# A refusal names this many problems at most: a block pasted beside the table would be thousands.
+MAX_NAMED = 100
 
 HEADER_ROW, FIRST_ROW = 6, 7
 # Column of each field; the input columns are VALUE, NOTE, DELAY and COUNTERMEASURE.
@@ -55,6 +63,7 @@ COLUMNS = {
     "progress": ("R", "進度提示", 26),
 }
 LAST_COLUMN = "R"
+TITLES = {column_index_from_string(letter): title for letter, title, _ in COLUMNS.values()}
 
 INPUT_FILL = PatternFill("solid", fgColor="FFF2CC")
 HEADER_FILL = PatternFill("solid", fgColor="D9E1F2")
@@ -64,15 +73,19 @@ WRAP = Alignment(wrap_text=True, vertical="top")
 
 
 # -- writing ------------------------------------------------------------------------
-def _put(cell: Cell, value, *, input_cell: bool = False) -> Cell:
+def _set(cell: Cell, value) -> Cell:
     """Write a value; text is always stored as text, never as a formula (formula injection)."""
+    cell.value = value
     if isinstance(value, str):
-        cell.value = value
         cell.data_type = "s"
         if value.startswith(FORMULA_TRIGGERS):
             cell.quotePrefix = True  # and Excel keeps it text even when the cell is edited
-    else:
-        cell.value = value
+    return cell
+
+
+def _put(cell: Cell, value, *, input_cell: bool = False) -> Cell:
+    """Write a value (_set) in the template's style."""
+    _set(cell, value)
     cell.border = BORDER
     cell.alignment = WRAP
     if input_cell:
@@ -88,9 +101,25 @@ def _column(name: str) -> str:
 
 def build_workbook(sheet: ReportSheet) -> bytes:
     """The report as a protected workbook whose yellow cells are the only ones open for input."""
+    output = io.BytesIO()
+    _template(sheet).save(output)
+    return output.getvalue()
+
+
+def _template(sheet: ReportSheet) -> Workbook:
+    """The workbook of build_workbook, in memory: the upload is compared with it cell by cell."""
     book = Workbook()
     ws = book.active
     ws.title = SHEET
+    record = book.create_sheet(RECORD)
+    record.sheet_state = "veryHidden"
+    record.protection.sheet = True
+
+    def drawn(ref: str, value) -> Cell:
+        """A fixed cell drawn from saved data, recorded as shown."""
+        _set(record[ref], value)
+        return _put(ws[ref], value)
+
     ws.merge_cells(f"A1:{LAST_COLUMN}1")
     _put(ws["A1"], f"{sheet.plan_title}　{sheet.bureau.name}　{sheet.quarter.label_zh}季報").font = Font(
         bold=True, size=14
@@ -140,10 +169,10 @@ def build_workbook(sheet: ReportSheet) -> bytes:
             _put(ws[f"D{row}"], line.metric.id)
             _put(ws[f"E{row}"], line.metric.name)
             _put(ws[f"F{row}"], line.metric.unit)
-            _put(ws[f"G{row}"], planned_text(line))
+            drawn(f"G{row}", planned_text(line))
             for q in (1, 2, 3):
                 value = line.earlier.get(q) if q < sheet.quarter.quarter else None
-                _put(ws[f"{_column(f'q{q}')}{row}"], value if value is not None else "—")
+                drawn(f"{_column(f'q{q}')}{row}", value if value is not None else "—")
             if line.by_sex is None:
                 for sex in plan_rules.SEXES_REPORTED:
                     _put(ws[f"{_column(sex)}{row}"], "—")
@@ -163,7 +192,7 @@ def build_workbook(sheet: ReportSheet) -> bytes:
                     (getattr(action, name) or "") if first else "",
                     input_cell=first,
                 )
-            _put(ws[f"{_column('progress')}{row}"], progress_text(action) if first else "")
+            drawn(f"{_column('progress')}{row}", progress_text(action) if first else "")
             row += 1
     narrative_row = row + 1
     _put(ws[f"A{narrative_row}"], NARRATIVE_LABEL).font = Font(bold=True)
@@ -175,9 +204,7 @@ def build_workbook(sheet: ReportSheet) -> bytes:
     ws.protection.sheet = True
     ws.protection.formatColumns = False  # people may still widen columns and rows to read
     ws.protection.formatRows = False
-    output = io.BytesIO()
-    book.save(output)
-    return output.getvalue()
+    return book
 
 
 # -- reading ------------------------------------------------------------------------
@@ -241,9 +268,23 @@ def _text(cell: Cell, max_length: int) -> str | None:
     return text or None
 
 
-def _plain(cell: Cell) -> str:
-    """A cell's value as trimmed text, for comparing the fixed cells."""
-    return "" if cell.value is None else str(cell.value).strip()
+def _plain(cell: Cell | None) -> str:
+    """A cell's value as trimmed text, for comparing the fixed cells (40 and 40.0 alike)."""
+    value = None if cell is None else cell.value
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return "" if value is None else str(value).strip()
+
+
+def _cells(ws) -> dict[tuple[int, int], Cell]:
+    """The cells a sheet holds, by (row, column). ws.iter_rows() would create every cell of the
+    used range: one value typed at XFD1048576 would make that seventeen billion cells."""
+    return dict(ws._cells)
+
+
+def _at(cells: dict, ref: str) -> str:
+    """The trimmed text of one cell, without creating it."""
+    return _plain(cells.get(coordinate_to_tuple(ref)))
 
 
 def _open(raw: bytes):
@@ -271,39 +312,47 @@ def read_workbook(raw: bytes, sheet: ReportSheet) -> dict:
             {"file": [f"缺少工作表「{SHEET}」。"]},
         )
     ws = book[SHEET]
+    cells = _cells(ws)
+    template = _template(sheet)
+    expected = _cells(template[SHEET])
+    narrative_row = FIRST_ROW + sum(len(action.metrics) for action in sheet.actions) + 1
+    parting = _parting(cells, expected, narrative_row)
+    # From the row where the file's rows and the template's part ways nothing is where the
+    # template put it: one message says so, rather than one per shifted row.
+    end = parting[0] if parting else math.inf
+    if end > 3:  # the codes of D2 and D3 are in place
+        _check_identity(cells, sheet)
     problems: dict[str, list[str]] = {}
 
     def problem(ref: str, text: str) -> None:
         problems.setdefault(f"{SHEET}!{ref}", []).append(text)
 
-    for ref, expected, what in (
-        ("D2", sheet.bureau.id, f"機關代碼應為「{sheet.bureau.id}」（{sheet.bureau.name}）"),
-        ("D3", str(sheet.quarter), f"期別代碼應為「{sheet.quarter}」（{sheet.quarter.label_zh}）"),
-    ):
-        if _plain(ws[ref]) != expected:
-            problem(ref, f"{what}，檔案中為「{_short(_plain(ws[ref]))}」：這不是本季本機關的報表。")
-    if problems:
-        raise _rejected(problems)
+    if parting:
+        problem(f"{end}:{end}", f"{parting[1]}：請勿插入或刪除列，請重新下載範本後再填寫。")
+    # A file downloaded before the hidden record existed is compared with the data as it is now.
+    shown = _cells(book[RECORD] if RECORD in book.sheetnames else template[RECORD])
+    drawn = set(_cells(template[RECORD]))
+    inputs = {place for place, cell in expected.items() if cell.protection.locked is False}
+    for row, column in sorted((set(expected) | set(cells)) - inputs):
+        if row >= end:
+            continue
+        template_cell = expected.get((row, column))
+        want = _plain((shown if (row, column) in drawn else expected).get((row, column)))
+        got = _plain(cells.get((row, column)))
+        formula = template_cell is not None and template_cell.data_type == "f"
+        if want == got or (formula and _formula(want) == _formula(got)):
+            continue
+        metric_row = FIRST_ROW <= row < narrative_row - 1
+        problem(f"{get_column_letter(column)}{row}", _fixed_problem(column, want, got, formula, metric_row))
 
     actions = []
     row = FIRST_ROW
     for action in sheet.actions:
         entry = {"action": action.action.id, "values": {}}
         for index, line in enumerate(action.metrics):
-            found_action, found_metric = _plain(ws[f"B{row}"]), _plain(ws[f"D{row}"])
-            if found_action != action.action.id:
-                problem(
-                    f"B{row}",
-                    f"作法編號應為「{action.action.id}」，檔案中為「{_short(found_action)}」："
-                    "請勿變更、插入或刪除列。",
-                )
-            elif found_metric != line.metric.id:
-                problem(
-                    f"D{row}",
-                    f"指標代碼應為「{line.metric.id}」，檔案中為「{_short(found_metric)}」："
-                    "請勿變更、插入或刪除列。",
-                )
-            else:
+            codes = (_at(cells, f"B{row}"), _at(cells, f"D{row}"))
+            # A row whose codes changed is named above; its inputs are not taken.
+            if row < end and codes == (action.action.id, line.metric.id):
                 if line.by_sex is None:
                     ref = f"{_column('value')}{row}"
                     try:
@@ -327,13 +376,8 @@ def read_workbook(raw: bytes, sheet: ReportSheet) -> dict:
                             problem(ref, str(error))
             row += 1
         actions.append(entry)
-    if _plain(ws[f"B{row}"]):
-        problem(f"B{row}", "表格下方多了一列：請勿插入或複製列。")
-    narrative_row = row + 1
     narrative = None
-    if _plain(ws[f"A{narrative_row}"]) != NARRATIVE_LABEL:
-        problem(f"A{narrative_row}", f"應為「{NARRATIVE_LABEL}」：請勿變更、插入或刪除列。")
-    else:
+    if narrative_row < end and _at(cells, f"A{narrative_row}") == NARRATIVE_LABEL:
         try:
             narrative = _text(ws[f"B{narrative_row}"], NARRATIVE_LENGTH)
         except _CellProblem as error:
@@ -343,22 +387,91 @@ def read_workbook(raw: bytes, sheet: ReportSheet) -> dict:
     return {"narrative": narrative or "", "actions": actions}
 
 
+def _check_identity(cells: dict, sheet: ReportSheet) -> None:
+    """Refuse another bureau's or quarter's workbook at once: none of its other cells matter."""
+    problems = {}
+    for ref, expected, what in (
+        ("D2", sheet.bureau.id, f"機關代碼應為「{sheet.bureau.id}」（{sheet.bureau.name}）"),
+        ("D3", str(sheet.quarter), f"期別代碼應為「{sheet.quarter}」（{sheet.quarter.label_zh}）"),
+    ):
+        found = _at(cells, ref)
+        if found != expected:
+            problems[f"{SHEET}!{ref}"] = [f"{what}，檔案中為「{_short(found)}」：這不是本季本機關的報表。"]
+    if problems:
+        raise _rejected(problems)
+
+
+def _row_key(cells: dict, row: int) -> tuple[str, ...]:
+    """What identifies a row: the narrative label, or its fixed cells in columns A, B and D."""
+    label = _plain(cells.get((row, 1)))
+    if label == NARRATIVE_LABEL:
+        return (label,)
+    return label, _plain(cells.get((row, 2))), _plain(cells.get((row, 4)))
+
+
+def _parting(cells: dict, expected: dict, last_row: int) -> tuple[int, str] | None:
+    """The first row where rows were inserted or deleted, and how many; None if none were.
+
+    Rows count as inserted (deleted) there when the template's later rows are found that many
+    rows lower (higher) in the file more often than not, and more often than in their place:
+    so one changed row is no shift, and one changed row below a shift does not hide it."""
+    template = [_row_key(expected, row) for row in range(1, last_row + 1)]
+    found = [_row_key(cells, row) for row in range(1, 2 * last_row + 1)]
+
+    def agreement(start: int, shift: int) -> int:
+        """The template's rows from `start` on found `shift` rows lower, less those not found so."""
+        rows = range(start + max(0, -shift), last_row)
+        return sum(1 if found[index + shift] == template[index] else -1 for index in rows)
+
+    for start in (index for index, key in enumerate(template) if found[index] != key):
+        shifts = [shift for shift in range(start + 1 - last_row, last_row) if shift]
+        score, _, shift = max((agreement(start, shift), -abs(shift), shift) for shift in shifts)
+        if score > max(0, agreement(start, 0)):
+            many = "一列" if abs(shift) == 1 else f" {abs(shift)} 列"
+            return start + 1, ("多了" if shift > 0 else "少了") + many
+    return None
+
+
+def _formula(text: str) -> str:
+    """A formula as Excel or LibreOffice may write it back: without spaces, in capitals."""
+    return re.sub(r"\s+", "", text).upper()
+
+
+def _fixed_problem(column: int, want: str, got: str, formula: bool, metric_row: bool) -> str:
+    """Why a cell outside the input cells does not show what the template wrote there."""
+    if formula:
+        return "合計由其中男、女、其他或不詳自動計算，不可變更：請填寫其中男、女、其他或不詳。"
+    if not want:
+        return f"這裡不是填寫欄位，「{_short(got)}」不會匯入：請填在黃色儲存格，或刪除後再上傳。"
+    title = TITLES[column] if metric_row else ""
+    advice = "請勿變更、插入或刪除列。" if metric_row and column in (2, 4) else "受保護的儲存格不可變更。"
+    return f"{title}應為「{_short(want)}」，檔案中為「{_short(got)}」：{advice}"
+
+
 def is_cell_ref(key: str) -> bool:
-    """Whether an error key names a cell of the workbook (季報!K8) rather than a field."""
+    """Whether an error key names a cell or row of the workbook (季報!K8, 季報!9:9) rather than a field."""
     return key.startswith(f"{SHEET}!")
 
 
 def describe(ref: str, texts: list[str]) -> str:
-    """One problem as people read it: 工作表「季報」儲存格 K9：…"""
-    sheet_name, _, cell = ref.partition("!")
-    return f"工作表「{sheet_name}」儲存格 {cell}：{' '.join(texts)}"
+    """One problem as people read it: 工作表「季報」儲存格 K9：…, or 工作表「季報」第 9 列：…"""
+    sheet_name, _, place = ref.partition("!")
+    where = f"第 {place.partition(':')[0]} 列" if ":" in place else f"儲存格 {place}"
+    return f"工作表「{sheet_name}」{where}：{' '.join(texts)}"
+
+
+def _position(ref: str) -> tuple[int, int]:
+    """Where a problem is, to list problems in reading order; a whole row comes first in its row."""
+    place = ref.partition("!")[2]
+    return (int(place.partition(":")[0]), 0) if ":" in place else coordinate_to_tuple(place)
 
 
 def _rejected(problems: dict[str, list[str]]) -> Invalid:
-    """The refusal of a whole upload; its errors are keyed by cell, as 季報!K8."""
-    listed = [describe(ref, texts) for ref, texts in problems.items()]
-    more = f"（另有 {len(listed) - 10} 處）" if len(listed) > 10 else ""
+    """The refusal of a whole upload; its errors are keyed by cell or row, as 季報!K8 or 季報!9:9."""
+    named = sorted(problems.items(), key=lambda item: _position(item[0]))[:MAX_NAMED]
+    listed = [describe(ref, texts) for ref, texts in named[:10]]
+    more = f"（另有 {len(problems) - 10} 處）" if len(problems) > 10 else ""
     return Invalid(
-        f"上傳的 Excel 有 {len(listed)} 處錯誤，未儲存任何資料：" + "；".join(listed[:10]) + more,
-        problems,
+        f"上傳的 Excel 有 {len(problems)} 處錯誤，未儲存任何資料：" + "；".join(listed) + more,
+        dict(named),
     )

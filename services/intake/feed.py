@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 from services.intake.models import Change
@@ -62,3 +62,8 @@ def read(session: Session, after: int, limit: int) -> list[Change]:
     return list(
         session.scalars(select(Change).where(Change.position > after).order_by(Change.position).limit(limit))
     )
+
+
+def last_position(session: Session) -> int:
+    """The newest position given so far (0 for an empty feed)."""
+    return session.scalar(select(func.max(Change.position))) or 0

@@ -135,6 +135,8 @@ class ReportView:
     due_at: dt.datetime
     submitted_at: dt.datetime | None
     days_late: int | None
+    reopened_at: dt.datetime | None
+    open_until: dt.datetime
     created_at: dt.datetime
     updated_at: dt.datetime
 
@@ -183,6 +185,10 @@ def _view_fields(report: Report, rules: Rules) -> dict:
         "due_at": plan_rules.due_at(rules.reporting, Quarter(report.year, report.quarter)),
         "submitted_at": report.submitted_at,
         "days_late": report.days_late,
+        "reopened_at": report.reopened_at,
+        "open_until": plan_rules.open_until(
+            rules.reporting, Quarter(report.year, report.quarter), report.reopened_at
+        ),
         "created_at": report.created_at,
         "updated_at": report.updated_at,
     }

@@ -138,6 +138,14 @@ class ReportSchema(ma.Schema):
     due_at = ma.fields.DateTime(metadata={"description": "The instant the report becomes late"})
     submitted_at = ma.fields.DateTime(allow_none=True, metadata={"description": "The first submission"})
     days_late = ma.fields.Integer(allow_none=True)
+    reopened_at = ma.fields.DateTime(
+        allow_none=True, metadata={"description": "When a coordinator last reopened the quarter"}
+    )
+    open_until = ma.fields.DateTime(
+        metadata={
+            "description": "When the quarter closes for the bureau (its lock date, or later if reopened)"
+        }
+    )
     created_at = ma.fields.DateTime()
     updated_at = ma.fields.DateTime()
 
@@ -338,6 +346,9 @@ class ChangePageSchema(ma.Schema):
     changes = ma.fields.List(ma.fields.Nested(ChangeSchema))
     next_cursor = ma.fields.Integer(metadata={"description": "Pass as 'after' to continue"})
     has_more = ma.fields.Boolean()
+    last_position = ma.fields.Integer(
+        metadata={"description": "The feed's newest position: a new consumer may start there"}
+    )
 
 
 # -- bureau directory ---------------------------------------------------------

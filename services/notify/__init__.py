@@ -1,4 +1,4 @@
-"""The notify service: reminder and falling-behind e-mails, never lost and never sent twice."""
+"""The notify service: the plan's e-mails (reminders, notices, lists, alerts), never lost and never sent twice."""
 
 from __future__ import annotations
 
@@ -51,8 +51,9 @@ def register_blueprints(app: Flask) -> None:
     api = init_api(
         app,
         "DGBV notify",
-        "Reminder, overdue, returned, falling-behind and committee e-mails of New Taipei City's plan "
-        "against digital gender-based violence: the outbox, evaluations on demand and silences. "
+        "Reminder, overdue, returned, reopened, accepted, falling-behind, locked-quarter and committee "
+        "e-mails of New Taipei City's plan against digital gender-based violence: the outbox, "
+        "evaluations on demand and silences. "
         "Every route needs `Authorization: Bearer <token>` of an admin or a coordinator.",
     )
     for module in (notifications, silences):

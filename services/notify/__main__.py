@@ -35,7 +35,8 @@ cli = service_cli("notify", create_app, SERVICE_DIR, scheduler=True)
 
 @cli.command()
 def scheduler():
-    """Run the daily evaluation and the sender (exactly one such process per database)."""
+    """Run the daily evaluation, the follower of intake's changes and the sender (exactly one such
+    process per database)."""
     from services.notify.scheduler import run_forever
 
     app = _app()

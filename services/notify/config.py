@@ -20,11 +20,16 @@ SETTINGS = (
     Setting("OVERDUE_MAX_NOTICES", whole(0), 4),
     Setting("COMMITTEE_STATUSES", words, ["at_risk", "off_track"]),
     Setting("COMMITTEE_EMAILS", words, []),
+    # The coordinators (管考人員): they reopen locked quarters. A bureau whose quarter is locked is
+    # told to write to them; they get the daily list of locked quarters still missing.
+    Setting("COORDINATOR_EMAILS", words, []),
     # -- schedule ----------------------------------------------------------------
     Setting("EVALUATION_CRON", text, "0 9 * * *"),  # Asia/Taipei
     # A scheduler restarted this long after a missed run still runs it (once).
     Setting("MISFIRE_GRACE_SECONDS", whole(1), 12 * 3600),
     Setting("SEND_INTERVAL_SECONDS", whole(1), 30),
+    # How often the scheduler follows intake's change feed (returned, reopened, accepted reports).
+    Setting("FOLLOW_INTERVAL_SECONDS", whole(1), 10),
     # Also evaluate once when the scheduler starts (make run sets it, so var/mail fills at once).
     Setting("EVALUATE_ON_START", flag, False),
     # -- messages ----------------------------------------------------------------

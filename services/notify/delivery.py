@@ -95,10 +95,9 @@ class Rechecker:
 
     def __init__(self, notifier: Notifier, now: dt.datetime):
         self.rules = notifier.rules
-        today = taipei_today(now)
-        self.current = Current(notifier.sources, today, notifier.thresholds, notifier.catalog)
+        self.current = Current(notifier.sources, now, notifier.thresholds, notifier.catalog)
         with notifier.database.session(write=False) as session:
-            self.silences = active_silences(session, today)
+            self.silences = active_silences(session, taipei_today(now))
 
     def check(self, row: Notification) -> Verdict:
         silence = self.silences.get((row.rule, row.bureau)) if row.bureau else None
@@ -143,15 +142,31 @@ def _retry(notifier: Notifier, row: Notification, token: str, error: str, stats:
         log.warning("delivery deferred", extra={"notification": row.dedup_key, "error": error})
 
 
+def _give_up(notifier: Notifier, row: Notification, token: str, stage: str, error: Exception, stats) -> None:
+    """A message that cannot be prepared fails alone, with the reason: the batch goes on."""
+    reason = outbox.failure(stage, error)
+    outbox.mark_failed(notifier.database, row, token, notifier.now(), reason)
+    stats["failed"] += 1
+    log.error("notification failed", exc_info=error, extra={"notification": row.dedup_key, "error": reason})
+
+
 def _deliver_batch(notifier: Notifier, claim: outbox.Claim, stats: Counter) -> bool:
-    """Deliver one claimed batch over one connection; False if the server could not be reached."""
+    """Deliver one claimed batch over one connection; False if the server could not be reached.
+
+    Any error while preparing one message (its re-check, its MIME message, an unexpected error while
+    sending it) marks that message failed; the others are still sent.
+    """
     database, settings, token = notifier.database, notifier.smtp, claim.token
     lease = notifier.config["SEND_LEASE_SECONDS"]
     rechecker = Rechecker(notifier, notifier.now())
     connection = None
     try:
         for index, row in enumerate(claim.rows):
-            verdict = rechecker.check(row)
+            try:
+                verdict = rechecker.check(row)
+            except Exception as error:  # a rule meeting an answer it did not expect: this row only
+                _give_up(notifier, row, token, "re-check", error, stats)
+                continue
             if verdict.unknown:
                 _retry(notifier, row, token, f"re-check failed: {verdict.reason}", stats)
                 continue
@@ -173,8 +188,11 @@ def _deliver_batch(notifier: Notifier, claim: outbox.Claim, stats: Counter) -> b
                     for waiting in claim.rows[index:]:
                         _retry(notifier, waiting, token, message, stats)
                     return False
-            now = notifier.now()
-            message = build_message(row, settings.sender, settings.sender_name, now)
+            try:
+                message = build_message(row, settings.sender, settings.sender_name, notifier.now())
+            except Exception as error:  # e.g. a header the message cannot carry
+                _give_up(notifier, row, token, "building the message", error, stats)
+                continue
             try:
                 refused = send_one(connection, message, settings.sender, row.recipients)
             except TransientError as error:
@@ -187,6 +205,11 @@ def _deliver_batch(notifier: Notifier, claim: outbox.Claim, stats: Counter) -> b
                 outbox.mark_failed(database, row, token, notifier.now(), str(error))
                 stats["failed"] += 1
                 log.error("notification refused", extra={"notification": row.dedup_key, "error": str(error)})
+                continue
+            except Exception as error:  # not the server's answer: the conversation is in doubt, start anew
+                _give_up(notifier, row, token, "sending", error, stats)
+                close_quietly(connection)
+                connection = None
                 continue
             # The server has the message: record that in one statement, before anything else.
             note = "refused by some recipients: " + "; ".join(

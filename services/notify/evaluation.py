@@ -13,9 +13,9 @@ import logging
 from sqlalchemy import select
 
 from services.notify import outbox
-from services.notify.messages import new_message_id
-from services.notify.models import DRY_RUN, PENDING, Evaluation, Notification, Silence
-from services.notify.rules import Candidate, Findings, Inputs, Notice, Overdue
+from services.notify.messages import Rendered, new_message_id
+from services.notify.models import DRY_RUN, FAILED, PENDING, Evaluation, Notification, Silence
+from services.notify.rules import Candidate, Findings, Inputs, Notice, Overdue, reopened_at
 from services.notify.service import Notifier
 from services.notify.sources import SourceUnavailable
 from shared import rules as plan_rules
@@ -40,7 +40,8 @@ def gather(notifier: Notifier, today: dt.date) -> Findings:
     inputs = ask_sources(notifier)
     findings = Findings()
     for rule in notifier.rules.values():
-        findings.extend(rule.evaluate(inputs, today))
+        if rule.scheduled:
+            findings.extend(rule.evaluate(inputs, today))
     return findings
 
 
@@ -53,11 +54,12 @@ def ask_sources(notifier: Notifier) -> Inputs:
         raise SourceUnavailable(
             f"kpi's figures are stale (last sync {age} s ago): {status.get('last_error')}"
         )
+    now = notifier.now()
     directory = {bureau["id"]: bureau for bureau in sources.bureaus()}
     returned = [sources.report(r["bureau"], r["year"], r["quarter"]) for r in sources.returned_reports()]
     indicators = sources.indicators()
     first = status.get("first_quarter")
-    quarter = plan_rules.chased_quarter(Quarter.parse(first), notifier.now()) if first else None
+    quarter = plan_rules.chased_quarter(Quarter.parse(first), now) if first else None
     compliance = sources.compliance(quarter.year, quarter.quarter) if quarter else None
     return Inputs(
         directory=directory,
@@ -66,10 +68,42 @@ def ask_sources(notifier: Notifier) -> Inputs:
         compliance=compliance,
         overdue_notices=overdue_notices(notifier, quarter) if compliance else {},
         progress=sources.progress(quarter.year, quarter.quarter) if compliance else None,
+        outstanding_after_lock=outstanding_after_lock(notifier, now),
+        now=now,
         thresholds=notifier.thresholds,
         committee_emails=list(notifier.config["COMMITTEE_EMAILS"]),
+        coordinator_emails=list(notifier.config["COORDINATOR_EMAILS"]),
         catalog=notifier.catalog,
     )
+
+
+def outstanding_after_lock(notifier: Notifier, now: dt.datetime) -> list[dict]:
+    """The reports of every tracked quarter past its lock date that are still not submitted (kpi),
+    with when a coordinator last reopened each (intake's history: only a started report has one)."""
+    sources, reporting = notifier.sources, notifier.catalog.reporting
+    found = []
+    for summary in sources.compliance_of_every_quarter():
+        quarter = Quarter(summary["year"], summary["quarter"])
+        every_report_in = summary["submitted"] == summary["expected"]
+        if every_report_in or not plan_rules.is_locked(reporting, quarter, now, None):
+            continue  # nothing missing, or open to every bureau without a reopening
+        for entry in sources.compliance(quarter.year, quarter.quarter)["bureaus"]:
+            status = entry["status"]
+            if status not in plan_rules.OUTSTANDING_STATUSES:
+                continue
+            # a report never started has no history: nobody reopened it
+            started = status != plan_rules.NOT_STARTED
+            report = sources.report(entry["bureau"], quarter.year, quarter.quarter) if started else None
+            found.append(
+                {
+                    "bureau": entry["bureau"],
+                    "year": quarter.year,
+                    "quarter": quarter.quarter,
+                    "status": status,
+                    "reopened_at": reopened_at(report),
+                }
+            )
+    return found
 
 
 def overdue_notices(notifier: Notifier, quarter) -> dict[str, Notice]:
@@ -99,8 +133,15 @@ def active_silences(session, today: dt.date) -> dict[tuple[str, str], Silence]:
 
 
 def _row(notifier: Notifier, candidate: Candidate, now: dt.datetime, status: str) -> dict:
-    templates = notifier.rules[candidate.rule].templates
-    rendered = notifier.renderer.render(templates, candidate.facts, candidate.key)
+    """The outbox row of a candidate. One whose message cannot be rendered is written `failed` with
+    the reason, so the others are written and the failure shows in the API and the metrics."""
+    failure = {}
+    try:
+        rendered = notifier.render(candidate.rule, candidate.facts, taipei_today(now))
+    except Exception as error:  # any error of one message (a template and its facts disagree)
+        log.exception("notification could not be rendered", extra={"notification": candidate.key})
+        rendered = Rendered("", "", "")
+        failure = {"status": FAILED, "last_error": outbox.failure("rendering", error), "failures": 1}
     return {
         "dedup_key": candidate.key,
         "rule": candidate.rule,
@@ -122,6 +163,7 @@ def _row(notifier: Notifier, candidate: Candidate, now: dt.datetime, status: str
         "next_attempt_at": now,
         "created_at": now,
         "updated_at": now,
+        **failure,
     }
 
 

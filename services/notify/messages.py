@@ -11,23 +11,26 @@ import datetime as dt
 import email.policy
 import email.utils
 from dataclasses import dataclass
+from decimal import Decimal
 from email.message import EmailMessage
 from pathlib import Path
 from typing import NamedTuple
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, meta
 
-from shared.periods import TAIPEI
+from shared.numbers import half_up
+from shared.periods import TAIPEI, Quarter, format_roc_date
 
 TEMPLATES = Path(__file__).with_name("templates")
 HEADER_KEY = "X-DGBV-Notification"
 
+# The words of intake's pages (services/intake/web/labels.py), so an e-mail and the page it links to agree.
 REPORT_STATUS_LABELS = {
-    "not_started": "尚未填寫",
-    "draft": "已存草稿、尚未提交",
-    "returned": "已退回、待重新提交",
-    "submitted": "已提交",
-    "accepted": "已審核通過",
+    "not_started": "未填報",
+    "draft": "草稿",
+    "submitted": "已送出",
+    "accepted": "已核定",
+    "returned": "已退回",
 }
 INDICATOR_STATUS_LABELS = {
     "on_track": "符合目標進度",
@@ -56,19 +59,24 @@ class Rendered:
 
 
 def _number(value) -> str:
-    """12 -> '12', 12.5 -> '12.5', None -> '—'."""
+    """12 -> '12', 12.5 -> '12.5', 1234.565 -> '1,234.57' (half-up), None -> '—'."""
     if value is None:
         return "—"
     if isinstance(value, float):
-        return f"{value:,.2f}".rstrip("0").rstrip(".")
+        return f"{half_up(Decimal(str(value))):,f}".rstrip("0").rstrip(".")
     return f"{value:,}"
 
 
-def _percent(value) -> str:
-    """A signed percentage as kpi gives it (-2.5 -> '-2.5%')."""
+def _change(value) -> str:
+    """A signed percentage as kpi gives it, already rounded half-up (-2.5 -> '-2.50%')."""
     if value is None:
         return "—"
-    return f"{value:+.2f}%"
+    return f"{half_up(Decimal(str(value))):+f}%"
+
+
+def _whole_percent(value) -> str:
+    """A whole percent as kpi gives it, already rounded half-up (57 -> '57%')."""
+    return "—" if value is None else f"{value}%"
 
 
 class Renderer:
@@ -88,11 +96,18 @@ class Renderer:
             lstrip_blocks=True,
         )
         self.env.filters["number"] = _number
-        self.env.filters["percent"] = _percent
+        self.env.filters["change"] = _change
+        self.env.filters["whole_percent"] = _whole_percent
+        self.env.filters["status_label"] = lambda status: REPORT_STATUS_LABELS.get(status or "", "")
+        self.env.globals.update(form_url_of=self.form_url, overview_url=self.overview_url)
 
     def form_url(self, bureau: str, year: int, quarter: int) -> str:
         """The bureau's report form for the quarter."""
         return f"{self.form_base_url}/reports/{bureau}/{year}/{quarter}"
+
+    def overview_url(self, year: int, quarter: int) -> str:
+        """intake's overview of the quarter, where coordinators review and reopen reports."""
+        return f"{self.form_base_url}/overview?period={Quarter(year, quarter)}"
 
     def compile(self, name: str) -> None:
         """Load and compile a template and those it extends or includes; raise TemplateNotFound or
@@ -103,11 +118,12 @@ class Renderer:
             if referenced:  # None: a name computed when rendering
                 self.compile(referenced)
 
-    def render(self, templates: Templates, facts: dict, key: str) -> Rendered:
-        """Subject, plain text and HTML of a notification about `facts`, with a rule's templates."""
+    def render(self, templates: Templates, facts: dict, written_on: dt.date) -> Rendered:
+        """Subject, plain text and HTML of a notification about `facts`, with a rule's templates;
+        `written_on` (Asia/Taipei) is the reference its footer gives."""
         context = {
             **facts,
-            "notification_key": key,
+            "written_on_roc": format_roc_date(written_on),
             "bureau_full_name": self.government + facts["bureau_name"] if facts.get("bureau_name") else "",
             "plan_short_name": self.plan_short_name,
             "form_url": self.form_url(facts["bureau"], facts["year"], facts["quarter"])

@@ -1,4 +1,4 @@
-"""The notify service's tables: the outbox, silences and the record of evaluations."""
+"""The notify service's tables: the outbox, silences, the record of evaluations and the feed's cursor."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import UtcDateTime
 
-RULES = ("reminder", "overdue", "returned", "behind", "committee")
-BUREAU_RULES = ("reminder", "overdue", "returned", "behind")
+RULES = ("reminder", "overdue", "returned", "reopened", "accepted", "behind", "committee", "locked")
+BUREAU_RULES = ("reminder", "overdue", "returned", "reopened", "accepted", "behind")
 
 # pending -> sending -> sent | failed | cancelled; pending -> cancelled; dry_run is never sent.
 PENDING, SENDING, SENT, FAILED, CANCELLED, DRY_RUN = (
@@ -98,3 +98,13 @@ class Evaluation(Base):
     created: Mapped[int] = mapped_column(default=0)
     summary: Mapped[dict]
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class FeedCursor(Base):
+    """How far notify has followed intake's change feed: one row, moved with what a page wrote."""
+
+    __tablename__ = "feed_cursor"
+
+    id: Mapped[int] = mapped_column(primary_key=True)  # always 1
+    position: Mapped[int]
+    updated_at: Mapped[dt.datetime]

@@ -16,6 +16,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from services.notify.messages import Rendered
 from services.notify.models import CANCELLED, DRY_RUN, FAILED, PENDING, SENDING, SENT, Notification
 from shared.db import Database
 from shared.errors import Conflict, NotFound
@@ -130,6 +131,11 @@ def mark_sent(database: Database, row: Notification, token: str, now, note: str 
     return _release(database, row, token, now, status=SENT, sent_at=now, deliveries=N.deliveries + 1, **extra)
 
 
+def failure(stage: str, error: Exception) -> str:
+    """The `last_error` of a message that could not be prepared: the stage and the error."""
+    return f"{stage} failed: {type(error).__name__}: {error}"
+
+
 def mark_failed(database: Database, row: Notification, token: str, now, error: str) -> bool:
     return _release(database, row, token, now, status=FAILED, last_error=error, failures=N.failures + 1)
 
@@ -163,11 +169,22 @@ def get(session: Session, notification_id: int, lock: bool = False) -> Notificat
     return row
 
 
-def resend(session: Session, notification_id: int, now, who: str) -> Notification:
-    """Queue a sent, failed, cancelled or dry-run notification again (its reasons are re-checked)."""
+def resend(
+    session: Session, notification_id: int, now, who: str, render: Callable[[Notification], Rendered]
+) -> Notification:
+    """Queue a sent, failed, cancelled or dry-run notification again (its reasons are re-checked).
+    One whose message could not be rendered when it was written is rendered now (`render`)."""
     row = get(session, notification_id, lock=True)
     if row.status not in (SENT, FAILED, CANCELLED, DRY_RUN):
         raise Conflict(f"Notification {notification_id} is {row.status}: it is already on its way.")
+    if not row.subject:
+        try:
+            rendered = render(row)
+        except Exception as error:  # the template and the facts still disagree
+            raise Conflict(
+                f"Notification {notification_id} cannot be sent: {failure('rendering', error)}"
+            ) from None
+        row.subject, row.body_text, row.body_html = rendered.subject, rendered.text, rendered.html
     row.status = PENDING
     row.status_reason = f"resend asked by {who}"
     row.next_attempt_at = now

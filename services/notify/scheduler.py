@@ -1,4 +1,5 @@
-"""The scheduler: the daily evaluation and the sender, in one process of its own.
+"""The scheduler: the daily evaluation, the follower of intake's changes and the sender, in one
+process of its own.
 
 Jobs live in the notify database (APScheduler's SQLAlchemy job store), so a run
 missed while the process was down is remembered: restarted within the misfire
@@ -24,8 +25,11 @@ from sqlalchemy import func, select, text
 
 from services.notify.delivery import deliver
 from services.notify.evaluation import EvaluationFailed, evaluate
+from services.notify.follower import follow
 from services.notify.models import Evaluation
 from services.notify.service import Notifier
+from services.notify.sources import SourceUnavailable
+from shared.changes import ContractError
 from shared.periods import TAIPEI
 from shared.server import parent_is_gone
 
@@ -33,6 +37,7 @@ log = logging.getLogger(__name__)
 
 EVALUATE_JOB = "notify-evaluate"
 DELIVER_JOB = "notify-deliver"
+FOLLOW_JOB = "notify-follow"
 JOBS_TABLE = "apscheduler_jobs"  # created by migration 0001, not by the job store
 
 EVALUATE_ON_START_JOB = "notify-evaluate-on-start"
@@ -80,6 +85,17 @@ def deliver_job() -> None:
     deliver(_notifier)
 
 
+def follow_job() -> None:
+    """Answer intake's latest changes, and send what they asked for at once."""
+    try:
+        followed = follow(_notifier)
+    except (SourceUnavailable, ContractError) as error:  # the next run, seconds away, tries again
+        log.warning("following intake's changes failed: %s", error)
+        return
+    if followed.created:
+        deliver(_notifier)
+
+
 def build_scheduler(notifier: Notifier) -> BackgroundScheduler:
     """A scheduler in Asia/Taipei whose jobs are stored in the notify database."""
     global _notifier, _scheduler
@@ -90,7 +106,7 @@ def build_scheduler(notifier: Notifier) -> BackgroundScheduler:
             "default": SQLAlchemyJobStore(engine=engine, tablename=JOBS_TABLE),
             "memory": MemoryJobStore(),
         },
-        executors={"default": ThreadPoolExecutor(2)},
+        executors={"default": ThreadPoolExecutor(3)},  # evaluate, follow and deliver
         job_defaults={"coalesce": True, "max_instances": 1},
         timezone=TAIPEI,
     )
@@ -140,6 +156,15 @@ def start(scheduler: BackgroundScheduler, config, paused: bool = False) -> None:
         max_instances=1,
         misfire_grace_time=None,  # late is fine: the outbox is still there
     )
+    _ensure_job(
+        scheduler,
+        FOLLOW_JOB,
+        "services.notify.scheduler:follow_job",
+        IntervalTrigger(seconds=int(config["FOLLOW_INTERVAL_SECONDS"]), timezone=TAIPEI),
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=None,  # late is fine: the cursor is still there
+    )
     log.info(
         "scheduler starting",
         extra={"jobs": {job.id: str(job.next_run_time) for job in scheduler.get_jobs()}},
@@ -173,8 +198,13 @@ def problems(notifier: Notifier, max_age: float) -> list[str]:
                 Evaluation.trigger == "schedule", Evaluation.outcome == "ok"
             )
         )
-    interval = float(notifier.config["SEND_INTERVAL_SECONDS"])
-    for job_id, late_after in ((EVALUATE_JOB, 600.0), (DELIVER_JOB, 10 * interval + 60)):
+    config = notifier.config
+    late = (
+        (EVALUATE_JOB, 600.0),
+        (DELIVER_JOB, 10 * float(config["SEND_INTERVAL_SECONDS"]) + 60),
+        (FOLLOW_JOB, 10 * float(config["FOLLOW_INTERVAL_SECONDS"]) + 60),
+    )
+    for job_id, late_after in late:
         if job_id not in next_runs:
             found.append(f"job {job_id} is not scheduled: the scheduler has never started")
         elif next_runs[job_id] is not None and now.timestamp() - next_runs[job_id] > late_after:

@@ -15,7 +15,9 @@ class NotificationQuerySchema(StrictSchema):
     year = ma.fields.Integer(validate=ma.validate.Range(min=1912, max=2200))
     quarter = ma.fields.Integer(validate=ma.validate.Range(min=1, max=4))
     limit = ma.fields.Integer(load_default=100, validate=ma.validate.Range(min=1, max=1000))
-    offset = ma.fields.Integer(load_default=0, validate=ma.validate.Range(min=0))
+    offset = ma.fields.Integer(
+        load_default=0, validate=ma.validate.Range(min=0, max=2**62)
+    )  # a database integer
 
 
 class NotificationSchema(ma.Schema):

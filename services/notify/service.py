@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import ipaddress
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -9,7 +10,7 @@ from dataclasses import dataclass
 from jinja2 import TemplateNotFound, TemplateSyntaxError
 
 from services.notify import models
-from services.notify.messages import Renderer
+from services.notify.messages import Rendered, Renderer
 from services.notify.rules import RULES, Rule, Thresholds
 from services.notify.sources import Sources
 from shared.catalog import Catalog, default_catalog
@@ -68,9 +69,14 @@ def check_rules(rules: Mapping[str, Rule], renderer: Renderer) -> None:
     """Refuse to start with a notification rule that lacks a part: otherwise it would fail only when
     an evaluation writes its first notification, or stall the sender when it is re-checked."""
     for name, rule in rules.items():
-        for part in ("evaluate", "recheck"):
-            if not callable(getattr(rule, part, None)):
-                raise SettingsError(f"notification rule {name!r} has no {part}")
+        if rule.events and not callable(getattr(rule, "react", None)):
+            raise SettingsError(
+                f"notification rule {name!r} reacts to {', '.join(rule.events)} but has no react"
+            )
+        if not rule.events and not rule.scheduled:
+            raise SettingsError(f"notification rule {name!r} has no evaluate")
+        if not callable(getattr(rule, "recheck", None)):
+            raise SettingsError(f"notification rule {name!r} has no recheck")
         for template in rule.templates:
             try:
                 renderer.compile(template)
@@ -119,3 +125,7 @@ class Notifier:
 
     def now(self):
         return self.config["CLOCK"]()
+
+    def render(self, rule: str, facts: dict, written_on: dt.date) -> Rendered:
+        """The message of a notification of `rule` about `facts`, written on that day (Taipei)."""
+        return self.renderer.render(self.rules[rule].templates, facts, written_on)

@@ -52,11 +52,19 @@ class Sources:
         """A report with its history, or None if the bureau has not started it."""
         return self._get(self.intake_url, f"/reports/{bureau}/{year}/{quarter}", missing_ok=True)
 
+    def changes(self, after: int, limit: int) -> dict:
+        """A page of intake's change feed: {"changes": [...], "next_cursor", "has_more"}."""
+        return self._get(self.intake_url, "/changes", {"after": after, "limit": limit})
+
     # -- kpi ---------------------------------------------------------------------
     def compliance(self, year: int, quarter: int) -> dict | None:
         """Who submitted the quarter's report and when; None if kpi does not track the quarter
         (kpi tracks every quarter from the deployment's first to the one that has just ended)."""
         return self._get(self.kpi_url, "/compliance", {"year": year, "quarter": quarter}, missing_ok=True)
+
+    def compliance_of_every_quarter(self) -> list[dict]:
+        """The compliance summary (expected, submitted) of every quarter kpi tracks, oldest first."""
+        return self._get(self.kpi_url, "/compliance/all")
 
     def progress(self, year: int, quarter: int, bureau: str | None = None) -> dict | None:
         """Year-to-date progress of every action; None if kpi does not track the quarter."""

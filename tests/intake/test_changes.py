@@ -90,7 +90,14 @@ def test_a_consumer_resuming_mid_way_sees_no_gap_and_no_repeat(api):
 
 def test_an_empty_page_keeps_the_cursor(api):
     page = api.get("service", "/api/v1/changes?after=42").json
-    assert page == {"changes": [], "next_cursor": 42, "has_more": False}
+    assert page == {"changes": [], "next_cursor": 42, "has_more": False, "last_position": 0}
+
+
+def test_a_page_says_where_the_feed_ends_so_a_new_consumer_can_start_there(api):
+    for value in (1, 2, 3):
+        api.put("police", "/api/v1/reports/police/2022/2", json=full_report("police", value))
+    page = api.get("service", "/api/v1/changes?after=0&limit=1").json
+    assert (len(page["changes"]), page["has_more"], page["last_position"]) == (1, True, 3)
 
 
 @pytest.mark.parametrize("query", ["after=-1", "limit=0", "limit=5001", "after=abc", "cursor=3"])

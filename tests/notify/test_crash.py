@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, text
 from shared.db import normalise_url
 from tests.helpers.processes import ROOT, run_cli
 from tests.notify.test_processes import notify_env
-from tests.notify.world import BUREAUS, days_before_due
+from tests.notify.world import BUREAUS, after_lock
 
 
 class SilentSmtpServer:
@@ -57,7 +57,7 @@ def test_a_sender_killed_between_claiming_and_sending_is_made_good_once(world, p
     for bureau in BUREAUS[:-2]:
         world.submit(bureau, period.year, period.quarter)
     world.sync()
-    at = ["--at", days_before_due(period, -1).isoformat()]
+    at = ["--at", after_lock(period).isoformat()]
     created = json.loads(
         run_cli(["services.notify", "evaluate", *at], notify_env(world, notify_db_url, smtp.port))
     )["created"]

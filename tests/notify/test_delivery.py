@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import email.policy
+import shutil
 
-from services.notify import outbox
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import update
+
+from services.notify import messages, outbox
+from services.notify.models import Notification
 from shared.periods import Quarter
 from tests.notify.world import BUREAUS, address, days_before_due, only, sqlite_only
 
@@ -121,7 +127,7 @@ def test_the_decoded_traditional_chinese_message_is_intact(world, make_notify, s
     notify.deliver()
     message = next(m for m in smtp.accepted if m["X-DGBV-Notification"] == "reminder:labor:2022Q4:1")
 
-    assert message["Subject"] == "【提醒】民國111年第4季數位性別暴力防治方案執行報告將於1月10日截止"
+    assert message["Subject"] == "【提醒】民國111年第4季數位性別暴力防治方案季報填報期限為112年1月10日"
     assert message["To"] == "labor@dgbv.example.tw"
     assert message["From"].addresses[0].addr_spec == "dgbv-notify@ntpc.example.tw"
     assert message["From"].addresses[0].display_name == "新北市數位性別暴力防治方案"
@@ -132,8 +138,8 @@ def test_the_decoded_traditional_chinese_message_is_intact(world, make_notify, s
     assert text["Content-Transfer-Encoding"] == html["Content-Transfer-Encoding"] == "base64"
     body = text.get_content()
     assert body.startswith("新北市政府勞工局 承辦人員您好：")
-    assert "民國111年第4季「數位性別暴力防治方案」執行報告的繳交期限為112年1月10日，距截止尚有 5 天。" in body
-    assert "貴單位本季報告目前尚未填寫。" in body
+    assert "民國111年第4季「數位性別暴力防治方案」季報的填報期限為112年1月10日，距截止尚有 5 天。" in body
+    assert "貴單位本季季報目前狀態為「未填報」。" in body
     assert "https://dgbv.ntpc.example.tw/reports/labor/2022/4" in body
     assert '<a href="https://dgbv.ntpc.example.tw/reports/labor/2022/4">' in html.get_content()
     # nothing 8-bit on the wire: the raw message is ASCII
@@ -193,3 +199,82 @@ def test_dry_run_writes_the_messages_and_sends_nothing(world, period, make_notif
     rows = notify.rows()
     assert {row.status for row in rows} == {"dry_run"}
     assert rows[0].subject.startswith(f"【提醒】{period.label_zh}")
+
+
+def metric(notify, name: str, **labels) -> float:
+    text = notify.client.get("/metrics").get_data(as_text=True)
+    return next(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == name and sample.labels == labels
+    )
+
+
+@sqlite_only
+def test_one_message_that_cannot_be_prepared_fails_alone_and_the_batch_goes_on(
+    world, period, make_notify, smtp, clock
+):
+    reminders_due(world, period, clock)
+    notify = make_notify()
+    notify.evaluate()
+    poisoned, unbuildable, *good = notify.rows()  # claimed in this order: the bad ones first
+    with notify.notifier.database.transaction() as session:
+        # a row whose facts its re-check does not expect (e.g. written by another version) ...
+        facts = {name: value for name, value in poisoned.facts.items() if name != "due_date"}
+        session.execute(update(Notification).where(Notification.id == poisoned.id).values(facts=facts))
+        # ... and one whose subject no e-mail header can carry
+        session.execute(
+            update(Notification).where(Notification.id == unbuildable.id).values(subject="第一行\n第二行")
+        )
+
+    stats = notify.deliver()
+    assert (stats["sent"], stats["failed"]) == (len(good), 2)
+    assert sorted(smtp.delivered()) == sorted(row.dedup_key for row in good)
+    shown = notify.api("coordinator", "GET", f"/api/v1/notifications/{poisoned.id}").json
+    assert (shown["status"], shown["last_error"]) == ("failed", "re-check failed: KeyError: 'due_date'")
+    shown = notify.api("coordinator", "GET", f"/api/v1/notifications/{unbuildable.id}").json
+    assert shown["status"] == "failed"
+    assert shown["last_error"].startswith("building the message failed: ValueError: ")
+    assert metric(notify, "dgbv_notifications_failed_total", rule="reminder") == 2
+    clock.advance(seconds=301)  # past any lease: failed rows are not claimed again
+    assert not notify.deliver()
+
+
+@pytest.fixture
+def templates(tmp_path, monkeypatch):
+    """A copy of the templates that notify apps built from now on read instead of their own."""
+    folder = shutil.copytree(messages.TEMPLATES, tmp_path / "templates")
+    monkeypatch.setattr(messages, "TEMPLATES", folder)
+    return folder
+
+
+@sqlite_only
+def test_a_message_that_cannot_be_rendered_is_written_failed_and_rendered_again_on_resend(
+    world, period, make_notify, smtp, clock, templates
+):
+    reminder = templates / "reminder.txt.j2"
+    fixed = reminder.read_text(encoding="utf-8")
+    # compiles, so notify starts, but asks one bureau's message for a fact no rule gives
+    reminder.write_text('{% if bureau == "labor" %}{{ contact_person }}{% endif %}' + fixed, encoding="utf-8")
+    reminders_due(world, period, clock)
+    notify = make_notify()
+
+    summary = notify.evaluate()
+    assert only(summary["created"], period) == reminder_keys(period)  # every one is written
+    (broken,) = notify.rows(status="failed")
+    assert (broken.bureau, broken.subject, broken.failures) == ("labor", "", 1)
+    assert broken.last_error == "rendering failed: UndefinedError: 'contact_person' is undefined"
+    notify.deliver()
+    assert sorted(smtp.delivered()) == reminder_keys(period, [b for b in MISSING if b != "labor"])
+    assert metric(notify, "dgbv_notifications_failed_total", rule="reminder") == 1
+
+    path = f"/api/v1/notifications/{broken.id}/resend"
+    refused = notify.api("coordinator", "POST", path)
+    assert refused.status_code == 409
+    assert "rendering failed: UndefinedError" in refused.json["detail"]
+    reminder.write_text(fixed, encoding="utf-8")  # the template is mended
+    resent = notify.api("coordinator", "POST", path).json
+    assert resent["status"] == "pending" and resent["subject"].startswith(f"【提醒】{period.label_zh}")
+    notify.deliver()
+    assert sorted(smtp.delivered()) == reminder_keys(period)

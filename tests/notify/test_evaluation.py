@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from shared import rules
-from shared.periods import Quarter
+from shared.periods import Quarter, format_roc_date
 from tests.notify.world import BUREAUS, CATALOG, days_before_due, only, sqlite_only
 
 
@@ -52,7 +52,7 @@ def test_a_returned_report_is_announced_once_per_return_with_the_comment(
     assert key not in notify.evaluate()["created"]
     notify.deliver()
     (message,) = [m for m in smtp.accepted if m["X-DGBV-Notification"] == key]
-    assert message["Subject"] == f"【退回】{q.label_zh}數位性別暴力防治方案執行報告已退回，請修正後重新提交"
+    assert message["Subject"] == f"【退回】{q.label_zh}數位性別暴力防治方案季報已退回，請修正後重新送出"
     assert "第1項措施之參與人次與附件不符，請更正。" in message.get_body(("plain",)).get_content()
 
     world.submit("police", q.year, q.quarter)  # resubmitted (revision 4) ...
@@ -95,11 +95,11 @@ def test_behind_lists_each_action_with_its_planned_and_reported_values(world, ma
     assert created == [f"behind:police:{q.year}Q{q.quarter}:1"]  # 1.police.2 is on plan
     notify.deliver()
     (message,) = [m for m in smtp.accepted if m["X-DGBV-Notification"] == created[0]]
-    assert message["Subject"] == f"【進度落後】{q.label_zh}數位性別暴力防治方案：警察局有1項工作進度落後"
+    assert message["Subject"] == f"【進度落後】{q.label_zh}數位性別暴力防治方案：警察局有1項具體作法進度落後"
     body = message.get_body(("plain",)).get_content()
     planned, reported = 10 * q.quarter, q.quarter
     assert f"辦理場次：預定 {planned} 場次，實際 {reported} 場次（達成 10%）" in body
-    assert "1. 措施 1.police.1：深入本市各級學校及社區" in body
+    assert "「初級預防－多元推廣宣導策略」第1項具體作法：深入本市各級學校及社區" in body
 
 
 @sqlite_only
@@ -149,3 +149,38 @@ def test_overdue_notices_come_every_seven_days_at_most_four_times_across_restart
             written[key] = day
     prefix = f"overdue:labor:{q.year}Q{q.quarter}"
     assert written == {f"{prefix}:1": 1, f"{prefix}:2": 8, f"{prefix}:3": 15, f"{prefix}:4": 22}
+
+
+def test_a_locked_quarter_asks_the_bureau_for_a_reopening_and_lists_it_for_the_coordinators(
+    world, period, make_notify, smtp, clock
+):
+    q = period
+    for bureau in BUREAUS:
+        if bureau != "social":
+            world.submit(bureau, q.year, q.quarter)
+    world.sync()
+    coordinators = ["coord-a@ntpc.example.tw", "coord-b@ntpc.example.tw"]
+    notify = make_notify(COORDINATOR_EMAILS=coordinators)
+    locked_since = rules.lock_at(CATALOG.reporting, q)
+    clock.now = days_before_due(q, -45)  # locked five days ago; notify had been down, say
+    assert clock.now > locked_since
+
+    created = notify.evaluate()["created"]
+    overdue = f"overdue:social:{q.year}Q{q.quarter}:1"
+    day = rules.due_date(CATALOG.reporting, q) + dt.timedelta(days=45)
+    digest = f"locked:-:{Quarter.containing(day)}:{day}"
+    assert overdue in created and digest in created
+    notify.deliver()
+
+    (notice,) = [m for m in smtp.accepted if m["X-DGBV-Notification"] == overdue]
+    assert notice["Subject"].endswith("季報已逾填報期限45日且已關閉填報，請洽管考人員重新開放（第1次通知）")
+    text = notice.get_body(("plain",)).get_content()
+    assert f"本季開放填報至{format_roc_date(locked_since.date())}止，現已關閉" in text
+    assert "請先洽管考人員重新開放本季（電子郵件：coord-a@ntpc.example.tw、coord-b@ntpc.example.tw）" in text
+
+    (listed,) = [m for m in smtp.accepted if m["X-DGBV-Notification"] == digest]
+    assert listed["To"] == ", ".join(coordinators)
+    text = listed.get_body(("plain",)).get_content()
+    assert f"社會局　{q.label_zh}（未填報，已逾期 45 天，開放填報至" in text
+    assert f"https://dgbv.ntpc.example.tw/overview?period={q}" in text
+    assert digest not in notify.evaluate()["created"]  # one list a day

@@ -14,7 +14,7 @@ from pathlib import Path
 import requests
 
 from tests.helpers.processes import ROOT, ServiceProcess, free_port, run_cli
-from tests.notify.world import BUREAUS, days_before_due
+from tests.notify.world import BUREAUS, after_lock
 
 
 def notify_env(world, database_url: str, smtp_port: int, **extra) -> dict[str, str]:
@@ -36,7 +36,7 @@ def test_a_restarted_notify_sends_each_message_once(world, period, notify_db_url
         world.submit(bureau, period.year, period.quarter)
     world.sync()
     env = notify_env(world, notify_db_url, smtp.port)
-    at = ["--at", days_before_due(period, -1).isoformat()]
+    at = ["--at", after_lock(period).isoformat()]
 
     first = json.loads(run_cli(["services.notify", "evaluate", *at], env))
     late = sorted(f"overdue:{b}:{period.year}Q{period.quarter}:1" for b in BUREAUS[-2:])
@@ -56,7 +56,7 @@ def test_two_sender_processes_never_send_the_same_message_twice(
     notify = make_notify()
     for _ in range(3):  # every bureau late in three quarters: 18 messages
         quarter = world.period()
-        clock.now = days_before_due(quarter, -1)
+        clock.now = after_lock(quarter)
         notify.evaluate()
     expected = sorted(row.dedup_key for row in notify.rows())
     assert len(expected) >= 3 * len(BUREAUS)
@@ -101,7 +101,7 @@ def test_the_dev_stack_keeps_every_message_under_var_mail(world, period, tmp_pat
     try:
         catcher.start(wait_path=None)
         web.start()
-        run_cli(["services.notify", "evaluate", "--at", days_before_due(period, -3).isoformat()], env)
+        run_cli(["services.notify", "evaluate", "--at", after_lock(period).isoformat()], env)
         deadline = time.monotonic() + 30
         while not list(mail.glob("*.eml")) and time.monotonic() < deadline:
             time.sleep(0.1)
@@ -110,7 +110,7 @@ def test_the_dev_stack_keeps_every_message_under_var_mail(world, period, tmp_pat
         message = email.message_from_bytes(files[0].read_bytes(), policy=email.policy.default)
         assert message["X-DGBV-Notification"] == f"overdue:police:{period.year}Q{period.quarter}:1"
         assert message["Subject"].startswith(
-            f"【逾期】{period.label_zh}數位性別暴力防治方案執行報告已逾期3日"
+            f"【逾期】{period.label_zh}數位性別暴力防治方案季報已逾填報期限35日且已關閉填報，請洽管考人員重新開放"
         )
         listed = requests.get(
             web.url + "/api/v1/notifications",

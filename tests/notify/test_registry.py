@@ -55,13 +55,54 @@ class Finished(Late):
 
 def test_the_rules_run_in_their_order_and_the_outbox_knows_each(build):
     rules = build().extensions["notifier"].rules
-    assert list(rules) == ["returned", "committee", "reminder", "overdue", "behind"]
+    assert list(rules) == [
+        "returned",
+        "reopened",
+        "accepted",
+        "committee",
+        "reminder",
+        "overdue",
+        "locked",
+        "behind",
+    ]
     assert sorted(rules) == sorted(models.RULES)
 
 
 def test_a_rule_without_a_recheck_is_refused_at_start(build, monkeypatch):
     monkeypatch.setitem(RULES, "late", Late())
     with pytest.raises(SettingsError, match="^notification rule 'late' has no recheck$"):
+        build()
+
+
+class Deaf(Rule):
+    """A rule that listens to the change feed but cannot answer it."""
+
+    name = "deaf"
+    events = ("reopened",)
+
+    def recheck(self, row, current):
+        return Verdict(True)
+
+
+class Idle(Rule):
+    """A rule with nothing to start it: neither the schedule nor the feed."""
+
+    name = "idle"
+
+    def recheck(self, row, current):
+        return Verdict(True)
+
+
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        (Deaf(), "^notification rule 'deaf' reacts to reopened but has no react$"),
+        (Idle(), "^notification rule 'idle' has no evaluate$"),
+    ],
+)
+def test_a_rule_that_nothing_would_start_is_refused_at_start(build, monkeypatch, rule, message):
+    monkeypatch.setitem(RULES, rule.name, rule)
+    with pytest.raises(SettingsError, match=message):
         build()
 
 

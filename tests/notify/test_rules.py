@@ -7,8 +7,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from services.notify.rules import RULES, Current, Findings, Inputs, Notice, Thresholds, Verdict
+from services.notify.rules import RULES, Current, Event, Findings, Inputs, Notice, Thresholds, Verdict
 from shared.catalog import default_catalog
+from shared.periods import TAIPEI
 
 CATALOG = default_catalog()
 DIRECTORY = {
@@ -23,8 +24,14 @@ DIRECTORY = {
 DEFAULTS = Thresholds()
 
 
+def at_nine(today: dt.date) -> dt.datetime:
+    """09:00 in Taipei, when the daily evaluation runs."""
+    return dt.datetime.combine(today, dt.time(9), tzinfo=TAIPEI)
+
+
 def evaluate(today: dt.date, **given) -> Findings:
-    """Every rule, in order, on the inputs `given`: the others say nothing, every bureau has an address."""
+    """Every daily rule, in order, on the inputs `given`: the others say nothing, every bureau has an
+    address."""
     inputs = Inputs(
         **{
             "directory": DIRECTORY,
@@ -33,15 +40,19 @@ def evaluate(today: dt.date, **given) -> Findings:
             "compliance": None,
             "progress": None,
             "overdue_notices": {},
+            "outstanding_after_lock": [],
+            "now": at_nine(today),
             "thresholds": DEFAULTS,
             "committee_emails": [],
+            "coordinator_emails": [],
             "catalog": CATALOG,
             **given,
         }
     )
     found = Findings()
     for rule in RULES.values():
-        found.extend(rule.evaluate(inputs, today))
+        if rule.scheduled:
+            found.extend(rule.evaluate(inputs, today))
     return found
 
 
@@ -308,7 +319,7 @@ def recheck(candidate, today: dt.date, sources: SourcesNow) -> Verdict:
         },
         facts=candidate.facts,
     )
-    return RULES[candidate.rule].recheck(row, Current(sources, today, DEFAULTS, CATALOG))
+    return RULES[candidate.rule].recheck(row, Current(sources, at_nine(today), DEFAULTS, CATALOG))
 
 
 def only_candidate(today: dt.date, **given):
@@ -369,8 +380,231 @@ def test_each_rule_rechecks_its_notification_before_it_is_sent(candidate, today,
 
 def test_a_batch_asks_each_question_once():
     sources = SourcesNow(report={"status": "draft"})
-    current = Current(sources, TODAY, DEFAULTS, CATALOG)
-    row = SimpleNamespace(rule="overdue", bureau="police", indicator=None, year=2022, quarter=2, stage="1")
+    current = Current(sources, at_nine(TODAY), DEFAULTS, CATALOG)
+    row = SimpleNamespace(
+        rule="overdue",
+        bureau="police",
+        indicator=None,
+        year=2022,
+        quarter=2,
+        stage="1",
+        facts={"locked": False},
+    )
     assert RULES["overdue"].recheck(row, current).send
     assert RULES["overdue"].recheck(row, current).send
     assert sources.asked == ["report"]
+
+
+# -- what the change feed's events ask for, and locked quarters -------------------------------------
+def event(report: dict, today: dt.date = TODAY, coordinators=()) -> Event:
+    return Event(
+        report=report,
+        directory=DIRECTORY,
+        coordinator_emails=list(coordinators),
+        catalog=CATALOG,
+        now=at_nine(today),
+    )
+
+
+def reacting(report: dict, today: dt.date = TODAY) -> list:
+    """The candidates of every rule that reacts to an event of the report."""
+    found = Findings()
+    for rule in RULES.values():
+        if rule.events:
+            found.extend(rule.react(event(report, today)))
+    return found.candidates
+
+
+REASON = "衛生局來函說明系統操作問題，同意補報。"
+
+
+def reopened_report(number: int = 2, status: str = "draft", at: str = "2022-07-05T02:00:00+00:00") -> dict:
+    """health's report of 2022Q1, locked since 2022-05-10 and reopened on 2022-07-05 at 10:00 Taipei."""
+    return {
+        "bureau": "health",
+        "year": 2022,
+        "quarter": 1,
+        "status": status,
+        "due_at": "2022-04-10T23:59:59.999999+08:00",
+        "reopened_at": at,
+        "history": [
+            {"number": 1, "event": "created", "reason": None, "comment": None, "at": at, "actor": "health"},
+            {
+                "number": number,
+                "event": "reopened",
+                "reason": REASON,
+                "comment": None,
+                "at": at,
+                "actor": "管考",
+            },
+        ],
+    }
+
+
+def test_a_reopened_quarter_is_announced_with_the_reason_and_until_when_it_is_open():
+    (candidate,) = reacting(reopened_report())
+    assert candidate.key == "reopened:health:2022Q1:2"
+    assert candidate.recipients == ["health@x.tw"]
+    # reopened 2022-07-05 10:00 + lock_days (30): open until 2022-08-04 10:00 (the quarter's own lock
+    # date, 2022-05-10, is long past), the instant shared.rules.is_locked closes it
+    assert candidate.facts["open_until"] == "2022-08-04T02:00:00+00:00"
+    assert candidate.facts["open_until_roc"] == "111年8月4日 10:00"
+    assert (candidate.facts["reason"], candidate.facts["report_status"]) == (REASON, "draft")
+
+
+def accepted_report(status: str = "accepted", number: int = 3) -> dict:
+    report = returned_report()
+    report["history"][-1] = {**report["history"][-1], "event": "accepted", "comment": None, "number": number}
+    return {**report, "status": status}
+
+
+def test_an_accepted_report_is_announced_once_per_acceptance():
+    (candidate,) = reacting(accepted_report())
+    assert candidate.key == "accepted:health:2022Q2:3"
+    assert candidate.facts["accepted_on_roc"] == "111年7月4日"
+    assert reacting(accepted_report(status="returned")) == []  # returned again since: no notice
+
+
+def test_a_return_seen_in_the_feed_is_the_notice_the_daily_evaluation_would_write():
+    (from_feed,) = reacting(returned_report())
+    (daily,) = evaluate(TODAY, returned_reports=[returned_report()]).candidates
+    assert (from_feed.key, from_feed.facts) == (daily.key, daily.facts)
+
+
+REOPENED = reacting(reopened_report())[0]
+ACCEPTED = reacting(accepted_report())[0]
+
+
+@pytest.mark.parametrize(
+    ("candidate", "today", "sources", "reason"),
+    [
+        (REOPENED, dt.date(2022, 7, 5), SourcesNow(report=reopened_report()), None),
+        (REOPENED, dt.date(2022, 8, 4), SourcesNow(report=reopened_report()), None),  # 09:00: open till 10:00
+        (REOPENED, dt.date(2022, 8, 5), SourcesNow(report=reopened_report()), "the quarter has locked again"),
+        (
+            REOPENED,
+            dt.date(2022, 7, 6),
+            SourcesNow(report=reopened_report(number=4)),
+            "the quarter was reopened again since: a newer notice follows",
+        ),
+        (ACCEPTED, TODAY, SourcesNow(report=accepted_report()), None),
+        (
+            ACCEPTED,
+            TODAY,
+            SourcesNow(report=accepted_report(status="returned")),
+            "the report is returned now",
+        ),
+        (
+            ACCEPTED,
+            TODAY,
+            SourcesNow(report=accepted_report(number=5)),
+            "the report was accepted again since: a newer notice follows",
+        ),
+    ],
+)
+def test_event_notices_are_rechecked_before_they_are_sent(candidate, today, sources, reason):
+    verdict = recheck(candidate, today, sources)
+    assert (verdict.send, verdict.reason) == (reason is None, reason or "")
+
+
+AFTER_LOCK = dt.date(2022, 8, 20)  # 2022Q2 locked for its bureaus at the end of 2022-08-09
+
+
+def missing(bureau: str = "police", status: str = "not_started", reopened=None) -> dict:
+    return {
+        "bureau": bureau,
+        "year": 2022,
+        "quarter": 2,
+        "status": status,
+        "reopened_at": reopened,
+    }
+
+
+def test_an_overdue_notice_for_a_locked_quarter_asks_for_the_coordinators_not_the_form():
+    found = evaluate(
+        AFTER_LOCK,
+        compliance=POLICE_ONLY,
+        outstanding_after_lock=[missing()],
+        coordinator_emails=["coord@x.tw"],
+    )
+    overdue = next(c for c in found.candidates if c.rule == "overdue")
+    assert overdue.facts["locked"] is True
+    assert (overdue.facts["open_until_roc"], overdue.facts["coordinator_emails"]) == (
+        "111年8月9日",
+        ["coord@x.tw"],
+    )
+    # reopened five days ago: the quarter is open, so the notice asks for the report again
+    reopened = dt.datetime(2022, 8, 15, 10, tzinfo=TAIPEI)
+    found = evaluate(AFTER_LOCK, compliance=POLICE_ONLY, outstanding_after_lock=[missing(reopened=reopened)])
+    (overdue,) = [c for c in found.candidates if c.rule == "overdue"]
+    assert (overdue.facts["locked"], overdue.facts["open_until_roc"]) == (False, "111年9月14日 10:00")
+
+
+def test_the_coordinators_get_one_list_a_day_of_the_locked_quarters_still_missing():
+    reopened = dt.datetime(2022, 8, 15, 10, tzinfo=TAIPEI)
+    older = {**missing("labor", "draft"), "year": 2022, "quarter": 1}
+    given = {
+        "outstanding_after_lock": [missing(), missing("social", reopened=reopened), older],
+        "coordinator_emails": ["coord-a@x.tw", "coord-b@x.tw"],
+    }
+    (digest,) = [c for c in evaluate(AFTER_LOCK, **given).candidates if c.rule == "locked"]
+    assert digest.key == "locked:-:2022Q3:2022-08-20"  # one a day: the day is the stage
+    assert digest.recipients == ["coord-a@x.tw", "coord-b@x.tw"]
+    lines = [(line["bureau_name"], line["period"], line["report_status"]) for line in digest.facts["reports"]]
+    assert lines == [("勞工局", "2022Q1", "draft"), ("警察局", "2022Q2", "not_started")]  # social: reopened
+    assert (
+        evaluate(AFTER_LOCK, outstanding_after_lock=[missing("social", reopened=reopened)]).candidates == []
+    )
+    nobody = evaluate(AFTER_LOCK, outstanding_after_lock=[missing()])
+    assert nobody.skipped == [{"key": "locked:-:2022Q3:2022-08-20", "reason": "COORDINATOR_EMAILS is empty"}]
+
+
+LOCKED_OVERDUE = next(
+    c
+    for c in evaluate(AFTER_LOCK, compliance=POLICE_ONLY, outstanding_after_lock=[missing()]).candidates
+    if c.rule == "overdue"
+)
+DIGEST = next(
+    c
+    for c in evaluate(
+        AFTER_LOCK, outstanding_after_lock=[missing()], coordinator_emails=["c@x.tw"]
+    ).candidates
+    if c.rule == "locked"
+)
+
+
+REOPENED_SINCE = reopened_report(at="2022-08-18T02:00:00+00:00")  # two days before AFTER_LOCK
+SUBMITTED_SINCE = {"status": "submitted", "history": []}
+
+
+@pytest.mark.parametrize(
+    ("candidate", "sources", "reason"),
+    [
+        (LOCKED_OVERDUE, SourcesNow(report=None), None),
+        (LOCKED_OVERDUE, SourcesNow(report=REOPENED_SINCE), "the quarter has been reopened since"),
+        (OVERDUE, SourcesNow(report={"status": "draft", "history": []}), "the quarter has locked since"),
+        (DIGEST, SourcesNow(report=None), None),
+        (
+            DIGEST,
+            SourcesNow(report=SUBMITTED_SINCE),
+            "every listed quarter has been submitted or reopened since",
+        ),
+        (
+            DIGEST,
+            SourcesNow(report=REOPENED_SINCE),
+            "every listed quarter has been submitted or reopened since",
+        ),
+    ],
+)
+def test_notices_about_locked_quarters_are_rechecked_against_the_lock(candidate, sources, reason):
+    verdict = recheck(candidate, AFTER_LOCK, sources)
+    assert (verdict.send, verdict.reason) == (reason is None, reason or "")
+
+
+def test_a_return_of_a_locked_quarter_asks_for_a_reopening_first():
+    (candidate,) = evaluate(
+        AFTER_LOCK, returned_reports=[returned_report()], coordinator_emails=["c@x.tw"]
+    ).candidates
+    assert (candidate.facts["locked"], candidate.facts["coordinator_emails"]) == (True, ["c@x.tw"])
+    (candidate,) = evaluate(TODAY, returned_reports=[returned_report()]).candidates
+    assert (candidate.facts["locked"], candidate.facts["open_until_roc"]) == (False, "111年8月9日")

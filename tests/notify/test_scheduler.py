@@ -17,6 +17,7 @@ from services.notify.scheduler import (
     DELIVER_JOB,
     EVALUATE_JOB,
     EVALUATE_ON_START_JOB,
+    FOLLOW_JOB,
     build_scheduler,
     problems,
     start,
@@ -65,7 +66,7 @@ def test_the_jobs_have_explicit_ids_and_the_evaluation_runs_daily_at_nine_in_tai
     start(scheduler, notify.app.config)
     try:
         jobs = {job.id: job for job in scheduler.get_jobs()}
-        assert set(jobs) == {EVALUATE_JOB, DELIVER_JOB}
+        assert set(jobs) == {EVALUATE_JOB, DELIVER_JOB, FOLLOW_JOB}
         evaluation = jobs[EVALUATE_JOB]
         next_run = evaluation.next_run_time.astimezone(TAIPEI)
         now = dt.datetime.now(TAIPEI)
@@ -125,6 +126,7 @@ def test_the_health_check_notices_a_scheduler_that_is_not_running(world, make_no
     assert problems(notify.notifier, max_age=3600) == [
         "job notify-evaluate is not scheduled: the scheduler has never started",
         "job notify-deliver is not scheduled: the scheduler has never started",
+        "job notify-follow is not scheduled: the scheduler has never started",
     ]
     stopped_before(notify, dt.datetime.now(TAIPEI) - dt.timedelta(hours=1))
     found = problems(notify.notifier, max_age=3600)

@@ -39,7 +39,7 @@ from shared.catalog import default_catalog
 from shared.periods import TAIPEI, Quarter
 from tests.conftest import Clock
 from tests.helpers.processes import ServiceProcess, free_port
-from tests.helpers.reports import metric_values
+from tests.helpers.reports import metric_values, read_before_write
 
 CATALOG = default_catalog()
 # For tests whose storage code runs on both backends in other tests: once, on SQLite.
@@ -180,9 +180,12 @@ class World:
         self.clock.now = taipei(Quarter(year, quarter).end + dt.timedelta(days=1), 10)
 
     def call(self, who: str, method: str, path: str, **kwargs):
-        response = self.client.open(
-            path, method=method, headers={"Authorization": f"Bearer {self.secrets[who]}"}, **kwargs
+        """One request; a report is read before it is written, and written with the ETag read."""
+        headers = {"Authorization": f"Bearer {self.secrets[who]}"}
+        headers = read_before_write(
+            method, path, headers, lambda report: self.client.get(report, headers=headers).headers.get("ETag")
         )
+        response = self.client.open(path, method=method, headers=headers, **kwargs)
         assert response.status_code < 400, (
             f"{method} {path}: {response.status_code} {response.get_data(True)}"
         )
@@ -217,6 +220,20 @@ class World:
             "POST",
             f"/api/v1/reports/{bureau}/{year}/{quarter}/return",
             json={"comment": comment},
+        )
+
+    def accept(self, bureau: str, year: int, quarter: int):
+        self._in(year, quarter)
+        return self.call("coordinator", "POST", f"/api/v1/reports/{bureau}/{year}/{quarter}/accept")
+
+    def reopen(self, bureau: str, year: int, quarter: int, reason: str, at: dt.datetime):
+        """A coordinator reopens the bureau's quarter at `at` (typically once it is locked)."""
+        self.clock.now = at
+        return self.call(
+            "coordinator",
+            "POST",
+            f"/api/v1/reports/{bureau}/{year}/{quarter}/reopen",
+            json={"reason": reason},
         )
 
     def target(self, year: int, action: str, metric: str, annual: int, quarterly=None):
@@ -298,6 +315,13 @@ class World:
 def days_before_due(quarter: Quarter, days: int, hour: int = 9) -> dt.datetime:
     """The instant `days` days before the quarter's due date (negative: after), in Taipei."""
     return taipei(rules.due_date(CATALOG.reporting, quarter) - dt.timedelta(days=days), hour)
+
+
+def after_lock(quarter: Quarter, days: int = 5) -> dt.datetime:
+    """09:00 in Taipei `days` days after the quarter has locked for its bureaus. A sender process runs
+    on the real clock, on which the world's quarters are locked: its re-checks agree with notices
+    written then (a notice that asks for a report the page refuses is cancelled)."""
+    return days_before_due(quarter, -(CATALOG.reporting.lock_days + days))
 
 
 def only(keys, quarter: Quarter) -> list[str]:

@@ -108,6 +108,8 @@ class Changes(MethodView):
         Every created or changed report, target, outcome count and case record, in
         commit order. Start with `after=0` and pass `next_cursor` back as `after`.
         The cursor only grows: a consumer that stores it resumes without gaps or repeats.
+        `last_position` is the newest position: a consumer that wants only what happens from
+        now on starts there.
         """
         feed.assign_positions(get_database())
         changes = feed.read(get_session(), query["after"], query["limit"] + 1)
@@ -116,4 +118,5 @@ class Changes(MethodView):
             "changes": page,
             "next_cursor": page[-1].position if page else query["after"],
             "has_more": len(changes) > query["limit"],
+            "last_position": feed.last_position(get_session()),
         }

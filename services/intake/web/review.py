@@ -188,7 +188,7 @@ def reopen(bureau: str, year: int, quarter: int):
         ),
         lambda what, report, rules: (
             f"已重新開放{what}的填報至"
-            f"{labels.roc_datetime(plan_rules.reopened_until(rules.reporting, report.reopened_at))}，"
+            f"{labels.roc_datetime(plan_rules.open_until(rules.reporting, Quarter(year, quarter), report.reopened_at))}，"
             "並以電子郵件通知機關。"
         ),
         back=lambda data: data["back"],

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from services.notify import outbox
 from services.notify.api import MANAGERS, current_notifier, now
-from services.notify.evaluation import evaluate
+from services.notify.evaluation import evaluate, taipei_today
 from services.notify.models import Evaluation, Notification
 from services.notify.schemas import (
     EvaluationInputSchema,
@@ -60,9 +60,17 @@ class ResendNotification(MethodView):
         """Send a notification again
 
         A sent, failed, cancelled or dry-run notification goes back to the queue; its
-        reason is re-checked before it is sent, as for any other.
+        reason is re-checked before it is sent, as for any other. One whose message could
+        not be rendered when it was written is rendered now (409 if it still cannot be).
         """
-        return outbox.resend(get_session(), notification_id, now(), current_principal().name)
+        notifier = current_notifier()
+        return outbox.resend(
+            get_session(),
+            notification_id,
+            now(),
+            current_principal().name,
+            lambda row: notifier.render(row.rule, row.facts, taipei_today(row.created_at)),
+        )
 
 
 @blp.route("/notifications/<int:notification_id>/cancel")

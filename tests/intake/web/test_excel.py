@@ -44,7 +44,11 @@ def fill_values(ws, value: int) -> None:
 
 
 def upload_errors(response) -> list[str]:
-    return re.findall(r"<li>(工作表「季報」儲存格 [^<]+)</li>", text_of(response))
+    return re.findall(r"<li>(工作表「季報」[^<]+)</li>", text_of(response))
+
+
+def outside(ref: str, value) -> str:
+    return f"工作表「季報」儲存格 {ref}：這裡不是填寫欄位，「{value}」不會匯入：請填在黃色儲存格，或刪除後再上傳。"
 
 
 def test_the_template_is_prefilled_with_actions_metrics_units_plans_and_values(signed_in, web_app, clock):
@@ -99,6 +103,11 @@ def test_the_template_is_prefilled_with_actions_metrics_units_plans_and_values(s
 def test_input_cells_are_marked_and_unlocked_and_the_rest_is_protected(signed_in):
     ws = workbook(signed_in("police").get(Q2 + "/xlsx").data)
     assert ws.protection.sheet is True
+    # What the cells drawn from saved data showed, for comparing the upload with: out of sight.
+    assert [(s.title, s.sheet_state) for s in ws.parent.worksheets] == [
+        ("季報", "visible"),
+        ("範本原值", "veryHidden"),
+    ]
     for ref in ("K7", "L8", "M8", "N8", "O7", "P7", "Q7", f"B{NARRATIVE_ROW}"):
         assert ws[ref].protection.locked is False, ref
         assert ws[ref].fill.fgColor.rgb == "00FFF2CC", ref
@@ -174,16 +183,120 @@ def test_wrong_cells_reject_the_whole_upload_naming_sheet_cell_and_problem(signe
     assert stored_report(web_app).revision == 1  # nothing saved
 
 
-def test_an_inserted_row_is_refused(signed_in, web_app):
+@pytest.mark.parametrize(
+    "ref",
+    [
+        f"A{NARRATIVE_ROW + 2}",
+        f"K{NARRATIVE_ROW + 2}",
+        "S7",
+        f"K{LAST_ROW + 1}",
+        "O8",
+        f"C{NARRATIVE_ROW}",
+        "XFD1048576",
+    ],
+    ids=[
+        "below the table",
+        "below the values",
+        "right of the last column",
+        "the empty row above the narrative",
+        "the locked note of a second metric",
+        "beside the narrative",
+        "the last cell of a sheet",
+    ],
+)
+def test_a_value_typed_outside_the_input_cells_refuses_the_file_naming_the_cell(signed_in, web_app, ref):
     police = signed_in("police")
     ws = workbook(police.get(Q2 + "/xlsx").data)
-    ws.insert_rows(9)
+    fill_values(ws, 2)
+    if ref == f"C{NARRATIVE_ROW}":  # typing beside the narrative needs its merged cell split first
+        ws.unmerge_cells(f"B{NARRATIVE_ROW}:R{NARRATIVE_ROW}")
+    ws[ref] = 12
     refused = upload(police, saved_bytes(ws))
     assert refused.status_code == 422
-    assert upload_errors(refused)[0] == (
-        "工作表「季報」儲存格 B9：作法編號應為「1.police.2」，檔案中為「」：請勿變更、插入或刪除列。"
-    )
+    assert upload_errors(refused) == [outside(ref, 12)]
     assert stored_report(web_app) is None
+
+
+@pytest.mark.parametrize(
+    ("ref", "value", "message"),
+    [
+        ("G7", 99, "年度目標應為「未設定」，檔案中為「99」：受保護的儲存格不可變更。"),
+        ("H7", 5, "第1季應為「—」，檔案中為「5」：受保護的儲存格不可變更。"),
+        ("L7", 3, "其中男應為「—」，檔案中為「3」：受保護的儲存格不可變更。"),
+        ("K8", 7, "合計由其中男、女、其他或不詳自動計算，不可變更：請填寫其中男、女、其他或不詳。"),
+        ("R7", "已完成", "這裡不是填寫欄位，「已完成」不會匯入：請填在黃色儲存格，或刪除後再上傳。"),
+        ("A6", "類別", "應為「方案」，檔案中為「類別」：受保護的儲存格不可變更。"),
+        (f"A{NARRATIVE_ROW}", None, "應為「本季辦理情形綜合說明」，檔案中為「」：受保護的儲存格不可變更。"),
+    ],
+)
+def test_a_changed_fixed_cell_refuses_the_file_naming_the_cell(signed_in, web_app, ref, value, message):
+    police = signed_in("police")
+    ws = workbook(police.get(Q2 + "/xlsx").data)
+    fill_values(ws, 2)
+    ws[ref] = value
+    refused = upload(police, saved_bytes(ws))
+    assert refused.status_code == 422
+    assert upload_errors(refused) == [f"工作表「季報」儲存格 {ref}：{message}"]
+    assert stored_report(web_app) is None
+
+
+@pytest.mark.parametrize(
+    ("change", "row", "what"),
+    [
+        (lambda ws: ws.insert_rows(9), 9, "多了一列"),
+        (lambda ws: ws.delete_rows(9), 9, "少了一列"),
+        (lambda ws: ws.insert_rows(12, amount=3), 12, "多了 3 列"),
+        (lambda ws: ws.delete_rows(LAST_ROW), LAST_ROW, "少了一列"),
+        (lambda ws: ws.delete_rows(LAST_ROW + 1), LAST_ROW + 1, "少了一列"),
+        (lambda ws: ws.insert_rows(2), 2, "多了一列"),
+    ],
+    ids=[
+        "inserted",
+        "deleted",
+        "three inserted",
+        "the last deleted",
+        "the empty row deleted",
+        "above the codes",
+    ],
+)
+def test_an_inserted_or_deleted_row_is_named_once(signed_in, web_app, change, row, what):
+    police = signed_in("police")
+    ws = workbook(police.get(Q2 + "/xlsx").data)
+    fill_values(ws, 2)
+    change(ws)
+    refused = upload(police, saved_bytes(ws))
+    assert refused.status_code == 422
+    assert upload_errors(refused) == [
+        f"工作表「季報」第 {row} 列：{what}：請勿插入或刪除列，請重新下載範本後再填寫。"
+    ]
+    assert stored_report(web_app) is None
+
+
+def test_a_file_downloaded_before_the_data_changed_is_compared_with_what_it_showed(signed_in, web_app, clock):
+    set_target(web_app, "1.police.1", "sessions", 40)
+    clock.set_taipei(2022, 4, 6, 9, 0)
+    file_report(web_app, "police", Quarter(2022, 1), 12)
+    clock.set_taipei(2022, 7, 5, 10, 0)
+    police = signed_in("police")
+    police.post(Q2, full_form("police", 3, intent="save"))
+    ws = workbook(police.get(Q2 + "/xlsx").data)
+    # Since the download the draft was saved again and the target revised: the plan and the
+    # progress the file shows are no longer today's, and that is no reason to refuse it.
+    police.post(Q2, full_form("police", 30, intent="save"))
+    set_target(web_app, "1.police.1", "sessions", 60)
+    today = workbook(police.get(Q2 + "/xlsx").data)
+    assert (today["G7"].value, ws["G7"].value) == (60, 40)
+    assert today["R7"].value != ws["R7"].value
+    ws["K7"] = 9
+    assert upload(police, saved_bytes(ws)).status_code == 303
+    assert stored_report(web_app).actions["1.police.1"]["values"]["sessions"] == 9
+    # A file without the hidden record of what it showed is compared with today's data.
+    del ws.parent["範本原值"]
+    refused = upload(police, saved_bytes(ws))
+    assert (
+        "工作表「季報」儲存格 G7：年度目標應為「60」，檔案中為「40」：受保護的儲存格不可變更。"
+        in upload_errors(refused)
+    )
 
 
 def test_another_bureaus_or_quarters_workbook_is_refused(signed_in, web_app):
@@ -291,6 +404,19 @@ def test_the_api_refuses_a_wrong_cell_as_a_problem_naming_it(api):
     assert refused.json["errors"] == {"季報!L8": ["應為數值，不可填入文字（「n/a」）。"]}
     assert "工作表「季報」儲存格 L8" in refused.json["detail"]
     assert api.get("police", "/api/v1/reports/police/2022/2").status_code == 404
+
+
+def test_the_api_names_an_inserted_row_once_and_the_problems_above_it(api):
+    ws = workbook(api.get("police", API).data)
+    ws["K7"] = -1
+    ws.insert_rows(12)
+    refused = api.post("police", API, data={"file": (io.BytesIO(saved_bytes(ws)), "report.xlsx")})
+    assert refused.status_code == 422
+    assert refused.json["errors"] == {
+        "季報!K7": ["不可為負數（-1）。"],
+        "季報!12:12": ["多了一列：請勿插入或刪除列，請重新下載範本後再填寫。"],
+    }
+    assert "工作表「季報」第 12 列：多了一列" in refused.json["detail"]
 
 
 def test_the_api_upload_needs_a_multipart_file(api):

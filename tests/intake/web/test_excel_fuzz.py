@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import io
 
+import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from openpyxl import load_workbook
 from openpyxl.cell.cell import MergedCell
+from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import IllegalCharacterError
 
 from services.intake import excel
@@ -64,6 +66,16 @@ INPUT_CELLS = [
     for cell in row
     if cell.protection.locked is False and not isinstance(cell, MergedCell)
 ]
+_template_sheet = load_workbook(io.BytesIO(TEMPLATE))[excel.SHEET]
+_rows, _columns = _template_sheet.max_row + 3, _template_sheet.max_column + 3
+# Every other cell of the template and a margin around it, but for the parts of merged cells.
+OTHER_CELLS = [
+    f"{get_column_letter(column)}{row}"
+    for row in range(1, _rows + 1)
+    for column in range(1, _columns + 1)
+    if f"{get_column_letter(column)}{row}" not in INPUT_CELLS
+    and not isinstance(_template_sheet.cell(row, column), MergedCell)
+]
 cell_values = st.one_of(
     st.none(),
     st.integers(min_value=-(10**12), max_value=10**12),
@@ -104,3 +116,21 @@ def test_any_values_in_the_input_cells_are_read_or_refused_naming_the_cell(chang
         return
     for entry in content["actions"]:
         assert all(v is None or (isinstance(v, int) and v >= 0) for v in entry["values"].values())
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.sampled_from(OTHER_CELLS), st.one_of(st.integers(), st.text(min_size=1, max_size=20), st.dates()))
+def test_any_value_typed_outside_the_input_cells_is_refused_naming_the_cell(coordinate, value):
+    book = load_workbook(io.BytesIO(TEMPLATE))
+    sheet = book[excel.SHEET]
+    before = "" if sheet[coordinate].value is None else str(sheet[coordinate].value).strip()
+    assume(str(value).strip() not in ("", before))
+    try:
+        sheet[coordinate].value = value
+    except IllegalCharacterError:
+        assume(False)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    with pytest.raises(Invalid) as refused:
+        excel.read_workbook(buffer.getvalue(), SHEET)
+    assert f"{excel.SHEET}!{coordinate}" in refused.value.errors, refused.value.errors

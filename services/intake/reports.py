@@ -6,9 +6,9 @@ import copy
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import and_, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, defer
 
 from services.intake import feed
 from services.intake.models import ActivityTarget, Report, ReportRevision
@@ -104,9 +104,52 @@ def _check_seen(report: Report, seen: Seen | None) -> None:
         raise Stale(report, seen)
 
 
-def changes_since(report: Report, revision: int) -> list[ReportRevision]:
-    """The revisions written after the given one, oldest first (what a stale page missed)."""
-    return [written for written in report.revisions if written.number > revision]
+HISTORY_PAGE = 20  # revisions a report shows with it; older ones are read page by page
+MAX_HISTORY_PAGE = 100
+
+
+def _revisions(report: Report):
+    """A report's revisions without their snapshots (a copy of the whole report each)."""
+    return (
+        select(ReportRevision)
+        .options(defer(ReportRevision.snapshot))
+        .where(ReportRevision.report_id == report.id)
+    )
+
+
+def revisions_page(
+    session: Session, report: Report, *, before: int | None = None, limit: int = HISTORY_PAGE
+) -> list[ReportRevision]:
+    """Up to `limit` revisions older than `before` (the newest if None), oldest first."""
+    query = _revisions(report)
+    if before is not None:
+        query = query.where(ReportRevision.number < before)
+    newest_first = session.scalars(query.order_by(ReportRevision.number.desc()).limit(limit))
+    return list(newest_first)[::-1]
+
+
+def changes_since(session: Session, report: Report, revision: int) -> list[ReportRevision]:
+    """The revisions written after the given one, oldest first (what a stale page missed), at
+    most a page of the newest."""
+    missed = revisions_page(session, report, limit=HISTORY_PAGE)
+    return [written for written in missed if written.number > revision]
+
+
+def latest_by_event(session: Session, report: Report) -> dict[str, ReportRevision]:
+    """The newest revision of each kind (the last return with its comment, the last reopening with
+    its reason), however long the history."""
+    newest = (
+        select(ReportRevision.event, func.max(ReportRevision.number).label("number"))
+        .where(ReportRevision.report_id == report.id)
+        .group_by(ReportRevision.event)
+        .subquery()
+    )
+    found = session.scalars(
+        _revisions(report).join(
+            newest, and_(ReportRevision.event == newest.c.event, ReportRevision.number == newest.c.number)
+        )
+    )
+    return {revision.event: revision for revision in found}
 
 
 @dataclass(frozen=True)
@@ -153,9 +196,14 @@ class ReportView:
 class ReportDetail(ReportView):
     """A report with its whole history, what is behind plan and whether it is locked."""
 
-    history: tuple[ReportRevision, ...] = ()
+    history: tuple[ReportRevision, ...] = ()  # the newest page, oldest first
+    latest_by_event: dict[str, ReportRevision] | None = None
     behind: dict[str, list[dict]] | None = None
     locked: bool = False
+
+    @property
+    def history_total(self) -> int:
+        return self.revision  # every revision is numbered, from 1
 
 
 def _entries(report: Report, catalog: Catalog) -> tuple[ActionEntry, ...]:
@@ -202,7 +250,8 @@ def detail(session: Session, rules: Rules, report: Report) -> ReportDetail:
     quarter = Quarter(report.year, report.quarter)
     return ReportDetail(
         **_view_fields(report, rules),
-        history=tuple(report.revisions),
+        history=tuple(revisions_page(session, report)),
+        latest_by_event=latest_by_event(session, report),
         behind=behind_actions(session, rules, report),
         locked=is_locked(report, quarter, rules),
     )
@@ -241,17 +290,7 @@ def find_report(session: Session, bureau: str, quarter: Quarter, *, lock: bool =
 
 def get_report(session: Session, principal: Principal, bureau: str, quarter: Quarter) -> Report:
     """A report the principal may read; another bureau's report is simply not found."""
-    report = None
-    if principal.may_act_for(bureau):
-        report = session.scalar(
-            select(Report)
-            .options(selectinload(Report.revisions))
-            .where(
-                Report.bureau == bureau,
-                Report.year == quarter.year,
-                Report.quarter == quarter.quarter,
-            )
-        )
+    report = find_report(session, bureau, quarter) if principal.may_act_for(bureau) else None
     if report is None:
         raise NotFound(f"No report of {bureau} for {quarter}.")
     return report

@@ -179,13 +179,38 @@ class BehindMetricSchema(ma.Schema):
 
 
 class ReportWithHistorySchema(ReportSchema):
-    history = ma.fields.List(ma.fields.Nested(RevisionSchema))
+    history = ma.fields.List(
+        ma.fields.Nested(RevisionSchema),
+        metadata={"description": "The newest revisions (up to 20), oldest first; older ones: GET …/history"},
+    )
+    history_total = ma.fields.Integer(metadata={"description": "How many revisions the report has"})
+    latest_by_event = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.Nested(RevisionSchema),
+        metadata={"description": "The newest revision of each event, e.g. the last return and its comment"},
+    )
     behind = ma.fields.Dict(
         keys=ma.fields.String(),
         values=ma.fields.List(ma.fields.Nested(BehindMetricSchema)),
         metadata={"description": "Actions behind plan (shared/rules.py): they need 落後原因 and 因應對策"},
     )
     locked = ma.fields.Boolean()
+
+
+class HistoryQuerySchema(StrictSchema):
+    before = ma.fields.Integer(
+        validate=ma.validate.Range(min=1, max=2**31),
+        metadata={"description": "Revisions older than this number"},
+    )
+    limit = ma.fields.Integer(load_default=20, validate=ma.validate.Range(min=1, max=100))
+
+
+class HistoryPageSchema(ma.Schema):
+    revisions = ma.fields.List(ma.fields.Nested(RevisionSchema), metadata={"description": "Oldest first"})
+    next_before = ma.fields.Integer(
+        allow_none=True,
+        metadata={"description": "Pass as `before` for the page before this one; null at the first"},
+    )
 
 
 class ReportQuerySchema(StrictSchema):

@@ -277,9 +277,9 @@ def _still_unsubmitted(row: Notification, current: Current) -> Verdict:
 
 
 def last_revision(report: dict | None, event: str) -> dict | None:
-    """The report's latest revision made by `event` (returned, reopened, accepted), or None."""
-    found = [revision for revision in (report or {}).get("history", []) if revision.get("event") == event]
-    return max(found, key=lambda revision: revision["number"]) if found else None
+    """The report's latest revision made by `event` (returned, reopened, accepted), or None: intake
+    gives the newest of each event with the report, however long its history."""
+    return ((report or {}).get("latest_by_event") or {}).get(event)
 
 
 def last_return(report: dict) -> dict | None:

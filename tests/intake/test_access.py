@@ -25,6 +25,7 @@ ACCESS = {
     ("POST", REPORT + "/accept"): {"admin", "coordinator"},
     ("POST", REPORT + "/return"): {"admin", "coordinator"},
     ("POST", REPORT + "/reopen"): {"admin", "coordinator"},
+    ("GET", REPORT + "/history"): {"admin", "coordinator", "viewer", "service", "police"},
     ("GET", REPORT + "/xlsx"): {"admin", "coordinator", "viewer", "service", "police"},
     ("POST", REPORT + "/xlsx"): {"admin", "police"},
     ("GET", "/api/v1/cases"): {"admin", "statistics", "service"},

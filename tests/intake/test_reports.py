@@ -304,3 +304,30 @@ def test_a_metric_counted_by_sex_needs_every_part_to_be_submitted(api):
     refused = api.post("police", Q2 + "/submit")
     assert refused.status_code == 422
     assert "Missing values: participants" in str(refused.json["errors"]["actions"]["1.police.1"])
+
+
+def test_a_long_history_comes_a_page_at_a_time_with_the_latest_of_each_event_at_hand(api):
+    api.put("police", Q2, json=full_report("police", 0))
+    api.post("police", Q2 + "/submit")
+    api.post("coordinator", Q2 + "/return", json={"comment": "請補正附件"})
+    for value in range(1, 46):  # 45 saves after the return: 48 revisions in all
+        api.put("police", Q2, json=full_report("police", value))
+
+    report = api.get("police", Q2).json
+    assert report["history_total"] == report["revision"] == 48
+    assert [r["number"] for r in report["history"]] == list(range(29, 49))  # the newest 20
+    assert report["latest_by_event"]["returned"]["comment"] == "請補正附件"
+    assert report["latest_by_event"]["returned"]["number"] == 3
+
+    numbers, before = [], None
+    while True:
+        query = "?limit=15" + (f"&before={before}" if before else "")
+        page = api.get("police", Q2 + "/history" + query).json
+        numbers = [r["number"] for r in page["revisions"]] + numbers
+        before = page["next_before"]
+        if before is None:
+            break
+    assert numbers == list(range(1, 49))
+    for bad in ("?limit=0", "?limit=101", "?before=0", "?after=3"):
+        assert api.get("police", Q2 + "/history" + bad).status_code == 422
+    assert api.get("education", Q2 + "/history").status_code == 404

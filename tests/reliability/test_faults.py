@@ -110,9 +110,8 @@ def test_requests_during_a_database_outage_get_503_and_the_service_recovers_by_i
         police = {"Authorization": f"Bearer {mint(server, 'bureau', 'police', 'police')}"}
         current = Quarter.containing(dt.date.today())
         report = f"{server.url}/api/v1/reports/police/{current.year}/{current.quarter}"
-        assert (
-            requests.put(report, json=full_report("police", 1), headers=police, timeout=30).status_code == 200
-        )
+        first = requests.put(report, json=full_report("police", 1), headers=police, timeout=30)
+        assert first.status_code == 200
 
         proxy.cut()
         during = []
@@ -133,7 +132,12 @@ def test_requests_during_a_database_outage_get_503_and_the_service_recovers_by_i
             if requests.get(server.url + "/readyz", timeout=30).status_code == 200:
                 break
             time.sleep(0.5)
-        recovered = requests.put(report, json=full_report("police", 42), headers=police, timeout=30)
+        recovered = requests.put(
+            report,
+            json=full_report("police", 42),
+            headers={**police, "If-Match": first.headers["ETag"]},  # the revision seen before the outage
+            timeout=30,
+        )
         assert recovered.status_code == 200
         assert (
             requests.get(report, headers=police, timeout=30).json()["revision"] == 2

@@ -10,6 +10,8 @@ from services.intake.api.conditional import ETAG, answer, seen_in_request, write
 from services.intake.context import REPORT_PATH, current_rules
 from services.intake.metrics import REPORTS_SUBMITTED
 from services.intake.schemas import (
+    HistoryPageSchema,
+    HistoryQuerySchema,
     ReasonSchema,
     ReportContentSchema,
     ReportPatchSchema,
@@ -110,6 +112,23 @@ class ReportByPeriod(MethodView):
             seen=seen_in_request(),
         )
         return answer(report, rules)
+
+
+@blp.route(REPORT_PATH + "/history")
+class ReportHistory(MethodView):
+    @require_roles(*READERS)
+    @blp.arguments(HistoryQuerySchema, location="query")
+    @blp.response(200, HistoryPageSchema)
+    def get(self, query, bureau, year, quarter):
+        """Read a report's revisions, a page at a time
+
+        Newest first by page, oldest first within a page: start without `before`, then
+        pass `next_before` back until it is null.
+        """
+        session = get_session()
+        report = reports.get_report(session, current_principal(), bureau, Quarter(year, quarter))
+        page = reports.revisions_page(session, report, before=query.get("before"), limit=query["limit"])
+        return {"revisions": page, "next_before": page[0].number if page and page[0].number > 1 else None}
 
 
 @blp.route(REPORT_PATH + "/submit")

@@ -170,17 +170,16 @@ def save(bureau: str, year: int, quarter: int):
 @bp.get(REPORT_PATH + "/history")
 @signed_in(*READERS)
 def history(bureau: str, year: int, quarter: int):
-    """The revisions of a report: who changed what, and when."""
+    """The revisions of a report, newest first, a page at a time: who changed what, and when."""
     period = Quarter(year, quarter)
     check_readable(bureau)
-    catalog = current_catalog()
-    report = reports.get_report(get_session(), g.principal, bureau, period)
+    catalog, session = current_catalog(), get_session()
+    report = reports.get_report(session, g.principal, bureau, period)
+    before = request.args.get("before", type=int)
+    page = reports.revisions_page(session, report, before=before if before and before > 0 else None)
     revisions = [
-        {
-            "revision": revision,
-            "changes": labels.describe_changes(revision.changes, catalog),
-        }
-        for revision in reversed(report.revisions)
+        {"revision": revision, "changes": labels.describe_changes(revision.changes, catalog)}
+        for revision in reversed(page)
     ]
     return render_template(
         "web/history.html",
@@ -188,6 +187,7 @@ def history(bureau: str, year: int, quarter: int):
         bureau=catalog.bureau(bureau),
         period=period,
         revisions=revisions,
+        older=page[0].number if page and page[0].number > 1 else None,
         event_label=lambda event: labels.EVENT_LABELS.get(event, event),
     )
 

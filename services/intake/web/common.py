@@ -63,14 +63,12 @@ def check_readable(bureau: str) -> None:
     reports.check_access(current_catalog(), g.principal, bureau)
 
 
-def returned_comment(report) -> str | None:
+def returned_comment(session, report) -> str | None:
     """The coordinator's comment, while the report is returned."""
     if report is None or report.status != reports.RETURNED:
         return None
-    for revision in reversed(report.revisions):
-        if revision.event == "returned":
-            return revision.comment
-    return None
+    returned = reports.latest_by_event(session, report).get("returned")
+    return returned.comment if returned else None
 
 
 def conflict_message(session, bureau: str, period: Quarter, rules: reports.Rules) -> str:

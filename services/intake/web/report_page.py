@@ -84,20 +84,22 @@ def report_page(
         programs=by_program(sheet),
         row=quarter_row(report, period, rules),
         status=status,
-        returned_comment=returned_comment(report),
+        returned_comment=returned_comment(session, report),
         form=form or FormState(values=values_of_report(sheet)),
         upload=upload or FormState(),
         field_titles=field_titles(sheet),
         lock_days=rules.reporting.lock_days,
         revision=seen_revision if seen_revision is not None else (report.revision if report else 0),
-        missed=_missed(report, stale_since, rules.catalog) if report and stale_since is not None else [],
+        missed=_missed(session, report, stale_since, rules.catalog)
+        if report and stale_since is not None
+        else [],
         amending=status in (reports.SUBMITTED, reports.ACCEPTED),
         may_accept=status == reports.SUBMITTED,
         may_return=status in (reports.SUBMITTED, reports.ACCEPTED),
     )
 
 
-def _missed(report, since: int, catalog) -> list[MissedRevision]:
+def _missed(session, report, since: int, catalog) -> list[MissedRevision]:
     return [
         MissedRevision(
             number=revision.number,
@@ -106,5 +108,5 @@ def _missed(report, since: int, catalog) -> list[MissedRevision]:
             at=labels.roc_datetime(revision.at),
             changes=labels.describe_changes(revision.changes, catalog),
         )
-        for revision in reports.changes_since(report, since)
+        for revision in reports.changes_since(session, report, since)
     ]

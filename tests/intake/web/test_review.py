@@ -136,7 +136,7 @@ def test_the_history_shows_who_changed_what_and_when(signed_in, web_app):
     page = police.get(Q2 + "/history")
     assert page.status_code == 200
     html = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", text_of(page)))
-    assert "共 4 筆" in html
+    assert "共 4 版" in html
     assert "第 4 版：退回 由 王管考 111年7月5日 10:00 狀態：已退回" in html
     assert "退回意見： 請補充說明" in html
     assert "第 3 版：送出 由 陳警員" in html
@@ -151,3 +151,16 @@ def test_history_of_a_report_not_yet_saved_or_of_another_bureau_is_not_found(sig
     file_report(web_app, "education", Quarter(2022, 2), 1)
     assert signed_in("police").get("/reports/education/2022/2/history").status_code == 404
     assert signed_in("coordinator").get("/reports/education/2022/2/history").status_code == 200
+
+
+def test_a_long_history_is_shown_a_page_at_a_time(signed_in, web_app):
+    police = signed_in("police")
+    for value in range(1, 26):  # 25 saves: 25 revisions
+        police.post(Q2, full_form("police", value, intent="save"))
+    newest = text_of(police.get(Q2 + "/history"))
+    assert "共 25 版" in newest
+    assert "第 25 版" in newest and "第 6 版：" in newest and "第 5 版：" not in newest
+    older = re.search(r'href="([^"]+before=6)"', newest).group(1).replace("&amp;", "&")
+    oldest = text_of(police.get(older))
+    assert "第 5 版：" in oldest and "第 1 版：建立" in oldest
+    assert "較早的紀錄" not in oldest

@@ -6,7 +6,7 @@ import marshmallow as ma
 from flask import current_app
 from flask_smorest.fields import Upload
 
-from services.intake.cases import REF_PATTERN, reject_pii
+from services.intake.cases import REF_MAX_LENGTH, REF_PATTERN, REF_RULE, ref_problem, reject_pii
 from services.intake.users import USER_ROLES
 from shared.auth import Role
 from shared.fields import Count, StrictSchema, Text
@@ -291,11 +291,26 @@ class OutcomeQuerySchema(StrictSchema):
 
 
 # -- case records ------------------------------------------------------------
+class CaseRef(ma.fields.String):
+    """A case reference, trimmed (`X` and `X\\n` are one reference) and checked (cases.ref_problem)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        ref = super()._deserialize(value, attr, data, **kwargs).strip()
+        problem = ref_problem(ref)
+        if problem:
+            raise ma.ValidationError(problem)
+        return ref
+
+
 class CaseRecordSchema(StrictSchema):
-    ref = ma.fields.String(
+    ref = CaseRef(
         required=True,
-        validate=ma.validate.Regexp(REF_PATTERN),
-        metadata={"description": "Opaque external reference; re-uploading it updates the record"},
+        metadata={
+            "description": f"Opaque external reference, re-uploading it updates the record: {REF_RULE}",
+            "pattern": f"^{REF_PATTERN.pattern}$",
+            "maxLength": REF_MAX_LENGTH,
+            "example": "NTPC-111-0001",
+        },
     )
     date = ma.fields.Date(required=True)
     category = ma.fields.String(required=True)

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 import marshmallow as ma
 
+from services.intake import users
+from services.intake.models import USERNAME_LENGTH
 from services.intake.personal_data import PersonalData
 from services.intake.reports import ACTION_TEXTS, TEXT_LABELS
 from shared import rules as plan_rules
@@ -312,13 +314,19 @@ class SignInForm(ma.Schema):
     class Meta:
         unknown = ma.EXCLUDE
 
-    username = FormText(60, required=True, blank_message="請輸入帳號。")
+    username = FormText(USERNAME_LENGTH, required=True, blank_message="請輸入帳號。")
     password = ma.fields.String(
         required=True,
         validate=ma.validate.Length(min=1, max=200, error="請輸入密碼。"),
         error_messages={"required": "請輸入密碼。"},
     )
     next = ma.fields.String(load_default="")
+
+    @ma.validates("username")
+    def fits_a_user_name(self, username: str, **kwargs) -> None:
+        """User names are compared in lower case, which some letters lengthen (İ becomes i̇)."""
+        if len(users.normalise_username(username)) > USERNAME_LENGTH:
+            raise ma.ValidationError(f"帳號最多 {USERNAME_LENGTH} 字，請確認。")
 
 
 class AcceptForm(ma.Schema):

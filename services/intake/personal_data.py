@@ -126,8 +126,9 @@ def strings_in(value) -> Iterator[str]:
 
 
 def find_in(value) -> Kind | None:
-    """The kind of personal data any string in a value seems to hold, if any."""
-    return next(filter(None, map(find, strings_in(value))), None)
+    """The kind of personal data any string in a value seems to hold, if any: one look at them all,
+    kept apart by a mark that ends every number and word, as if each were screened alone."""
+    return find("\n|\n".join(strings_in(value)))
 
 
 @dataclass(frozen=True)

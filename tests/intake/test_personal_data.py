@@ -174,6 +174,11 @@ def test_the_screen_names_what_it_found(text, kind):
     assert personal_data.find(text) == kind
 
 
+def test_texts_screened_together_are_screened_as_if_each_were_alone():
+    assert personal_data.find_in({"ref": "R-2022", "district": "-0912-345-678"}) == personal_data.MOBILE
+    assert personal_data.find_in(["0912", "345678"]) is None  # two values make no number together
+
+
 # -- through the API, on each database ------------------------------------------------------------------
 @pytest.mark.parametrize(("ref", "kind"), DISGUISED_REFS)
 def test_the_disguised_refs_once_stored_are_refused(api, ref, kind):
@@ -182,6 +187,13 @@ def test_the_disguised_refs_once_stored_are_refused(api, ref, kind):
     assert f"Row 2, field 'ref' looks like a {kind}" in response.json["detail"]
     assert ref not in response.get_data(as_text=True)
     assert stored(api) == []
+
+
+def test_a_field_named_with_personal_data_is_refused_without_repeating_it(api):
+    response = api.post("statistics", CASES, json={"records": [record("R-1") | {"0912-345-678": "x"}]})
+    assert response.status_code == 422
+    assert "Row 1, a field name looks like a mobile phone number" in response.json["detail"]
+    assert "0912-345-678" not in response.get_data(as_text=True)
 
 
 # Examples share one app: every upload and save below is refused, so nothing accumulates between them.

@@ -158,8 +158,9 @@ def case_change(ref: str, columns: dict) -> CaseChange:
 def upsert_records(
     session: Session, catalog: Catalog, records: list[dict], now, first_row_number: int = 1
 ) -> dict:
-    """Insert new refs, update changed ones, leave identical ones alone: all or nothing."""
-    reject_pii(records, first_row_number)
+    """Insert new refs, update changed ones, leave identical ones alone: all or nothing. Uploads are
+    screened for personal data where they enter, before anything else is checked (the JSON schema,
+    records_from_csv)."""
     dates = plan_rules.case_dates(catalog, now)
     checked: dict[str, dict] = {}
     errors = {}

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from shared.errors import Invalid
@@ -50,31 +50,38 @@ _PHONES = (
 )
 _LONGEST_PHONE = 15  # digits, with the longest prefix
 _YEAR = re.compile(r"1[0-9]{2}|19[0-9]{2}|20[0-9]{2}")  # ROC 100-199 or 1900-2099
-_EMAIL = re.compile(r"[^\s@]+@[^\s@]+\.[^\s@]+")
+# An @ after a character of the address, then a domain with a dot inside it: found from each @, so
+# the search is linear (a pattern starting with [^\s@]+ would rescan the text from every position).
+_EMAIL_DOMAIN = re.compile(r"(?<=[^\s@])@([^\s@]+)")
 
-# The marks of the skeleton: "|" ends a number (other letters, list and sentence punctuation),
-# " " (spacing) and "-" (any other separator) join its groups.
+# The skeleton marks each character: "|" ends a number (a letter of another script, list and
+# sentence punctuation), " " (spacing) and "-" (any other separator) join the groups of one.
+_ASCII_MARKS = str.maketrans(
+    {
+        character: "|" if character in ",;:|" else " " if character.isspace() else "-"
+        for character in map(chr, range(128))
+        if not character.isalnum()
+    }
+)
 _OTHER_DIGITS = re.compile(r"(?![0-9])\d")
-_RUNS = re.compile(r"([0-9a-z]+)|([\W_]+)|(.)", re.DOTALL)
-_DELIMITERS = re.compile(r"[,、;。:|]")
-_CHAIN = re.compile(r"[0-9]+(?:[- ][0-9]+)*")
-_GROUPS = re.compile(r"([0-9]+)([- ]?)")
-
-
-def _mark(run: re.Match) -> str:
-    if run[1]:
-        return run[1]
-    if run[2] is None or _DELIMITERS.search(run[2]):
-        return "|"
-    return " " if run[2].isspace() else "-"
+_OTHER_LETTERS = re.compile(r"(?![0-9a-z])[^\W_]|[、。]")
+_OTHER_SPACING = re.compile(r"[^\S\x00-\x7f]")
+_OTHER_SEPARATORS = re.compile(r"[^\x00-\x7f]")
+# Groups of digits joined by separators, 9 digits or more: fewer make no phone number.
+_CHAIN = re.compile(r"[0-9](?:[- ]*+[0-9]){8,}")
+_GROUPS = re.compile(r"([0-9]+)([- ]*)")
+_SHORTEST_PHONE = 9  # digits
 
 
 def skeleton(text: str) -> str:
-    """The text as the screen reads it: letters a-z and digits 0-9 in groups joined by " " or "-",
-    with "|" where no number goes on. `０９１２　３４５．６７８` reads `0912 345-678`."""
-    text = unicodedata.normalize("NFKC", text).casefold()
-    text = _OTHER_DIGITS.sub(lambda digit: str(unicodedata.decimal(digit[0])), text)
-    return _RUNS.sub(_mark, text)
+    """The text as the screen reads it, one mark per character: letters a-z, digits 0-9, and "|",
+    " " or "-" for the rest. `０９１２　３４５．６７８` reads `0912 345-678`."""
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text).casefold()
+        text = _OTHER_DIGITS.sub(lambda digit: str(unicodedata.decimal(digit[0])), text)
+        text = _OTHER_LETTERS.sub("|", text)
+        text = _OTHER_SEPARATORS.sub("-", _OTHER_SPACING.sub(" ", text))
+    return text.lower().translate(_ASCII_MARKS)
 
 
 def _phone_in(chain: str) -> Kind | None:
@@ -83,26 +90,27 @@ def _phone_in(chain: str) -> Kind | None:
     groups = _GROUPS.findall(chain)
     for start, (first, _) in enumerate(groups):
         if first[0] not in "08" or (
-            start and groups[start - 1][1] == "-" and _YEAR.fullmatch(groups[start - 1][0])
+            start and "-" in groups[start - 1][1] and _YEAR.fullmatch(groups[start - 1][0])
         ):
             continue
         digits = ""
-        for group, _ in groups[start:]:
-            digits += group
+        for end in range(start, len(groups)):
+            digits += groups[end][0]
             if len(digits) > _LONGEST_PHONE:
                 break
-            for kind, pattern in _PHONES:
-                if pattern.fullmatch(digits):
-                    return kind
+            if len(digits) >= _SHORTEST_PHONE:
+                for kind, pattern in _PHONES:
+                    if pattern.fullmatch(digits):
+                        return kind
     return None
 
 
 def find(text: str) -> Kind | None:
     """The kind of personal data a text seems to hold, if any."""
-    if _EMAIL.search(unicodedata.normalize("NFKC", text)):
+    if any("." in domain[1:-1] for domain in _EMAIL_DOMAIN.findall(unicodedata.normalize("NFKC", text))):
         return EMAIL
     read = skeleton(text)
-    if any(_ID.search(re.sub(r"[- ]", "", word)) for word in read.split("|")):
+    if _ID.search(read.replace("-", "").replace(" ", "")):  # "|" keeps words apart
         return NATIONAL_ID
     for chain in _CHAIN.finditer(read):
         kind = _phone_in(chain[0])
@@ -111,18 +119,19 @@ def find(text: str) -> Kind | None:
     return None
 
 
-def strings_in(value) -> Iterator[str]:
+def strings_in(value) -> list[str]:
     """Every string in a value (keys too), however deeply nested."""
-    pending = [value]
+    found, pending = [], [value]
     while pending:
         item = pending.pop()
         if isinstance(item, str):
-            yield item
+            found.append(item)
         elif isinstance(item, dict):
-            pending.extend(str(key) for key in item)
-            pending.extend(item.values())
+            found += map(str, item)
+            pending += item.values()
         elif isinstance(item, list | tuple):
-            pending.extend(item)
+            pending += item
+    return found
 
 
 def find_in(value) -> Kind | None:

@@ -13,9 +13,9 @@ from shared.auth import Role
 from shared.fields import Code, Count, StrictSchema, Text
 
 YEAR = ma.validate.Range(min=1912, max=2200)
+QUARTER = ma.validate.Range(min=1, max=4)
 INDICATOR_LENGTH = 60  # as outcome_counts.indicator
 EMAIL_LENGTH = 254  # RFC 5321's longest address, as bureau_contacts.email
-QUARTER = ma.validate.Range(min=1, max=4)
 
 
 def known_bureau(value: str) -> None:

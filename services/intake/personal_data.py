@@ -150,7 +150,8 @@ class Found:
 
     @property
     def message(self) -> str:
-        return f"Looks like {self.kind.name}: remove personal data."
+        """The refusal for the API's `errors`, naming the field as the pages do."""
+        return f"{self.label} looks like {self.kind.name}: remove personal data."
 
     @property
     def message_zh(self) -> str:

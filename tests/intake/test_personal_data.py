@@ -266,7 +266,7 @@ def test_a_report_text_with_personal_data_is_refused_naming_the_field(api, field
     errors = response.json["errors"]
     for key in path:
         errors = errors[key]
-    assert errors == ["Looks like a mobile phone number: remove personal data."]
+    assert errors == [f"{label} looks like a mobile phone number: remove personal data."]
     assert label in response.json["detail"]
     assert PHONE not in response.get_data(as_text=True)
     assert api.get("police", Q2).status_code == 404
@@ -291,7 +291,7 @@ def test_amend_return_and_reopen_texts_are_screened_too(api):
         assert response.status_code == 422, label
         assert label in response.json["detail"]
     assert refusals["退回意見"].json["errors"] == {
-        "comment": ["Looks like a national ID or resident certificate number: remove personal data."]
+        "comment": ["退回意見 looks like a national ID or resident certificate number: remove personal data."]
     }
     assert list(refusals["落後原因"].json["errors"]["actions"]) == ["1.police.1"]
     assert api.get("coordinator", Q2).json["revision"] == before

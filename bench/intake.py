@@ -27,6 +27,7 @@ from services.intake.models import CaseRecord
 from shared.catalog import DEFAULT_CATALOG_PATH, default_catalog
 from shared.db import Database
 from shared.periods import TAIPEI, Quarter
+from shared.rules import case_dates
 
 CATALOG = default_catalog()
 # The upload's columns, given the age band rather than the age.
@@ -202,10 +203,11 @@ def case_upload(ctx: Context, port: int, url: str, secrets: dict[str, str]) -> l
     drawer = demo.CaseDrawer(demo.load_distributions(CATALOG), seed=8)
     records = list(drawer.sample(count, Quarter(2016, 1), Quarter(2025, 4)))
     now = dt.datetime.now(dt.UTC)
+    dates = case_dates(CATALOG, now)
     rows = [
         {
             "ref": r["ref"],
-            **{c: v for c, v in check_record(CATALOG, r).items() if c in STORED},
+            **{c: v for c, v in check_record(CATALOG, r, dates).items() if c in STORED},
             "updated_at": now,
         }
         for r in records

@@ -46,6 +46,7 @@ from shared import changes
 from shared.catalog import default_catalog
 from shared.db import Database, normalise_url
 from shared.periods import Quarter
+from shared.rules import case_dates
 
 CATALOG = default_catalog()
 FIRST, LAST = Quarter(2016, 1), Quarter(2025, 4)  # ten years of records
@@ -59,8 +60,9 @@ def _records(count: int, seed: int):
 
 def _kpi_rows(records) -> list[dict]:
     rows = []
+    dates = case_dates(CATALOG, dt.datetime.now(dt.UTC))
     for r in records:
-        columns = check_record(CATALOG, r)
+        columns = check_record(CATALOG, r, dates)
         rows.append({"key": r["ref"], "year": columns["occurred_on"].year, **{c: columns[c] for c in STORED}})
     return rows
 
@@ -72,8 +74,9 @@ def _fill_intake(url: str, count: int) -> str:
     now = dt.datetime.now(dt.UTC)
     records = _records(count, seed=4)
     position = itertools.count(1)
+    dates = case_dates(CATALOG, now)
     while chunk := list(itertools.islice(records, 100_000)):
-        checked = [(r["ref"], check_record(CATALOG, r)) for r in chunk]
+        checked = [(r["ref"], check_record(CATALOG, r, dates)) for r in chunk]
         bulk_load(
             url, CaseRecord.__table__, ({"ref": ref, **cols, "updated_at": now} for ref, cols in checked)
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import flask_smorest
 from flask import Flask, current_app, request, send_from_directory
 from swagger_ui_bundle import swagger_ui_path
@@ -49,6 +51,28 @@ def require_declared_media_type():
         )
 
 
+# No request body of these APIs nests deeper than 5 levels (a merge patch of one part of a metric
+# counted by sex); Python's parser recurses once per level and fails at about a thousand.
+MAX_JSON_DEPTH = 32
+_JSON_STRINGS = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_NOT_BRACKETS = bytes(set(range(256)) - set(b"[]{}"))
+
+
+def json_depth(body: bytes) -> int:
+    """How deeply a JSON document nests arrays and objects, read before it is parsed."""
+    depth = deepest = 0
+    for bracket in _JSON_STRINGS.sub(b"", body).translate(None, _NOT_BRACKETS):
+        depth += 1 if bracket in b"[{" else -1
+        deepest = max(deepest, depth)
+    return deepest
+
+
+def refuse_deep_json():
+    """Refuse a JSON body nested deeper than MAX_JSON_DEPTH before any parser recurses into it."""
+    if request.is_json and json_depth(request.get_data(cache=True)) > MAX_JSON_DEPTH:
+        flask_smorest.abort(400, message=f"The JSON body nests deeper than {MAX_JSON_DEPTH} levels.")
+
+
 def init_api(app: Flask, title: str, description: str) -> ProblemApi:
     """Create the service's Api: OpenAPI 3 at /openapi.json, Swagger UI at /docs."""
     app.config.setdefault("API_TITLE", title)
@@ -78,4 +102,5 @@ def init_api(app: Flask, title: str, description: str) -> ProblemApi:
         view_func=lambda filename: send_from_directory(swagger_ui_path, filename),
     )
     register_error_handlers(app)
+    app.before_request(refuse_deep_json)
     return api

@@ -31,6 +31,13 @@ def Count(**kwargs) -> ma.fields.Integer:  # noqa: N802 - reads like a field cla
     return ma.fields.Integer(strict=True, validate=ma.validate.Range(min=0, max=MAX_COUNT), **kwargs)
 
 
+def Code(max_length: int = 40, **kwargs) -> ma.fields.String:  # noqa: N802 - reads like a field class
+    """An id of the catalog (a bureau, an action, a metric, an indicator, a code): a short string, as
+    long as the columns that hold such ids at most."""
+    validators = [*kwargs.pop("validate", []), ma.validate.Length(max=max_length)]
+    return ma.fields.String(validate=validators, **kwargs)
+
+
 class StrictSchema(ma.Schema):
     """Unknown fields are refused, never silently dropped."""
 

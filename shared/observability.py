@@ -26,6 +26,9 @@ from shared.db import get_database
 from shared.errors import problem_response
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+# Labels come from these alone, so no request adds a series: other methods count as "other", paths
+# that match no route as "unmatched".
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 HTTP_REQUESTS = Counter(
     "dgbv_http_requests_total",
@@ -140,8 +143,9 @@ def _start_request():
 def _finish_request(response):
     elapsed = time.perf_counter() - g.get("request_started", time.perf_counter())
     endpoint = request.url_rule.rule if request.url_rule else "unmatched"
+    method = request.method if request.method in KNOWN_METHODS else "other"
     service = current_app.config["SERVICE_NAME"]
-    HTTP_REQUESTS.labels(service, endpoint, request.method, str(response.status_code)).inc()
+    HTTP_REQUESTS.labels(service, endpoint, method, str(response.status_code)).inc()
     HTTP_LATENCY.labels(service, endpoint).observe(elapsed)
     response.headers["X-Request-ID"] = g.get("request_id", "")
     _add_security_headers(response)

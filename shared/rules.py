@@ -49,6 +49,12 @@ def taipei_today(now: dt.datetime) -> dt.date:
     return now.astimezone(TAIPEI).date()
 
 
+def case_dates(catalog: Catalog, now: dt.datetime) -> tuple[dt.date, dt.date]:
+    """The first and last day a case record may fall on: from 1 January of the plan's first year of
+    history (the catalog's `plan.history_first_year`) to today in Taipei."""
+    return dt.date(catalog.plan.history_first_year, 1, 1), taipei_today(now)
+
+
 def due_date(reporting: Reporting, quarter: Quarter) -> dt.date:
     """The last day on which the quarter's report is on time."""
     return quarter.end + dt.timedelta(days=reporting.due_days)

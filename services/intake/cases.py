@@ -6,13 +6,13 @@ import csv
 import datetime as dt
 import io
 import re
-from collections.abc import Iterable
 
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from services.intake import feed
+from services.intake import feed, personal_data
 from services.intake.models import CaseRecord
+from shared import rules as plan_rules
 from shared.catalog import Catalog
 from shared.changes import CaseChange
 from shared.errors import Invalid
@@ -41,81 +41,50 @@ STORED = (
     "district",
     "types",
 )
-REF_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$")
-
-# Anything that looks like a person's identifier makes the whole upload unacceptable.
-PII_PATTERNS = (
-    # National ID / resident certificate: a letter, then 1, 2, 8, 9 or A-D, then 8 digits.
-    (
-        "a national ID or resident certificate number",
-        re.compile(r"(?<![A-Za-z0-9])[A-Za-z][1289ABCDabcd]\d{8}(?!\d)"),
-    ),
-    ("an e-mail address", re.compile(r"[^\s@]+@[^\s@]+\.[^\s@]+")),
-    (
-        "a mobile phone number",
-        re.compile(r"(?<!\d)(?:\+?886[-\s]?|0)9\d{2}[-\s]?\d{3}[-\s]?\d{3}(?!\d)"),
-    ),
-    (
-        "a telephone number",
-        re.compile(r"(?<!\d)(?:\(0\d{1,2}\)|0\d{1,2})[-\s]?\d{3,4}[-\s]?\d{4}(?!\d)"),
-    ),
+# A case's reference: a short prefix, then letters, digits and single hyphens, e.g. NTPC-111-0001.
+# At most 7 digits stand in a row (a hyphen does not break a row): a national ID has 9 after its
+# letter and a phone number at least 9, so a reference cannot carry either, however it is split.
+REF_MAX_LENGTH = 32
+REF_PATTERN = re.compile(r"[A-Za-z](?:-?[A-Za-z0-9])*")
+_LONG_NUMBER = re.compile(r"(?:[0-9]-?){8}")
+REF_RULE = (
+    f"1-{REF_MAX_LENGTH} letters, digits and single hyphens, starting with a letter, with at most 7 "
+    "digits in a row (hyphens do not break a row), e.g. NTPC-111-0001"
 )
 
 
-# Every pattern at once: one pass tells whether a text may hold personal data at all.
-_ANY_PII = re.compile("|".join(f"(?:{pattern.pattern})" for _, pattern in PII_PATTERNS))
-
-
-def find_pii(value) -> str | None:
-    """Name the kind of personal data a value looks like, if any."""
-    for text in _strings(value):
-        if _ANY_PII.search(text) is None:
-            continue
-        for name, pattern in PII_PATTERNS:
-            if pattern.search(text):
-                return name
+def ref_problem(ref: str) -> str | None:
+    """Why a (trimmed) reference is not acceptable, or None."""
+    if len(ref) > REF_MAX_LENGTH or not REF_PATTERN.fullmatch(ref) or _LONG_NUMBER.search(ref):
+        return f"Must be {REF_RULE}."
     return None
 
 
-def _strings(value) -> Iterable[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield str(key)
-            yield from _strings(item)
-    elif isinstance(value, list | tuple):
-        for item in value:
-            yield from _strings(item)
-
-
 def reject_pii(rows: list[dict], first_row_number: int = 1) -> None:
-    """Refuse the whole upload if any field of any row looks like personal data."""
-    # Uploads are almost always clean: one search over all their text says so at once. The texts are
-    # joined by a blank line, which no pattern can span (a hit would only be settled below anyway).
-    texts = {str(field) for row in rows for field in row}
-    values = [value for row in rows for value in row.values()]
-    texts.update(value for value in values if isinstance(value, str))
-    texts.update(
-        text for value in values if isinstance(value, dict | list | tuple) for text in _strings(value)
-    )
-    if _ANY_PII.search("\n\n".join(texts)) is None:
+    """Refuse the whole upload if any field of any row looks like personal data (never repeating it)."""
+    if personal_data.find_in(rows) is None:  # almost every upload: one look at all of its text
         return
     for index, row in enumerate(rows):
         for field, value in row.items():
-            kind = find_pii(value) or find_pii(field)
+            named = personal_data.find(str(field)) is None
+            kind = personal_data.find_in(value) if named else personal_data.find(str(field))
             if kind:
                 number = index + first_row_number
+                where = f"field '{field}'" if named else "a field name"
                 raise Invalid(
-                    f"Row {number}, field '{field}' looks like {kind}. Case records must be anonymous: "
+                    f"Row {number}, {where} looks like {kind.name}. Case records must be anonymous: "
                     "remove personal data and upload again. Nothing was saved.",
-                    {str(number): {str(field): [f"Looks like {kind}."]}},
+                    {str(number): {str(field) if named else "field name": [f"Looks like {kind.name}."]}},
                 )
 
 
-def check_record(catalog: Catalog, record: dict) -> dict:
-    """Validate one record against the catalog's code lists; return the stored columns."""
+def check_record(catalog: Catalog, record: dict, dates: tuple[dt.date, dt.date]) -> dict:
+    """Validate one record against the catalog's code lists and the days a case may fall on
+    (shared/rules.py, case_dates); return the stored columns."""
     errors: dict[str, list[str]] = {}
+    first, last = dates
+    if not first <= record["date"] <= last:
+        errors["date"] = [f"Must be from {first} to {last}: the plan's years, up to today (Asia/Taipei)."]
 
     def code(field, lookup, required=True):
         value = record.get(field)
@@ -189,14 +158,16 @@ def case_change(ref: str, columns: dict) -> CaseChange:
 def upsert_records(
     session: Session, catalog: Catalog, records: list[dict], now, first_row_number: int = 1
 ) -> dict:
-    """Insert new refs, update changed ones, leave identical ones alone: all or nothing."""
-    reject_pii(records, first_row_number)
+    """Insert new refs, update changed ones, leave identical ones alone: all or nothing. Uploads are
+    screened for personal data where they enter, before anything else is checked (the JSON schema,
+    records_from_csv)."""
+    dates = plan_rules.case_dates(catalog, now)
     checked: dict[str, dict] = {}
     errors = {}
     for index, record in enumerate(records):
         number = index + first_row_number
         try:
-            columns = check_record(catalog, record)
+            columns = check_record(catalog, record, dates)
         except Invalid as error:
             errors[str(number)] = error.errors
             continue
@@ -287,8 +258,8 @@ def coerce_csv_row(row: dict) -> dict:
         errors["date"] = ["Missing data for required field."]
     if "ref" not in record:
         errors["ref"] = ["Missing data for required field."]
-    elif not REF_PATTERN.match(record["ref"]):
-        errors["ref"] = ["1-64 letters, digits or . _ : / -"]
+    elif problem := ref_problem(record["ref"]):
+        errors["ref"] = [problem]
     if "age" in record:
         try:
             record["age"] = int(record["age"])

@@ -20,6 +20,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from shared.db import UtcDateTime
 
+USERNAME_LENGTH = 60  # users.username and sign_in_failures.username
+
 
 class Base(DeclarativeBase):
     type_annotation_map = {dt.datetime: UtcDateTime(), dict: JSON, list: JSON}
@@ -214,7 +216,7 @@ class User(Base):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    username: Mapped[str] = mapped_column(String(60), unique=True)
+    username: Mapped[str] = mapped_column(String(USERNAME_LENGTH), unique=True)
     name: Mapped[str] = mapped_column(String(100))
     role: Mapped[str] = mapped_column(String(20))
     bureau: Mapped[str | None] = mapped_column(String(40))
@@ -231,7 +233,7 @@ class SignInFailure(Base):
     __tablename__ = "sign_in_failures"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    username: Mapped[str] = mapped_column(String(60), unique=True)
+    username: Mapped[str] = mapped_column(String(USERNAME_LENGTH), unique=True)
     failures: Mapped[int]
     last_failure_at: Mapped[dt.datetime] = mapped_column(index=True)
     blocked_until: Mapped[dt.datetime | None]

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, defer
 
 from services.intake import feed
 from services.intake.models import ActivityTarget, Report, ReportRevision
+from services.intake.personal_data import refuse_personal_data
 from shared import rules as plan_rules
 from shared.auth import Principal, Role
 from shared.catalog import Catalog
@@ -102,6 +103,28 @@ def _check_seen(report: Report, seen: Seen | None) -> None:
             )
     elif not seen.matches(current):
         raise Stale(report, seen)
+
+
+# The texts a report carries, by the names the pages give them (the API names them too when it
+# refuses personal data in one).
+ACTION_TEXTS = ("note", "delay_reason", "countermeasure")
+TEXT_LABELS = {
+    "narrative": "綜合說明",
+    "reason": "修正原因",
+    "note": "備註",
+    "delay_reason": "落後原因",
+    "countermeasure": "因應對策",
+}
+RETURN_COMMENT_LABEL, REOPEN_REASON_LABEL = "退回意見", "重新開放原因"
+
+
+def _report_texts(narrative: str, reason: str | None, actions: dict):
+    """Every text of a report's content, as (path, Chinese name, text) for the personal-data screen."""
+    yield ("narrative",), TEXT_LABELS["narrative"], narrative
+    yield ("reason",), TEXT_LABELS["reason"], reason
+    for action_id, entry in actions.items():
+        for kind in ACTION_TEXTS:
+            yield ("actions", action_id, kind), f"{action_id} {TEXT_LABELS[kind]}", entry.get(kind)
 
 
 HISTORY_PAGE = 20  # revisions a report shows with it; older ones are read page by page
@@ -510,6 +533,7 @@ def save_report(
     _authorise_bureau_write(principal, bureau, rules)
     _check_period(rules, quarter)
     content = normalise_actions(rules.catalog, bureau, actions)
+    refuse_personal_data(_report_texts(narrative, reason, content))
     report = _load_for_update(session, bureau, quarter, rules)
     if is_locked(report, quarter, rules):
         raise Conflict(f"{quarter.label_zh} is locked for {bureau}; ask a coordinator to reopen it.")
@@ -721,6 +745,7 @@ def return_report(
     seen: Seen | None = None,
 ) -> Report:
     """Return a report to its bureau with a comment saying what to fix."""
+    refuse_personal_data([(("comment",), RETURN_COMMENT_LABEL, comment)])
     report = _coordinator_report(session, rules, bureau, quarter)
     if report.status not in (SUBMITTED, ACCEPTED):
         raise Conflict(f"Only a submitted or accepted report can be returned; this one is {report.status}.")
@@ -741,6 +766,7 @@ def reopen_quarter(
     seen: Seen | None = None,
 ) -> Report:
     """Let a bureau edit a locked quarter again for another lock period."""
+    refuse_personal_data([(("reason",), REOPEN_REASON_LABEL, reason)])
     try:
         rules.catalog.bureau(bureau)
     except KeyError:

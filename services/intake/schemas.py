@@ -6,13 +6,16 @@ import marshmallow as ma
 from flask import current_app
 from flask_smorest.fields import Upload
 
-from services.intake.cases import REF_PATTERN, reject_pii
+from services.intake.cases import REF_MAX_LENGTH, REF_PATTERN, REF_RULE, ref_problem, reject_pii
+from services.intake.models import USERNAME_LENGTH
 from services.intake.users import USER_ROLES
 from shared.auth import Role
-from shared.fields import Count, StrictSchema, Text
+from shared.fields import Code, Count, StrictSchema, Text
 
 YEAR = ma.validate.Range(min=1912, max=2200)
 QUARTER = ma.validate.Range(min=1, max=4)
+INDICATOR_LENGTH = 60  # as outcome_counts.indicator
+EMAIL_LENGTH = 254  # RFC 5321's longest address, as bureau_contacts.email
 
 
 def known_bureau(value: str) -> None:
@@ -29,7 +32,7 @@ class SexCountsSchema(StrictSchema):
 
 
 class ReportActionSchema(StrictSchema):
-    action = ma.fields.String(required=True, metadata={"example": "1.police.1"})
+    action = Code(required=True, metadata={"example": "1.police.1"})
     values = ma.fields.Dict(
         keys=ma.fields.String(),
         values=Count(allow_none=True),
@@ -216,7 +219,7 @@ class HistoryPageSchema(ma.Schema):
 class ReportQuerySchema(StrictSchema):
     year = ma.fields.Integer(validate=YEAR)
     quarter = ma.fields.Integer(validate=QUARTER)
-    bureau = ma.fields.String(validate=known_bureau)
+    bureau = Code(validate=[known_bureau])
     status = ma.fields.String(validate=ma.validate.OneOf(["draft", "submitted", "accepted", "returned"]))
 
 
@@ -240,7 +243,7 @@ class TargetSchema(ma.Schema):
 
 class TargetQuerySchema(StrictSchema):
     year = ma.fields.Integer(validate=YEAR)
-    bureau = ma.fields.String(validate=known_bureau)
+    bureau = Code(validate=[known_bureau])
 
 
 # -- outcome statistics ------------------------------------------------------
@@ -249,7 +252,7 @@ class OutcomeInputSchema(StrictSchema):
 
 
 class OutcomeItemSchema(StrictSchema):
-    indicator = ma.fields.String(required=True)
+    indicator = Code(INDICATOR_LENGTH, required=True)
     year = ma.fields.Integer(required=True, validate=YEAR)
     quarter = ma.fields.Integer(required=True, validate=QUARTER)
     count = Count(required=True)
@@ -286,29 +289,46 @@ class OutcomeWithHistorySchema(OutcomeSchema):
 
 
 class OutcomeQuerySchema(StrictSchema):
-    indicator = ma.fields.String()
+    indicator = Code(INDICATOR_LENGTH)
     year = ma.fields.Integer(validate=YEAR)
 
 
 # -- case records ------------------------------------------------------------
+class CaseRef(ma.fields.String):
+    """A case reference, trimmed (`X` and `X\\n` are one reference) and checked (cases.ref_problem)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        ref = super()._deserialize(value, attr, data, **kwargs).strip()
+        problem = ref_problem(ref)
+        if problem:
+            raise ma.ValidationError(problem)
+        return ref
+
+
 class CaseRecordSchema(StrictSchema):
-    ref = ma.fields.String(
+    ref = CaseRef(
         required=True,
-        validate=ma.validate.Regexp(REF_PATTERN),
-        metadata={"description": "Opaque external reference; re-uploading it updates the record"},
+        metadata={
+            "description": f"Opaque external reference, re-uploading it updates the record: {REF_RULE}",
+            "pattern": f"^{REF_PATTERN.pattern}$",
+            "maxLength": REF_MAX_LENGTH,
+            "example": "NTPC-111-0001",
+        },
     )
     date = ma.fields.Date(required=True)
-    category = ma.fields.String(required=True)
+    category = Code(required=True)
     types = ma.fields.List(
-        ma.fields.Integer(strict=True), load_default=list, validate=ma.validate.Length(max=10)
+        ma.fields.Integer(strict=True, validate=ma.validate.Range(min=1, max=99)),
+        load_default=list,
+        validate=ma.validate.Length(max=10),
     )
     role = ma.fields.String(required=True, validate=ma.validate.OneOf(["suspect", "victim"]))
     sex = ma.fields.String(required=True, validate=ma.validate.OneOf(["male", "female"]))
-    age_band = ma.fields.String()
+    age_band = Code()
     age = ma.fields.Integer(strict=True, validate=ma.validate.Range(min=0, max=130))
-    cause = ma.fields.String()
-    relationship = ma.fields.String()
-    district = ma.fields.String()
+    cause = Code()
+    relationship = Code()
+    district = Code()
 
 
 class CaseBatchSchema(StrictSchema):
@@ -350,7 +370,7 @@ class CaseQuerySchema(StrictSchema):
     after_id = ma.fields.Integer(load_default=0, validate=ma.validate.Range(min=0, max=2**31 - 1))
     limit = ma.fields.Integer(load_default=100, validate=ma.validate.Range(min=1, max=1000))
     year = ma.fields.Integer(validate=YEAR)
-    category = ma.fields.String()
+    category = Code()
 
 
 # -- change feed -------------------------------------------------------------
@@ -378,7 +398,7 @@ class ChangePageSchema(ma.Schema):
 
 # -- bureau directory ---------------------------------------------------------
 class ContactSchema(StrictSchema):
-    email = ma.fields.Email(required=True)
+    email = ma.fields.Email(required=True, validate=ma.validate.Length(max=EMAIL_LENGTH))
     name = Text(max_length=100, allow_none=True, load_default=None)
 
 
@@ -399,7 +419,7 @@ class BureauSchema(ma.Schema):
 class TokenInputSchema(StrictSchema):
     name = Text(required=True, max_length=100, validate=[ma.validate.Length(min=1)])
     role = ma.fields.String(required=True, validate=ma.validate.OneOf([r.value for r in Role]))
-    bureau = ma.fields.String(allow_none=True, load_default=None)
+    bureau = Code(allow_none=True, load_default=None)
 
 
 class TokenSchema(ma.Schema):
@@ -437,10 +457,13 @@ MIN_PASSWORD_LENGTH = 10
 class UserInputSchema(StrictSchema):
     username = ma.fields.String(
         required=True,
-        validate=ma.validate.Regexp(
-            r"^[A-Za-z0-9][A-Za-z0-9._-]{2,59}$",
-            error="3-60 letters, digits, '.', '_' or '-', starting with a letter or digit.",
-        ),
+        validate=[
+            ma.validate.Regexp(
+                r"^[A-Za-z0-9][A-Za-z0-9._-]{2,59}$",
+                error="3-60 letters, digits, '.', '_' or '-', starting with a letter or digit.",
+            ),
+            ma.validate.Length(max=USERNAME_LENGTH),
+        ],
         metadata={"description": "Case-insensitive; stored in lower case", "example": "police.chen"},
     )
     name = Text(
@@ -450,9 +473,7 @@ class UserInputSchema(StrictSchema):
         metadata={"description": "Shown as the actor in report histories; the user name if omitted"},
     )
     role = ma.fields.String(required=True, validate=ma.validate.OneOf([r.value for r in USER_ROLES]))
-    bureau = ma.fields.String(
-        allow_none=True, load_default=None, metadata={"description": "Required for bureau users"}
-    )
+    bureau = Code(allow_none=True, load_default=None, metadata={"description": "Required for bureau users"})
     password = ma.fields.String(
         required=True,
         load_only=True,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from shared.fields import StrictSchema
+from shared.fields import Code, StrictSchema
 
 YEAR = ma.validate.Range(min=1912, max=2200)
 QUARTER = ma.validate.Range(min=1, max=4)
@@ -74,7 +74,7 @@ class IndicatorSchema(ma.Schema):
 
 # -- trends ------------------------------------------------------------------
 class TrendQuerySchema(StrictSchema):
-    indicator = ma.fields.String(required=True)
+    indicator = Code(60, required=True)
     from_year = ma.fields.Integer(
         validate=YEAR, metadata={"description": "Default: the plan's first history year"}
     )
@@ -166,8 +166,8 @@ class ComplianceSchema(ComplianceSummarySchema):
 class ProgressQuerySchema(StrictSchema):
     year = ma.fields.Integer(validate=YEAR)
     quarter = ma.fields.Integer(validate=QUARTER)
-    bureau = ma.fields.String()
-    program = ma.fields.String()
+    bureau = Code()
+    program = Code()
 
     @ma.validates_schema
     def check_pair(self, data, **kwargs):
@@ -182,8 +182,8 @@ class SexCountsSchema(ma.Schema):
 
 class ActionProgressSchema(ma.Schema):
     action = ma.fields.String()
-    bureau = ma.fields.String()
-    program = ma.fields.String()
+    bureau = Code()
+    program = Code()
     metric = ma.fields.String()
     metric_name = ma.fields.String()
     unit = ma.fields.String()
@@ -241,7 +241,7 @@ class TableQuerySchema(StrictSchema):
     to_year = ma.fields.Integer(
         validate=YEAR, metadata={"description": "Default: the latest year with records"}
     )
-    category = ma.fields.String(metadata={"description": "A crime category of the catalog; default: all"})
+    category = Code(metadata={"description": "A crime category of the catalog; default: all"})
     format = ma.fields.String(load_default="json", validate=ma.validate.OneOf(FORMATS))
 
     @ma.validates_schema

@@ -5,13 +5,13 @@ from __future__ import annotations
 import marshmallow as ma
 
 from services.notify.models import BUREAU_RULES, RULES, STATUSES
-from shared.fields import StrictSchema, Text
+from shared.fields import Code, StrictSchema, Text
 
 
 class NotificationQuerySchema(StrictSchema):
     status = ma.fields.String(validate=ma.validate.OneOf(STATUSES))
     rule = ma.fields.String(validate=ma.validate.OneOf(RULES))
-    bureau = ma.fields.String()
+    bureau = Code()
     year = ma.fields.Integer(validate=ma.validate.Range(min=1912, max=2200))
     quarter = ma.fields.Integer(validate=ma.validate.Range(min=1, max=4))
     limit = ma.fields.Integer(load_default=100, validate=ma.validate.Range(min=1, max=1000))
@@ -88,7 +88,7 @@ class EvaluationSchema(ma.Schema):
 
 class SilenceInputSchema(StrictSchema):
     rule = ma.fields.String(required=True, validate=ma.validate.OneOf(BUREAU_RULES))
-    bureau = ma.fields.String(required=True)
+    bureau = Code(required=True)
     until = ma.fields.Date(
         required=True, metadata={"description": "Last silenced day (Asia/Taipei), inclusive"}
     )
@@ -116,5 +116,5 @@ class SilenceQuerySchema(StrictSchema):
     active = ma.fields.Boolean(
         metadata={"description": "Only silences in force today (or only expired ones)"}
     )
-    bureau = ma.fields.String()
+    bureau = Code()
     rule = ma.fields.String(validate=ma.validate.OneOf(BUREAU_RULES))

@@ -80,7 +80,81 @@ def test_anything_that_looks_like_personal_data_rejects_the_whole_upload(api, fi
 
 
 def test_references_and_dates_that_merely_contain_digits_are_not_mistaken_for_pii(api):
-    records = [record("NTPC-2022-000123"), record("case:2021/05/0001"), record("B12-3456")]
+    records = [record("NTPC-111-0001"), record("DEMO-2022Q1-000123"), record("B12-3456", date="2016-01-01")]
+    assert api.post("statistics", CASES, json={"records": records}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "ref",
+    [
+        "R-2022-0001",  # 8 digits in a row: an ID or a phone number could hide in such a run
+        "N-12345678",
+        "case:2021/05/0001",
+        "2022-0001",
+        "NTPC--1",
+        "NTPC-",
+        "A B",
+        "x" * 33,
+        "x" * 64 + "\n",
+    ],
+)
+def test_refs_outside_the_documented_pattern_are_refused_and_named(api, ref):
+    response = api.post("statistics", CASES, json={"records": [record(ref)]})
+    assert response.status_code == 422
+    assert "at most 7 digits in a row" in str(response.json["errors"]["json"]["records"]["0"]["ref"])
+    assert stored(api) == []
+
+
+def test_a_long_ref_with_a_line_break_is_a_clear_422_on_every_database(api):
+    for body in (
+        {"records": [record("X" * 64 + "\n")]},
+        {"records": [record("R-1"), record(" " * 10 + "X" * 40)]},
+    ):
+        response = api.post("statistics", CASES, json=body)
+        assert response.status_code == 422
+        assert response.content_type == "application/problem+json"
+    csv = (
+        "ref,date,category,role,sex,age_band\n"
+        + "X" * 64
+        + "Y,2021-01-02,secret_filming,suspect,male,30-39\n"
+    )
+    assert api.post("statistics", CASES + "/csv", data=csv, content_type="text/csv").status_code == 422
+    assert stored(api) == []
+
+
+def test_refs_are_trimmed_so_x_and_x_with_a_line_break_are_one_record(api):
+    assert api.post("statistics", CASES, json={"records": [record("X")]}).json["created"] == 1
+    again = api.post("statistics", CASES, json={"records": [record("X\n", age_band="30-39")]})
+    assert again.json == {"received": 1, "created": 0, "updated": 1, "unchanged": 0}
+    twice = api.post("statistics", CASES, json={"records": [record(" X"), record("X\t")]})
+    assert twice.status_code == 422
+    assert "appears twice" in str(twice.json["errors"])
+    assert [(r["ref"], r["age_band"]) for r in stored(api)] == [("X", "30-39")]
+
+
+@pytest.mark.parametrize("date", ["0001-01-01", "9999-12-31", "2015-12-31", "2022-07-07"])
+def test_case_dates_outside_the_plans_years_or_in_the_future_are_refused(api, clock, date):
+    clock.set_taipei(2022, 7, 6, 4, 0)  # still 5 July in UTC
+    for response in (
+        api.post("statistics", CASES, json={"records": [record("R-1", date=date)]}),
+        api.post(
+            "statistics",
+            CASES + "/csv",
+            data=f"ref,date,category,role,sex,age_band\nR-1,{date},secret_filming,suspect,male,30-39\n",
+            content_type="text/csv",
+        ),
+    ):
+        assert response.status_code == 422
+        errors = next(iter(response.json["errors"].values()))
+        assert errors["date"] == [
+            "Must be from 2016-01-01 to 2022-07-06: the plan's years, up to today (Asia/Taipei)."
+        ]
+    assert stored(api) == []
+
+
+def test_case_dates_from_the_plans_first_year_to_today_in_taipei_are_accepted(api, clock):
+    clock.set_taipei(2022, 7, 6, 4, 0)
+    records = [record("R-1", date="2016-01-01"), record("R-2", date="2022-07-06")]
     assert api.post("statistics", CASES, json={"records": records}).status_code == 200
 
 
@@ -108,6 +182,7 @@ def test_an_upload_with_one_bad_record_saves_nothing_and_names_the_row(api):
         {"category": "theft"},
         {"phone": "x"},
         {"ref": ""},
+        {"ref": "   "},
         {"ref": "x" * 65},
     ],
 )

@@ -85,3 +85,42 @@ def count_rows(app) -> dict:
     tables = ("reports", "report_revisions", "changes", "idempotent_requests")
     with app.extensions["database"].engine.connect() as connection:
         return {t: connection.execute(text(f"SELECT COUNT(*) FROM {t}")).scalar() for t in tables}
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "content_type"),
+    [
+        (REPORT, "[" * 100_000 + "]" * 100_000, "application/json"),
+        (REPORT, '{"narrative":' * 50_000 + '"x"' + "}" * 50_000, "application/merge-patch+json"),
+        ("/api/v1/cases", '{"records": [{"district": ' + "[" * 900 + "]" * 900 + "}]}", "application/json"),
+        (REPORT, '{"narrative": "x", "actions": ' + "[" * 33 + "]" * 33 + "}", "application/json"),
+    ],
+    ids=["array", "merge patch", "case record", "one level too deep"],
+)
+def test_deeply_nested_json_is_a_clear_400_before_it_is_parsed(api, path, body, content_type):
+    method = (
+        "PATCH" if content_type == "application/merge-patch+json" else ("POST" if "cases" in path else "PUT")
+    )
+    who = "statistics" if "cases" in path else "police"
+    body = assert_problem(api.request(who, method, path, data=body, content_type=content_type), 400)
+    assert body["detail"] == "The JSON body nests deeper than 32 levels."
+    assert api.get("police", REPORT).status_code == 404
+
+
+def test_json_nested_as_deeply_as_allowed_is_read(api):
+    nested = "[" * 31 + "]" * 31
+    response = api.put(
+        "police",
+        REPORT,
+        data='{"narrative": "x", "actions": ' + nested + "}",
+        content_type="application/json",
+    )
+    assert_problem(response, 422)  # read, and refused for its content
+
+
+def test_a_contact_address_longer_than_an_address_can_be_is_a_clear_422(api):
+    address = "x" * 64 + "@" + ("d" * 60 + ".") * 4 + "tw"  # 311 characters, each part of valid length
+    response = api.put("admin", "/api/v1/bureaus/police/contacts", json={"contacts": [{"email": address}]})
+    body = assert_problem(response, 422)
+    assert body["errors"]["json"]["contacts"]["0"]["email"] == ["Longer than maximum length 254."]
+    assert {b["id"]: b["contacts"] for b in api.get("admin", "/api/v1/bureaus").json}["police"] == []

@@ -168,3 +168,22 @@ def test_an_evaluation_that_cannot_reach_kpi_answers_503_and_is_recorded(world, 
     (evaluation,) = notify.api("coordinator", "GET", "/api/v1/evaluations").json
     assert evaluation["outcome"] == "error"
     assert notify.rows() == []
+
+
+def test_deeply_nested_json_is_a_clear_400_before_it_is_parsed(notify):
+    for body in ("[" * 100_000 + "]" * 100_000, '{"dry_run":' * 50_000 + "true" + "}" * 50_000):
+        response = notify.api(
+            "coordinator", "POST", "/api/v1/evaluations", data=body, content_type="application/json"
+        )
+        assert response.status_code == 400
+        assert response.content_type == "application/problem+json"
+        assert response.json["detail"] == "The JSON body nests deeper than 32 levels."
+    assert notify.api("admin", "GET", "/api/v1/evaluations").json == []
+
+
+def test_paging_beyond_any_database_integer_is_a_clear_422(notify):
+    for query in ("offset=3313151046385623746224324608", "limit=3313151046385623746224324608", "offset=-1"):
+        response = notify.api("coordinator", "GET", f"/api/v1/notifications?{query}")
+        assert response.status_code == 422, query
+        assert response.content_type == "application/problem+json"
+    assert notify.api("coordinator", "GET", f"/api/v1/notifications?offset={2**62}").json == []

@@ -80,7 +80,7 @@ def client(server, ledger: Ledger, number: int, tokens: dict, stop_at: float):
                 with ledger.lock:
                     ledger.revisions[path] += 1
         else:
-            refs = [f"L{number:02d}-{sequence:05d}-{i:03d}" for i in range(50)]
+            refs = [f"L{number:02d}-{sequence:05d}-C{i:03d}" for i in range(50)]
             response = http.post(
                 server.url + "/api/v1/cases",
                 json={"records": [record(ref) for ref in refs]},

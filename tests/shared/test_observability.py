@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import random
+import string
 from unittest import mock
 
 from prometheus_client import REGISTRY
+from prometheus_client.parser import text_string_to_metric_families
 
 from services.intake import create_app
+from shared.observability import KNOWN_METHODS
 
 
 def test_the_registry_is_built_once_and_each_scrape_reads_the_default_registry_once(intake_db_url):
@@ -22,3 +26,30 @@ def test_the_registry_is_built_once_and_each_scrape_reads_the_default_registry_o
         assert first == 1 and collected.call_count == 2
     finally:
         app.extensions["database"].dispose()
+
+
+def test_request_metrics_label_only_known_methods_and_routes(intake_db_url):
+    app = create_app({"DATABASE_URL": intake_db_url, "TESTING": True})
+    client = app.test_client()
+    chance = random.Random(14)
+    try:
+        for _ in range(50):
+            method = "".join(chance.choices(string.ascii_uppercase, k=chance.randint(3, 12)))
+            path = "/" + "/".join(
+                chance.choice(["api", "v1", "reports", "x" * chance.randint(1, 9)]) for _ in range(3)
+            )
+            client.open(path, method=method)
+            client.open("/api/v1/catalog", method=method)
+            client.get(path)
+        samples = [
+            sample.labels
+            for family in text_string_to_metric_families(client.get("/metrics").get_data(as_text=True))
+            for sample in family.samples
+            if sample.name == "dgbv_http_requests_total" and sample.labels.get("service") == "intake"
+        ]
+    finally:
+        app.extensions["database"].dispose()
+    routes = {rule.rule for rule in app.url_map.iter_rules()}
+    assert {labels["method"] for labels in samples} <= KNOWN_METHODS | {"other"}
+    assert {labels["endpoint"] for labels in samples} <= routes | {"unmatched"}
+    assert any(labels["method"] == "other" for labels in samples)

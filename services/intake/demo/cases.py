@@ -84,7 +84,7 @@ class CaseDrawer:
             for (age_band, cause, relationship), kind, place in zip(drawn, kinds, places, strict=True):
                 number += 1
                 yield {
-                    "ref": f"{DEMO_REF_PREFIX}{quarter}-{number:07d}",
+                    "ref": f"{DEMO_REF_PREFIX}{quarter}-{number:06d}",
                     "date": quarter.start + dt.timedelta(days=rng.randrange(days)),
                     "category": category,
                     "types": list(kind),

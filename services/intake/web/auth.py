@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 import marshmallow as ma
 from flask import current_app, flash, g, redirect, render_template, request, session, url_for
+from werkzeug.urls import iri_to_uri
 
 from services.intake import users
 from services.intake.context import now
@@ -56,15 +57,16 @@ def signed_in(*roles: Role):
 
 
 def _safe_next(target: str | None) -> str | None:
-    """Only a path on this site: never another host (an open redirect)."""
-    if not target:
+    """Only a path on this site: never another host (an open redirect), never a line break or other
+    control character (a header of its own), and percent-encoded, as a Location header must be."""
+    if not target or any(character.isspace() or not character.isprintable() for character in target):
         return None
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return None
     if "\\" in target:
         return None
-    return target
+    return iri_to_uri(target)
 
 
 def home_of(user) -> str:

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from services.intake import excel, reports, workbooks
 from services.intake.context import REPORT_PATH, current_catalog, current_rules, send_download
 from services.intake.metrics import REPORTS_SUBMITTED
+from services.intake.personal_data import PersonalData
 from services.intake.web import bp, labels, review
 from services.intake.web.auth import signed_in
 from services.intake.web.common import (
@@ -247,6 +248,10 @@ def _explain_upload(error: DomainError, upload: FormState, session, bureau, peri
     errors = error.errors or {}
     if isinstance(error, Conflict):
         upload.page_errors.append(conflict_message(session, bureau, period, rules))
+    elif isinstance(error, PersonalData):
+        upload.page_errors.append("上傳的 Excel 含有疑似個人資料，未儲存任何資料：")
+        for found in error.found:
+            upload.add("cells", f"{found.label}：{found.message_zh}")
     elif any(excel.is_cell_ref(key) for key in errors):
         upload.page_errors.append("上傳的 Excel 有錯誤，未儲存任何資料。請修正以下儲存格後再上傳：")
         for ref, texts in errors.items():

@@ -12,13 +12,16 @@ from dataclasses import dataclass, field
 
 import marshmallow as ma
 
+from services.intake import users
+from services.intake.models import USERNAME_LENGTH
+from services.intake.personal_data import PersonalData
+from services.intake.reports import ACTION_TEXTS, TEXT_LABELS
 from shared import rules as plan_rules
 from shared.catalog import Action, Catalog
 from shared.errors import DomainError
 from shared.fields import CONTROL_CHARACTERS, MAX_COUNT
 
 NOTE_LENGTH, NARRATIVE_LENGTH, REASON_LENGTH = 2000, 20000, 2000
-ACTION_TEXTS = ("note", "delay_reason", "countermeasure")
 
 MISSING_VALUE = "送出前必須填寫此欄（沒有辦理請填 0）。"
 DOMAIN_MESSAGES = {
@@ -208,6 +211,10 @@ def stored_actions(content: dict) -> dict:
 
 def explain(error: DomainError, actions: tuple[Action, ...], content: dict, state: FormState) -> None:
     """Put the report logic's errors (English, keyed by action) beside the right inputs, in Chinese."""
+    if isinstance(error, PersonalData):
+        for found in error.found:
+            state.add(input_of(found.path), found.message_zh)
+        return
     known = {action.id: action for action in actions}
     typed = stored_actions(content)
     understood = False
@@ -236,6 +243,12 @@ def explain(error: DomainError, actions: tuple[Action, ...], content: dict, stat
             understood = True
     if not understood:
         state.page_errors.append("資料有誤，未能儲存，請檢查後再試。")
+
+
+def input_of(path: tuple[str, ...]) -> str:
+    """The input a text of the report logic's errors was typed into: ("actions", "1.police.1",
+    "note") is note-1-police-1."""
+    return text_field(path[2], path[1]) if path[0] == "actions" else path[-1]
 
 
 def _missing_inputs(action: Action, entry: dict) -> list[str]:
@@ -281,8 +294,7 @@ def values_of_report(sheet) -> dict[str, str]:
 
 def field_titles(sheet) -> dict[str, str]:
     """What each input of the report form is called in the list of errors at the top."""
-    titles = {"narrative": "綜合說明", "reason": "修正原因"}
-    names = {"note": "備註", "delay_reason": "落後原因", "countermeasure": "因應對策"}
+    titles = {name: TEXT_LABELS[name] for name in ("narrative", "reason")}
     for action in sheet.actions:
         for line in action.metrics:
             titles[value_field(action.action.id, line.metric.id)] = f"{action.action.id} {line.metric.name}"
@@ -290,8 +302,8 @@ def field_titles(sheet) -> dict[str, str]:
                 titles[value_field(action.action.id, line.metric.id, sex)] = (
                     f"{action.action.id} {line.metric.name}（{label}）"
                 )
-        for kind, name in names.items():
-            titles[text_field(kind, action.action.id)] = f"{action.action.id} {name}"
+        for kind in ACTION_TEXTS:
+            titles[text_field(kind, action.action.id)] = f"{action.action.id} {TEXT_LABELS[kind]}"
     return titles
 
 
@@ -302,13 +314,19 @@ class SignInForm(ma.Schema):
     class Meta:
         unknown = ma.EXCLUDE
 
-    username = FormText(60, required=True, blank_message="請輸入帳號。")
+    username = FormText(USERNAME_LENGTH, required=True, blank_message="請輸入帳號。")
     password = ma.fields.String(
         required=True,
         validate=ma.validate.Length(min=1, max=200, error="請輸入密碼。"),
         error_messages={"required": "請輸入密碼。"},
     )
     next = ma.fields.String(load_default="")
+
+    @ma.validates("username")
+    def fits_a_user_name(self, username: str, **kwargs) -> None:
+        """User names are compared in lower case, which some letters lengthen (İ becomes i̇)."""
+        if len(users.normalise_username(username)) > USERNAME_LENGTH:
+            raise ma.ValidationError(f"帳號最多 {USERNAME_LENGTH} 字，請確認。")
 
 
 class AcceptForm(ma.Schema):

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from services.intake import reports
 from services.intake.context import REPORT_PATH, current_catalog, current_rules
+from services.intake.personal_data import PersonalData
 from services.intake.web import bp, labels
 from services.intake.web.auth import signed_in
 from services.intake.web.common import (
@@ -129,10 +130,16 @@ def _review_action(bureau: str, year: int, quarter: int, form_schema, act, done:
         return render_review(session, bureau, period, state=state, status=409, stale_since=data["revision"])
     except (Conflict, Invalid) as error:
         session.rollback()
-        message = (
-            conflict_message(session, bureau, period, rules) if isinstance(error, Conflict) else error.detail
-        )
-        state = FormState(values=typed, page_errors=[message])
+        state = FormState(values=typed)
+        if isinstance(error, PersonalData):
+            for found in error.found:
+                state.add(found.path[-1], found.message_zh)
+        else:
+            state.page_errors.append(
+                conflict_message(session, bureau, period, rules)
+                if isinstance(error, Conflict)
+                else error.detail
+            )
         return render_review(
             session, bureau, period, state=state, status=error.status, seen_revision=data["revision"]
         )

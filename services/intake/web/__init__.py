@@ -7,6 +7,7 @@ JavaScript: every page is a plain HTML form that works with a keyboard and on a 
 from __future__ import annotations
 
 import logging
+import threading
 
 from flask import Blueprint, Flask, current_app, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
@@ -78,6 +79,10 @@ def init_app(app: Flask) -> None:
     from services.intake.web import auth, bureau, forms, labels, review  # noqa: F401 - they register routes
 
     csrf.init_app(app)
+    # Password checks running at once in this process (users.sign_in): beyond them, 503 at once.
+    app.extensions["sign_in_slots"] = threading.BoundedSemaphore(
+        app.config["SIGN_IN_CONCURRENT_VERIFICATIONS"]
+    )
     if not app.config.get("SECRET_KEY"):
         log.warning("SECRET_KEY is not set: the web pages answer 503 until it is (the API works)")
     app.jinja_env.globals.update(

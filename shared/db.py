@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from flask import Flask, current_app, g, request
-from sqlalchemy import DateTime, Engine, TypeDecorator, create_engine, event
+from sqlalchemy import DateTime, Engine, TypeDecorator, create_engine, delete, event, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -101,6 +101,13 @@ def get_session() -> Session:
     if "db_session" not in g:
         g.db_session = get_database().session(write=request.method not in READ_ONLY_METHODS)
     return g.db_session
+
+
+def purge(session: Session, model, *conditions, batch: int = 500) -> None:
+    """Delete up to `batch` rows nobody needs any more, skipping rows another transaction holds,
+    so that two writers purging at once never deadlock (PostgreSQL; SQLite has one writer)."""
+    stale = select(model.id).where(*conditions).limit(batch).with_for_update(skip_locked=True)
+    session.execute(delete(model).where(model.id.in_(stale)).execution_options(synchronize_session=False))
 
 
 def _commit_successful_request(response):

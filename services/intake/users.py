@@ -28,7 +28,7 @@ from services.intake.models import RateBucket, SignInFailure, User, UserSession
 from services.intake.tokens import digest
 from shared.auth import Principal, Role
 from shared.catalog import Catalog
-from shared.db import Database
+from shared.db import Database, purge
 from shared.errors import Conflict, Invalid, NotFound
 
 # People sign in to read or write reports; services and statisticians use API tokens.
@@ -198,7 +198,7 @@ def principal_of(user: User) -> Principal:
 # -- sessions ------------------------------------------------------------------------------
 def start_session(session: Session, user: User, now: dt.datetime, lifetime: dt.timedelta) -> str:
     """A new session of the user, lasting `lifetime`; returns the secret the cookie carries."""
-    _purge(session, UserSession, UserSession.expires_at <= now)
+    purge(session, UserSession, UserSession.expires_at <= now)
     secret = secrets.token_urlsafe(32)
     session.add(
         UserSession(digest=digest(secret), user_id=user.id, created_at=now, expires_at=now + lifetime)
@@ -254,12 +254,6 @@ def _dummy() -> str:
     if _dummy_hash is None:
         _dummy_hash = _hasher.hash("not the password of anyone")
     return _dummy_hash
-
-
-def _purge(session: Session, model, *conditions) -> None:
-    """Delete rows nobody needs any more, skipping rows another transaction holds (no deadlock)."""
-    stale = select(model.id).where(*conditions).limit(500).with_for_update(skip_locked=True)
-    session.execute(delete(model).where(model.id.in_(stale)).execution_options(synchronize_session=False))
 
 
 def _locked(session: Session, model, **key):
@@ -330,8 +324,8 @@ def _admit(
     """Refuse an attempt that must wait, or count it as a failure before its password is checked:
     a success takes the failure back. Counting first means no burst of parallel guesses slips
     past a count that is only written after each slow check."""
-    _purge(session, SignInFailure, SignInFailure.last_failure_at < now - policy.forget_after)
-    _purge(session, RateBucket, RateBucket.full_at < now)  # a full bucket is the same as none
+    purge(session, SignInFailure, SignInFailure.last_failure_at < now - policy.forget_after)
+    purge(session, RateBucket, RateBucket.full_at < now)  # a full bucket is the same as none
     record = _locked(session, SignInFailure, username=username, client=client)
     if record is not None and record.blocked_until is not None and record.blocked_until > now:
         return _Admission(SignIn(None, _seconds_until(record.blocked_until, now)))

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
+
+from tests.helpers.databases import inserts_refused
 
 CASES = "/api/v1/cases"
 
@@ -178,3 +182,31 @@ def test_case_records_never_reach_a_log_line(api, caplog):
     api.get("statistics", CASES)
     assert caplog.records
     assert not [r for r in caplog.records if sentinel in f"{r.getMessage()} {r.__dict__}"]
+
+
+def test_a_database_error_during_an_upload_puts_no_case_record_in_the_logs(api, intake_db_url, caplog):
+    """The database refuses the write; neither the logs (at DEBUG, where SQLAlchemy echoes its
+    statements) nor the answer repeat a ref, district or cause of the batch."""
+    caplog.set_level(logging.DEBUG)
+    records = [record(f"LEAKCHECK-{i:03d}", district="sanxia", cause="quarrel_revenge") for i in range(20)]
+    with inserts_refused(intake_db_url, "case_records"):
+        refused = api.post("statistics", "/api/v1/cases", json={"records": records})
+        refused_csv = api.post(
+            "statistics",
+            "/api/v1/cases/csv",
+            data="ref,date,category,types,role,sex,age_band,cause,district\n"
+            + "".join(
+                f"LEAKCHECK-C{i},2021-03-04,secret_filming,2,suspect,male,24-29,quarrel_revenge,sanxia\n"
+                for i in range(5)
+            ),
+            content_type="text/csv",
+        )
+    for response in (refused, refused_csv):
+        assert response.status_code in (409, 500)  # SQLite: a constraint; PostgreSQL: an error
+        assert "LEAKCHECK" not in response.get_data(as_text=True)
+    logged = "\n".join(f"{r.getMessage()} {r.exc_text or ''} {r.__dict__}" for r in caplog.records)
+    for value in ("LEAKCHECK", "sanxia", "quarrel_revenge"):
+        assert value not in logged, value
+    if refused.status_code == 500:  # the error was logged, in words that quote nothing
+        assert "inserts are refused here" in logged
+    assert stored(api) == []

@@ -15,6 +15,7 @@ from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException, NotFound
 
 from shared import rules as plan_rules
+from shared.db import log_failure
 from shared.errors import DomainError, problem_response
 from shared.periods import format_roc_date
 
@@ -69,7 +70,7 @@ def _unexpected(error: Exception):
     if isinstance(error, sa_exc.OperationalError | sa_exc.TimeoutError | sa_exc.DisconnectionError):
         log.warning("database unavailable: %s", type(error).__name__)
         return error_page(503)
-    log.exception("unhandled error", exc_info=error)
+    log_failure(log, "unhandled error", error)
     return error_page(500)
 
 

@@ -159,6 +159,31 @@ def test_csv_upload_as_a_file_and_its_refusals(api):
     assert "Unknown CSV columns: name" in unknown.json["detail"]
 
 
+def test_a_csv_file_retried_with_its_idempotency_key_gets_the_first_answer_whatever_the_boundary(api):
+    """A form is sent with a new multipart boundary on every try: the key compares what it carries."""
+    csv_text = "ref,date,category,role,sex,age_band\nF-1,2021-01-02,secret_filming,suspect,male,40-49\n"
+
+    def send(boundary: str, text: str = csv_text):
+        body = (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="cases.csv"\r\n'
+            f"Content-Type: text/csv\r\n\r\n{text}\r\n--{boundary}--\r\n"
+        )
+        return api.post(
+            "statistics",
+            CASES + "/csv",
+            data=body.encode(),
+            content_type=f"multipart/form-data; boundary={boundary}",
+            headers={"Idempotency-Key": "csv-batch-7"},
+        )
+
+    first = send("first-try-boundary")
+    assert first.json == {"received": 1, "created": 1, "updated": 0, "unchanged": 0}
+    retry = send("second-try-boundary")
+    assert retry.headers["Idempotent-Replayed"] == "true" and retry.json == first.json
+    other = send("third-try-boundary", csv_text.replace("F-1", "F-2"))
+    assert other.status_code == 422  # the same key for another file
+
+
 @pytest.mark.parametrize("who", ["viewer", "coordinator", "police", "service"])
 def test_case_records_are_written_only_by_statistics_and_admin(api, who):
     assert api.post(who, CASES, json={"records": [record("R-1")]}).status_code == 403

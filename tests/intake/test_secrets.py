@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import pytest
 from sqlalchemy import text
 
 from services.intake import create_app
 from services.intake.config import SETTINGS
 from shared.settings import SettingsError, load
-from tests.helpers.processes import ROOT, run_cli
+from tests.helpers.processes import run_cli, run_command
 
 STRONG_ADMIN = "dgbv_first-admin-token-0123456789abcdefXYZ"
 NEW_ADMIN = "dgbv_second-admin-token-9876543210zyxwvuQRS"
@@ -87,14 +83,7 @@ def test_a_weak_token_in_the_environment_is_refused_without_repeating_it(variabl
 def test_intake_refuses_to_start_with_a_weak_admin_token(intake_db_url, tmp_path):
     env = {"DATABASE_URL": intake_db_url, "INTAKE_ADMIN_TOKEN": "x", "DGBV_VAR_DIR": str(tmp_path)}
     for command in (["services.intake", "migrate"], ["services.intake", "serve"]):
-        result = subprocess.run(
-            [sys.executable, "-m", *command],
-            cwd=ROOT,
-            env={**os.environ, **env},
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        result = run_command(command, env)
         assert result.returncode != 0
         assert "cannot start: INTAKE_ADMIN_TOKEN: must be at least 32 characters" in result.stderr
 

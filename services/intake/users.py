@@ -222,6 +222,7 @@ def end_session(session: Session, secret: str) -> None:
 
 
 def end_sessions_of(session: Session, user: User) -> None:
+    """End every session of the user, on every device, for good."""
     session.execute(delete(UserSession).where(UserSession.user_id == user.id))
 
 
@@ -296,7 +297,12 @@ def _give_back(session: Session, key: str, rate: Rate, now: dt.datetime) -> None
 
 
 def _count_failure(
-    session: Session, record: SignInFailure | None, username: str, client: str, now: dt.datetime, policy
+    session: Session,
+    record: SignInFailure | None,
+    username: str,
+    client: str,
+    now: dt.datetime,
+    policy: SignInPolicy,
 ) -> SignInFailure:
     """Count one more failure of a name from a client and set the wait."""
     forgotten = now - policy.forget_after
@@ -377,8 +383,9 @@ def sign_in(
                 return admission.refused
             user = session.scalar(select(User).where(User.username == username))
             known = user is not None and user.active
-            password_hash = user.password_hash if known else _dummy()
-        verified = _verify(password_hash, password) and known  # outside any transaction: no lock held
+            password_hash = user.password_hash if known else None
+        # Outside any transaction: no lock is held while hashing.
+        verified = _verify(password_hash or _dummy(), password) and known
     finally:
         slots.release()
     if not verified:

@@ -239,11 +239,12 @@ def client_key(address: str | None) -> str:
     return str(getattr(ip, "ipv4_mapped", None) or ip)
 
 
-def _verify(password_hash: str, password: str) -> bool:
-    """Whether a password matches a hash (a malformed hash never matches)."""
-    PASSWORD_VERIFICATIONS.inc()
+def _verify(password_hash: str | None, password: str) -> bool:
+    """Whether a password matches a hash (a malformed hash never matches); without a hash (an
+    unknown or inactive user name), the same check against a hash nobody's password matches."""
+    PASSWORD_VERIFICATIONS.labels("known" if password_hash else "unknown").inc()
     try:
-        return _hasher.verify(password_hash, password)
+        return _hasher.verify(password_hash or _dummy(), password)
     except (VerificationError, InvalidHashError):
         return False
 
@@ -385,7 +386,7 @@ def sign_in(
             known = user is not None and user.active
             password_hash = user.password_hash if known else None
         # Outside any transaction: no lock is held while hashing.
-        verified = _verify(password_hash or _dummy(), password) and known
+        verified = _verify(password_hash, password) and known
     finally:
         slots.release()
     if not verified:

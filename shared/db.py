@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
 from flask import Flask, current_app, g, request
-from sqlalchemy import DateTime, Engine, TypeDecorator, create_engine, event
+from sqlalchemy import DateTime, Engine, TypeDecorator, create_engine, delete, event, select
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -29,14 +31,18 @@ def normalise_url(url: str) -> str:
 
 
 def make_engine(url: str) -> Engine:
-    """Create an engine; SQLite gets WAL, a busy timeout and explicit BEGIN modes."""
+    """Create an engine; SQLite gets WAL, a busy timeout and explicit BEGIN modes.
+
+    No engine puts a statement's parameters in its errors (`hide_parameters`): they are case
+    records, reports and secrets, and errors reach logs.
+    """
     url = normalise_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+        return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5, hide_parameters=True)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"timeout": 30})
+    engine = create_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
 
     @event.listens_for(engine, "connect")
     def _configure_sqlite(dbapi_connection, _record):
@@ -103,6 +109,13 @@ def get_session() -> Session:
     return g.db_session
 
 
+def purge(session: Session, model, *conditions, batch: int = 500) -> None:
+    """Delete up to `batch` rows nobody needs any more, skipping rows another transaction holds,
+    so that two writers purging at once never deadlock (PostgreSQL; SQLite has one writer)."""
+    stale = select(model.id).where(*conditions).limit(batch).with_for_update(skip_locked=True)
+    session.execute(delete(model).where(model.id.in_(stale)).execution_options(synchronize_session=False))
+
+
 def _commit_successful_request(response):
     session = g.get("db_session")
     if session is None:
@@ -118,6 +131,26 @@ def _close_session(_exc):
     session = g.pop("db_session", None)
     if session is not None:
         session.close()
+
+
+def describe_error(error: BaseException) -> str:
+    """An error in words that quote no data. A database error gives its class, the database's own
+    first line and the statement, never the values: PostgreSQL's DETAIL quotes the failing row."""
+    if isinstance(error, sa_exc.DBAPIError) and error.orig is not None:
+        diagnosis = getattr(error.orig, "diag", None)
+        words = getattr(diagnosis, "message_primary", None) or str(error.orig).split("\n", 1)[0]
+        statement = " ".join((error.statement or "").split())[:300]
+        return f"{type(error.orig).__name__}: {words} (SQL: {statement})"
+    return f"{type(error).__name__}: {error}"
+
+
+def log_failure(log: logging.Logger, message: str, error: BaseException) -> None:
+    """Log an unexpected failure: with its traceback, unless it is a database error, whose text may
+    quote the rows written (then its description only)."""
+    if isinstance(error, sa_exc.DBAPIError):
+        log.error("%s: %s", message, describe_error(error))
+    else:
+        log.exception(message, exc_info=error)
 
 
 class UtcDateTime(TypeDecorator):

@@ -12,6 +12,8 @@ from flask_smorest.utils import prepare_response
 from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from shared.db import log_failure
+
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 log = logging.getLogger(__name__)
 
@@ -166,7 +168,7 @@ def handle_unexpected(error: BaseException):
         return problem_response(503, headers={"Retry-After": "5"})
     if isinstance(error, sa_exc.IntegrityError):
         return problem_response(409, "The record was changed by another request; try again.")
-    log.exception("unhandled error", exc_info=error)
+    log_failure(log, "unhandled error", error)
     return problem_response(500)
 
 

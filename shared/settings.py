@@ -29,7 +29,8 @@ class Setting:
     """One setting: the app config key, how its text is read, and its default.
 
     `default` is a value (or REQUIRED); `default_from` computes one from the environment instead.
-    `env` names the environment variable when it differs from the key.
+    `env` names the environment variable when it differs from the key. A `secret` setting's value
+    is never repeated in an error message.
     """
 
     key: str
@@ -37,6 +38,7 @@ class Setting:
     default: Any = None
     env: str | None = None
     default_from: Callable[[Mapping[str, str]], Any] | None = None
+    secret: bool = False
 
     @property
     def variable(self) -> str:
@@ -66,7 +68,8 @@ def load(
         try:
             values[setting.key] = setting.parse(raw.strip())
         except ValueError as error:
-            errors.append(f"{setting.variable}={raw.strip()!r}: {error}")
+            shown = setting.variable if setting.secret else f"{setting.variable}={raw.strip()!r}"
+            errors.append(f"{shown}: {error}")
     if errors:
         raise SettingsError("; ".join(errors))
     return values
@@ -134,6 +137,19 @@ def url(value: str) -> str:
 
 def hours(value: str) -> dt.timedelta:
     return dt.timedelta(hours=whole(minimum=1)(value))
+
+
+STRONG_SECRET_LENGTH, STRONG_SECRET_VARIETY = 32, 10
+
+
+def strong_secret(value: str) -> str:
+    """A bearer token handed over in the environment: long and varied enough not to be guessed."""
+    if len(value) < STRONG_SECRET_LENGTH or len(set(value)) < STRONG_SECRET_VARIETY:
+        raise ValueError(
+            f"must be at least {STRONG_SECRET_LENGTH} characters, at least {STRONG_SECRET_VARIETY} of them "
+            "different; make one with: python -c \"import secrets; print('dgbv_' + secrets.token_urlsafe(32))\""
+        )
+    return value
 
 
 # -- what every service shares ------------------------------------------------------------------

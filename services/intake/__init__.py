@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from services.intake import idempotency, tokens
 from services.intake.config import FIXED, SETTINGS
@@ -21,6 +22,10 @@ def create_app(config: Mapping | None = None) -> Flask:
     app = Flask(__name__)
     settings.configure(app.config, SETTINGS, FIXED, config)
     app.json.ensure_ascii = False  # Traditional Chinese stays readable in responses
+    if app.config["TRUSTED_PROXIES"]:
+        # The client address sign-ins are counted against: only proxies we were told of may name it.
+        proxies = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
     register_extensions(app)
     register_blueprints(app)
     return app

@@ -41,17 +41,24 @@ def _prepare(app) -> None:
 
 
 def _register_given_tokens(app) -> None:
-    """Register the tokens a deployment hands over in the environment (admin, and kpi/notify's service)."""
+    """Register the tokens a deployment hands over in the environment (admin, and kpi/notify's
+    service), retiring those the variables held before."""
     given = [
-        ("ADMIN_TOKEN", "admin (INTAKE_ADMIN_TOKEN)", "admin"),
-        ("SERVICE_TOKEN", "services (INTAKE_SERVICE_TOKEN)", "service"),
+        ("ADMIN_TOKEN", "INTAKE_ADMIN_TOKEN", "admin", "admin (INTAKE_ADMIN_TOKEN)"),
+        ("SERVICE_TOKEN", "INTAKE_SERVICE_TOKEN", "service", "services (INTAKE_SERVICE_TOKEN)"),
     ]
     with app.extensions["database"].transaction() as session:
-        for setting, name, role in given:
-            if app.config.get(setting):
-                tokens.ensure_token(
-                    session, secret=app.config[setting], name=name, role=role, now=dt.datetime.now(dt.UTC)
-                )
+        for setting, variable, role, name in given:
+            notes = tokens.hand_over(
+                session,
+                origin=variable,
+                secret=app.config.get(setting),
+                name=name,
+                role=role,
+                now=dt.datetime.now(dt.UTC),
+            )
+            for note in notes:
+                click.echo(f"intake: {note}", err=True)
 
 
 cli = service_cli("intake", create_app, SERVICE_DIR, prepare=_prepare)

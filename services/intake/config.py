@@ -4,23 +4,37 @@ from __future__ import annotations
 
 import datetime as dt
 
-from shared.settings import Setting, common, flag, hours, text, whole
+from shared.settings import Setting, common, flag, hours, number, strong_secret, text, whole
 
 SETTINGS = (
     *common("intake", 8001),
     Setting("MAX_CONTENT_LENGTH", whole(1024), 16 * 1024 * 1024),
     Setting("MAX_CASE_BATCH", whole(1), 10_000),
-    Setting("ADMIN_TOKEN", text, env="INTAKE_ADMIN_TOKEN"),
+    # Tokens handed over in the environment: strong, or the process refuses to start; a new value
+    # retires the old token at the next migrate/run.
+    Setting("ADMIN_TOKEN", strong_secret, env="INTAKE_ADMIN_TOKEN", secret=True),
     # The token kpi and notify present to intake in a deployment (docker-compose).
-    Setting("SERVICE_TOKEN", text, env="INTAKE_SERVICE_TOKEN"),
+    Setting("SERVICE_TOKEN", strong_secret, env="INTAKE_SERVICE_TOKEN", secret=True),
+    # How long the answer to a POST with an Idempotency-Key is kept for its retries.
+    Setting("IDEMPOTENCY_TTL", hours, dt.timedelta(hours=24), env="IDEMPOTENCY_HOURS"),
+    # How many reverse proxies in front of intake set X-Forwarded-For (0: the peer is the client).
+    Setting("TRUSTED_PROXIES", whole(0, 5), 0),
     # The pages: without a SECRET_KEY they answer 503 (the API still works); there is no fallback.
-    Setting("SECRET_KEY", text),
+    Setting("SECRET_KEY", text, secret=True),
     # Secure unless told otherwise: only a development server on plain http turns it off.
     Setting("SESSION_COOKIE_SECURE", flag, True),
     Setting("PERMANENT_SESSION_LIFETIME", hours, dt.timedelta(hours=8), env="SESSION_HOURS"),
-    # After this many failed sign-ins for a user name, each further failure doubles the wait.
+    # After this many failed sign-ins for a user name from one address, each further failure
+    # doubles the wait (README, "Sign-in").
     Setting("SIGN_IN_FREE_FAILURES", whole(0), 5),
     Setting("SIGN_IN_FIRST_WAIT_SECONDS", whole(1), 30),
+    # Failed sign-ins one client address may make, whatever the user names: a burst of this many,
+    # then as many per hour.
+    Setting("SIGN_IN_ADDRESS_FAILURES_PER_HOUR", whole(1), 30),
+    # Password verifications (argon2: ~0.2 CPU-s, 64 MiB each) of the whole service, every worker
+    # and replica together, and at once in one process; beyond either, 503 before any hashing.
+    Setting("SIGN_IN_VERIFICATIONS_PER_SECOND", number(0.01), 2.0),
+    Setting("SIGN_IN_CONCURRENT_VERIFICATIONS", whole(1), 2),
 )
 
 # What is not read from the environment: the pages' session cookie and CSRF, fixed by design.

@@ -40,6 +40,9 @@ class ApiToken(Base):
     created_at: Mapped[dt.datetime]
     created_by: Mapped[str] = mapped_column(String(100))
     revoked_at: Mapped[dt.datetime | None]
+    # The environment variable that hands this token over (INTAKE_ADMIN_TOKEN, ...), if any: a new
+    # value of the variable retires the token.
+    origin: Mapped[str | None] = mapped_column(String(40), index=True)
 
 
 class BureauContact(Base):
@@ -196,7 +199,10 @@ class Change(Base):
 
 
 class IdempotentRequest(Base):
-    """The stored answer to a POST made with an Idempotency-Key."""
+    """The stored answer to a POST made with an Idempotency-Key, kept for IDEMPOTENCY_HOURS.
+
+    Never a secret: an answer that holds one (a minted token) is kept as a problem saying so.
+    """
 
     __tablename__ = "idempotent_requests"
     __table_args__ = (UniqueConstraint("principal", "key"),)
@@ -207,7 +213,7 @@ class IdempotentRequest(Base):
     fingerprint: Mapped[str] = mapped_column(String(64))
     status: Mapped[int]
     body: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[dt.datetime]
+    created_at: Mapped[dt.datetime] = mapped_column(index=True)
 
 
 class User(Base):
@@ -228,15 +234,47 @@ class User(Base):
 
 
 class SignInFailure(Base):
-    """Recent failed sign-ins for one user name: kept in the database so every worker slows them down."""
+    """Recent failed sign-ins for one user name from one client address, kept in the database so
+    every worker slows them down. Per address, so that nobody elsewhere can lock a user out."""
 
     __tablename__ = "sign_in_failures"
+    __table_args__ = (UniqueConstraint("username", "client"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    username: Mapped[str] = mapped_column(String(USERNAME_LENGTH), unique=True)
+    username: Mapped[str] = mapped_column(String(USERNAME_LENGTH))
+    client: Mapped[str] = mapped_column(String(64))
     failures: Mapped[int]
     last_failure_at: Mapped[dt.datetime] = mapped_column(index=True)
     blocked_until: Mapped[dt.datetime | None]
+
+
+class RateBucket(Base):
+    """A rate shared by every worker (a token bucket kept as one moment, GCRA): a client address's
+    failed sign-ins, or the password verifications of the whole service.
+
+    `full_at` is when the bucket will have refilled completely; each use moves it one interval on.
+    """
+
+    __tablename__ = "rate_buckets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(80), unique=True)
+    full_at: Mapped[dt.datetime] = mapped_column(index=True)
+
+
+class UserSession(Base):
+    """A signed-in session of the pages: the cookie carries its secret, the table only a digest.
+
+    Signing out deletes it; deactivating a user or changing the password deletes all of theirs.
+    """
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[dt.datetime]
+    expires_at: Mapped[dt.datetime] = mapped_column(index=True)
 
 
 class Installation(Base):

@@ -57,19 +57,40 @@ def mint_token(
     return token, secret
 
 
-def ensure_token(session: Session, *, secret: str, name: str, role: str, now) -> None:
-    """Register a token given from outside (INTAKE_ADMIN_TOKEN) unless already known."""
-    if session.scalar(select(ApiToken).where(ApiToken.token_hash == digest(secret))) is None:
+def hand_over(session: Session, *, origin: str, secret: str | None, name: str, role: str, now) -> list[str]:
+    """Make the token in the environment variable `origin` the only one it hands over.
+
+    A new value is registered; the tokens the variable held before are retired (revoked), and all
+    of them when it is no longer set. A value that was revoked stays revoked. Returns what to tell
+    the operator.
+    """
+    wanted = digest(secret) if secret else None
+    notes = []
+    held_before = session.scalars(
+        select(ApiToken).where(ApiToken.origin == origin, ApiToken.revoked_at.is_(None))
+    )
+    for token in held_before:
+        if token.token_hash != wanted:
+            token.revoked_at = now
+            notes.append(f"{origin} changed: token {token.id} it held before is retired")
+    if wanted is None:
+        return notes
+    known = session.scalar(select(ApiToken).where(ApiToken.token_hash == wanted))
+    if known is None:
         session.add(
             ApiToken(
                 name=name,
                 role=role,
                 bureau=None,
-                token_hash=digest(secret),
+                token_hash=wanted,
                 created_at=now,
                 created_by="environment",
+                origin=origin,
             )
         )
+    elif known.revoked_at is not None:
+        notes.append(f"{origin} holds token {known.id}, which was revoked: it opens nothing; set a new value")
+    return notes
 
 
 def principal_of(token: ApiToken) -> Principal:

@@ -16,7 +16,7 @@ from services.kpi.config import FIXED, SETTINGS
 from shared import db, observability, settings
 from shared.api import init_api
 from shared.catalog import catalog_at
-from shared.introspection import IntrospectionResolver
+from shared.introspection import resolver_for
 
 SERVICE_DIR = Path(__file__).parent
 
@@ -34,9 +34,7 @@ def create_app(config: Mapping | None = None) -> Flask:
 def register_extensions(app: Flask) -> None:
     app.extensions["catalog"] = catalog_at(app.config["CATALOG_PATH"])
     # One identity for the whole system: intake's tokens, verified by intake.
-    app.extensions["token_resolver"] = IntrospectionResolver(
-        app.config["INTAKE_URL"], app.config["INTAKE_TOKEN"], ttl=app.config["INTROSPECTION_TTL_SECONDS"]
-    )
+    app.extensions["token_resolver"] = resolver_for(app.config)
     observability.init_app(app)
     database = db.init_app(app)
     observability.add_collector(app, SnapshotCollector(database, app.config["CLOCK"]))

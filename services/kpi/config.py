@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from shared import introspection
 from shared.settings import REQUIRED, Setting, common, number, text, url, whole
 
 SETTINGS = (
@@ -15,8 +16,8 @@ SETTINGS = (
     Setting("SYNC_TIMEOUT_SECONDS", number(0.1), 10.0),
     Setting("SYNC_RETRIES", whole(0), 3),
     Setting("SYNC_BACKOFF_SECONDS", number(0), 0.5),
-    # A revoked token keeps working here for at most this long.
-    Setting("INTROSPECTION_TTL_SECONDS", number(0), 30.0),
+    # How long a token check by intake is taken, and while intake is away (shared/introspection.py).
+    *introspection.SETTINGS,
 )
 
 FIXED = {"SERVICE_NAME": "kpi", "PROPAGATE_EXCEPTIONS": False}

@@ -16,6 +16,7 @@ from flask import Flask
 
 from services.kpi import snapshot, sync
 from services.kpi.intake_client import IntakeFeed
+from shared.db import log_failure
 from shared.server import parent_is_gone
 
 log = logging.getLogger(__name__)
@@ -45,8 +46,8 @@ def rebuild(app: Flask) -> sync.SyncResult:
 def _cycle_job(app: Flask, feed: IntakeFeed) -> None:
     try:
         run_cycle(app, feed)
-    except Exception:  # noqa: BLE001 - one failed cycle must not stop the scheduler
-        log.exception("sync cycle failed")
+    except Exception as error:  # noqa: BLE001 - one failed cycle must not stop the scheduler
+        log_failure(log, "sync cycle failed", error)
 
 
 def run_scheduler(app: Flask) -> None:

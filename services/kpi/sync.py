@@ -28,7 +28,7 @@ from services.kpi.models import (
     TargetRow,
 )
 from shared import changes
-from shared.db import Database
+from shared.db import Database, describe_error, log_failure
 
 log = logging.getLogger(__name__)
 _CHUNK = 500
@@ -205,8 +205,8 @@ def sync(database: Database, feed: IntakeFeed, now: dt.datetime, max_pages: int 
         _record_attempt(database, now, str(error), source_up=False)
         return SyncResult(pages, changes, current_cursor(database), str(error))
     except Exception as error:  # noqa: BLE001 - a change kpi cannot apply; intake itself answered
-        log.exception("sync failed while applying a page")
-        message = f"a page of the change feed could not be applied ({type(error).__name__}: {error})"
+        log_failure(log, "sync failed while applying a page", error)
+        message = f"a page of the change feed could not be applied ({describe_error(error)})"
         _record_attempt(database, now, message, source_up=True)
         return SyncResult(pages, changes, current_cursor(database), message)
     _record_attempt(database, now, None, source_up=True)

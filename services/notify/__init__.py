@@ -13,7 +13,7 @@ from services.notify.service import Notifier, check_settings
 from shared import db, observability, settings
 from shared.api import init_api
 from shared.catalog import catalog_at
-from shared.introspection import IntrospectionResolver
+from shared.introspection import resolver_for
 from shared.observability import add_collector
 
 SERVICE_DIR = Path(__file__).parent
@@ -35,9 +35,7 @@ def create_app(config: Mapping | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
-    app.extensions["token_resolver"] = IntrospectionResolver(
-        app.config["INTAKE_URL"], app.config["INTAKE_TOKEN"]
-    )
+    app.extensions["token_resolver"] = resolver_for(app.config)
     observability.init_app(app)
     app.extensions["catalog"] = catalog_at(app.config["CATALOG_PATH"])
     database = db.init_app(app)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from shared import introspection
 from shared.settings import REQUIRED, Setting, choice, common, flag, number, text, url, utc_now, whole, words
 
 SETTINGS = (
@@ -12,6 +13,8 @@ SETTINGS = (
     # A service token minted by intake; kpi accepts it too (it asks intake).
     Setting("INTAKE_TOKEN", text, REQUIRED),
     Setting("SOURCE_TIMEOUT", number(0.1), 10.0),
+    # How long a token check by intake is taken, and while intake is away (shared/introspection.py).
+    *introspection.SETTINGS,
     # Evaluations refuse kpi figures older than this (kpi follows intake's change feed).
     Setting("KPI_MAX_AGE_SECONDS", number(1), 3600.0),
     # -- how notify chases (README "Notify"); the plan's rules are the catalog's -----

@@ -79,3 +79,40 @@ def empty_database_url(service: str, backend: str, request, tmp_path: Path) -> s
     database = request.getfixturevalue(f"_{service}_postgres")
     database.truncate_all()
     return database.url
+
+
+@contextlib.contextmanager
+def inserts_refused(url: str, table: str):
+    """Make every insert into `table` fail inside the database while the block runs, as a broken
+    schema would. On PostgreSQL the error's DETAIL quotes the row, as PostgreSQL's own constraint
+    errors do ("Failing row contains ...")."""
+    engine = create_engine(normalise_url(url))
+    postgres = engine.dialect.name == "postgresql"
+    create = (
+        [
+            "CREATE FUNCTION refuse_insert() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            "RAISE EXCEPTION 'inserts are refused here' USING DETAIL = 'Failing row contains ' || NEW::text; "
+            "END $$",
+            f"CREATE TRIGGER refuse_insert BEFORE INSERT ON {table} FOR EACH ROW EXECUTE FUNCTION refuse_insert()",
+        ]
+        if postgres
+        else [
+            f"CREATE TRIGGER refuse_insert BEFORE INSERT ON {table} "
+            "BEGIN SELECT RAISE(ABORT, 'inserts are refused here'); END"
+        ]
+    )
+    drop = (
+        [f"DROP TRIGGER refuse_insert ON {table}", "DROP FUNCTION refuse_insert()"]
+        if postgres
+        else ["DROP TRIGGER refuse_insert"]
+    )
+    with engine.begin() as connection:
+        for statement in create:
+            connection.execute(text(statement))
+    try:
+        yield
+    finally:
+        with engine.begin() as connection:
+            for statement in drop:
+                connection.execute(text(statement))
+        engine.dispose()

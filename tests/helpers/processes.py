@@ -98,9 +98,9 @@ class ServiceProcess:
             assert not leaks, f"{self.args} logged secrets: {[leak[:12] for leak in leaks]}"
 
 
-def run_cli(args: list[str], env: dict[str, str]) -> str:
-    """Run a service command to completion and return its standard output."""
-    result = subprocess.run(
+def run_command(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
+    """Run a service command to completion, whatever its exit code."""
+    return subprocess.run(
         [sys.executable, "-m", *args],
         cwd=ROOT,
         env={**os.environ, **env},
@@ -108,6 +108,11 @@ def run_cli(args: list[str], env: dict[str, str]) -> str:
         text=True,
         timeout=120,
     )
+
+
+def run_cli(args: list[str], env: dict[str, str]) -> str:
+    """Run a service command to completion and return its standard output."""
+    result = run_command(args, env)
     if result.returncode != 0:
         raise RuntimeError(f"{args} failed ({result.returncode}):\n{result.stderr[-3000:]}")
     return result.stdout

@@ -70,7 +70,9 @@ class TcpProxy:
             sock.close()
 
     def restore(self) -> None:
-        self.start()
+        """Accept connections again (nothing to do if not cut)."""
+        if self._listener is None:
+            self.start()
 
     def stop(self) -> None:
         self.cut()

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
+
+from tests.helpers.databases import inserts_refused
 
 CASES = "/api/v1/cases"
 
@@ -230,6 +234,31 @@ def test_csv_upload_as_a_file_and_its_refusals(api):
     assert "Unknown CSV columns: name" in unknown.json["detail"]
 
 
+def test_a_csv_file_retried_with_its_idempotency_key_gets_the_first_answer_whatever_the_boundary(api):
+    """A form is sent with a new multipart boundary on every try: the key compares what it carries."""
+    csv_text = "ref,date,category,role,sex,age_band\nF-1,2021-01-02,secret_filming,suspect,male,40-49\n"
+
+    def send(boundary: str, text: str = csv_text):
+        body = (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="cases.csv"\r\n'
+            f"Content-Type: text/csv\r\n\r\n{text}\r\n--{boundary}--\r\n"
+        )
+        return api.post(
+            "statistics",
+            CASES + "/csv",
+            data=body.encode(),
+            content_type=f"multipart/form-data; boundary={boundary}",
+            headers={"Idempotency-Key": "csv-batch-7"},
+        )
+
+    first = send("first-try-boundary")
+    assert first.json == {"received": 1, "created": 1, "updated": 0, "unchanged": 0}
+    retry = send("second-try-boundary")
+    assert retry.headers["Idempotent-Replayed"] == "true" and retry.json == first.json
+    other = send("third-try-boundary", csv_text.replace("F-1", "F-2"))
+    assert other.status_code == 422  # the same key for another file
+
+
 @pytest.mark.parametrize("who", ["viewer", "coordinator", "police", "service"])
 def test_case_records_are_written_only_by_statistics_and_admin(api, who):
     assert api.post(who, CASES, json={"records": [record("R-1")]}).status_code == 403
@@ -253,3 +282,31 @@ def test_case_records_never_reach_a_log_line(api, caplog):
     api.get("statistics", CASES)
     assert caplog.records
     assert not [r for r in caplog.records if sentinel in f"{r.getMessage()} {r.__dict__}"]
+
+
+def test_a_database_error_during_an_upload_puts_no_case_record_in_the_logs(api, intake_db_url, caplog):
+    """The database refuses the write; neither the logs (at DEBUG, where SQLAlchemy echoes its
+    statements) nor the answer repeat a ref, district or cause of the batch."""
+    caplog.set_level(logging.DEBUG)
+    records = [record(f"LEAKCHECK-{i:03d}", district="sanxia", cause="quarrel_revenge") for i in range(20)]
+    with inserts_refused(intake_db_url, "case_records"):
+        refused = api.post("statistics", "/api/v1/cases", json={"records": records})
+        refused_csv = api.post(
+            "statistics",
+            "/api/v1/cases/csv",
+            data="ref,date,category,types,role,sex,age_band,cause,district\n"
+            + "".join(
+                f"LEAKCHECK-C{i},2021-03-04,secret_filming,2,suspect,male,24-29,quarrel_revenge,sanxia\n"
+                for i in range(5)
+            ),
+            content_type="text/csv",
+        )
+    for response in (refused, refused_csv):
+        assert response.status_code in (409, 500)  # SQLite: a constraint; PostgreSQL: an error
+        assert "LEAKCHECK" not in response.get_data(as_text=True)
+    logged = "\n".join(f"{r.getMessage()} {r.exc_text or ''} {r.__dict__}" for r in caplog.records)
+    for value in ("LEAKCHECK", "sanxia", "quarrel_revenge"):
+        assert value not in logged, value
+    if refused.status_code == 500:  # the error was logged, in words that quote nothing
+        assert "inserts are refused here" in logged
+    assert stored(api) == []

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import pytest
 
 from services.kpi import create_app
+from services.notify import create_app as create_notify_app
 from shared.auth import Role
-from shared.introspection import IntrospectionResolver
+from shared.introspection import AuthUnavailable, IntrospectionResolver
 from shared.settings import SettingsError
 from tests.helpers.processes import free_port
+from tests.helpers.proxy import TcpProxy
 from tests.kpi.conftest import Kpi, kpi_settings
 
 
@@ -21,6 +25,53 @@ def test_a_revoked_token_stops_working_within_the_cache_time(intake_url, intake)
     assert resolver(intake.secrets["viewer"]).role == Role.VIEWER  # within the cache time: not asked again
     now[0] += 2
     assert resolver(intake.secrets["viewer"]) is None  # asked again: revoked
+
+
+def test_while_intake_is_briefly_down_a_recent_answer_stands_for_a_bounded_time(intake_url, intake):
+    """INTROSPECTION_STALE_SECONDS after an answer's TTL, while intake cannot be reached; never for a
+    token not checked before, and never once intake answers again."""
+    proxy = TcpProxy("127.0.0.1", urlsplit(intake_url).port).start()
+    now = [1000.0]
+    resolver = IntrospectionResolver(
+        f"http://127.0.0.1:{proxy.port}", intake.secrets["service"], ttl=30, stale=600, timer=lambda: now[0]
+    )
+    try:
+        assert resolver(intake.secrets["viewer"]).role == Role.VIEWER
+        proxy.cut()
+        now[0] += 31  # the answer is no longer fresh and intake cannot be asked
+        assert resolver(intake.secrets["viewer"]).role == Role.VIEWER
+        with pytest.raises(AuthUnavailable):
+            resolver(intake.secrets["coordinator"])  # never checked: nothing to stand on
+        now[0] += 598  # 629 s after the answer: within TTL + STALE
+        assert resolver(intake.secrets["viewer"]).role == Role.VIEWER
+        now[0] += 2  # 631 s
+        with pytest.raises(AuthUnavailable):
+            resolver(intake.secrets["viewer"])
+        proxy.restore()
+        assert resolver(intake.secrets["viewer"]).role == Role.VIEWER
+        intake.revoke("viewer")
+        now[0] += 31
+        assert resolver(intake.secrets["viewer"]) is None  # intake answers: revoked within the TTL
+    finally:
+        proxy.stop()
+
+
+def test_kpi_and_notify_take_the_same_introspection_settings(kpi_db_url, intake_url, intake, clock, tmp_path):
+    settings = {"INTROSPECTION_TTL_SECONDS": 5.0, "INTROSPECTION_STALE_SECONDS": 120.0}
+    kpi = create_app(kpi_settings(kpi_db_url, intake_url, intake, clock, **settings))
+    notify = create_notify_app(
+        {
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'notify.db'}",
+            "INTAKE_URL": intake_url,
+            "KPI_URL": "http://127.0.0.1:9",
+            "INTAKE_TOKEN": intake.secrets["service"],
+            **settings,
+        }
+    )
+    for app in (kpi, notify):
+        resolver = app.extensions["token_resolver"]
+        assert (resolver.ttl, resolver.stale) == (5.0, 120.0)
+        app.extensions["database"].dispose()
 
 
 def test_a_kpi_app_refuses_a_revoked_token_once_its_cache_time_is_over(kpi_db_url, intake_url, intake, clock):

@@ -73,7 +73,9 @@ def test_with_intake_stopped_midway_kpi_keeps_answering_and_reports_the_source_d
             "SYNC_INTERVAL_SECONDS": "0.5",
             "SYNC_RETRIES": "0",
             "SYNC_TIMEOUT_SECONDS": "2",
-            "INTROSPECTION_TTL_SECONDS": "300",
+            # Every answer is stale at once: after intake stops, only INTROSPECTION_STALE_SECONDS
+            # (600 s by default) keeps the viewer served.
+            "INTROSPECTION_TTL_SECONDS": "0",
             "DGBV_VAR_DIR": str(tmp_path),
         },
         free_port(),
@@ -115,6 +117,8 @@ def test_with_intake_stopped_midway_kpi_keeps_answering_and_reports_the_source_d
         assert after.status_code == 200 and after.json() == before
         assert gauge(kpi.url, "dgbv_sync_age_seconds") > 0
         assert gauge(kpi.url, "dgbv_sync_last_success_timestamp_seconds") > 0
+        # The viewer's token was checked before intake stopped: kpi takes that answer still.
+        assert requests.get(kpi.url + "/api/v1/status", headers=as_viewer, timeout=5).status_code == 200
         # A token kpi has not seen before cannot be checked while intake is down.
         unchecked = requests.get(
             kpi.url + "/api/v1/status", headers={"Authorization": f"Bearer {statistics}"}, timeout=5

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 import pytest
 from sqlalchemy import select
@@ -11,7 +12,9 @@ from services.kpi import sync
 from services.kpi.intake_client import Page
 from services.kpi.models import READ_MODEL, SnapshotItem, SyncState
 from shared import changes
+from tests.helpers.databases import inserts_refused
 from tests.helpers.processes import run_cli
+from tests.intake.test_cases import record
 
 MALE = "secret_filming_male_suspects"
 
@@ -147,6 +150,27 @@ def test_a_failed_sync_is_recorded_and_the_last_figures_stay(intake_with_history
     assert status["age_seconds"] == 300
     assert status["last_sync_at"] > status["last_success_at"]
     assert kpi.json("viewer", "/api/v1/indicators") == before
+
+
+def test_a_database_error_during_a_sync_puts_no_case_record_in_the_logs_or_the_status(
+    intake, kpi, kpi_db_url, caplog
+):
+    """kpi's database refuses the case rows of a page; neither the logs (at DEBUG, where SQLAlchemy
+    echoes its statements) nor the sync's recorded error, which any role reads, repeat a value."""
+    caplog.set_level(logging.DEBUG)
+    intake.cases(
+        [record(f"LEAKCHECK-{i:03d}", district="sanxia", cause="quarrel_revenge") for i in range(20)]
+    )
+    with inserts_refused(kpi_db_url, "cases"):
+        failed = kpi.sync()
+    assert not failed.ok and "inserts are refused here" in failed.error
+    status = kpi.json("viewer", "/api/v1/status")
+    logged = "\n".join(f"{r.getMessage()} {r.exc_text or ''} {r.__dict__}" for r in caplog.records)
+    assert "sync failed while applying a page" in logged
+    for value in ("LEAKCHECK", "sanxia", "quarrel_revenge", "Failing row"):
+        assert value not in logged, value
+        assert value not in status["last_error"], value
+    assert kpi.sync().ok  # once the database takes the rows again
 
 
 def test_the_scheduler_healthcheck_passes_only_after_a_recent_sync(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask.views import MethodView
 from sqlalchemy import select
 
-from services.intake import directory, tokens
+from services.intake import directory, idempotency, tokens
 from services.intake.api import api_blueprint
 from services.intake.context import current_catalog, now
 from services.intake.models import ApiToken
@@ -41,7 +41,9 @@ class Tokens(MethodView):
     def post(self, body):
         """Mint a token
 
-        The secret is in this response only; store it now. Bureau tokens name their bureau.
+        The secret is in this response only; store it now. Bureau tokens name their bureau. The
+        secret is never kept: a retry with the same `Idempotency-Key` mints nothing and answers 409,
+        naming the token to revoke if its secret was lost.
         """
         try:
             token, secret = tokens.mint_token(
@@ -54,6 +56,12 @@ class Tokens(MethodView):
         except (tokens.TokenError, KeyError) as error:
             raise Invalid(f"Cannot mint this token: {error}", {"bureau": [str(error)]}) from None
         token.secret = secret  # not a column: returned once, never stored
+        idempotency.replay_as_problem(
+            409,
+            f"This Idempotency-Key already minted token {token.id} ({token.name}). Its secret was shown "
+            f"only in the answer to that request and is not kept: if it was lost, revoke token {token.id} "
+            f"(POST /api/v1/tokens/{token.id}/revoke) and mint a new one.",
+        )
         return token
 
 

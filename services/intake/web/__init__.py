@@ -7,6 +7,7 @@ JavaScript: every page is a plain HTML form that works with a keyboard and on a 
 from __future__ import annotations
 
 import logging
+import threading
 
 from flask import Blueprint, Flask, current_app, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
@@ -14,6 +15,7 @@ from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException, NotFound
 
 from shared import rules as plan_rules
+from shared.db import log_failure
 from shared.errors import DomainError, problem_response
 from shared.periods import format_roc_date
 
@@ -68,7 +70,7 @@ def _unexpected(error: Exception):
     if isinstance(error, sa_exc.OperationalError | sa_exc.TimeoutError | sa_exc.DisconnectionError):
         log.warning("database unavailable: %s", type(error).__name__)
         return error_page(503)
-    log.exception("unhandled error", exc_info=error)
+    log_failure(log, "unhandled error", error)
     return error_page(500)
 
 
@@ -78,6 +80,10 @@ def init_app(app: Flask) -> None:
     from services.intake.web import auth, bureau, forms, labels, review  # noqa: F401 - they register routes
 
     csrf.init_app(app)
+    # Password checks running at once in this process (users.sign_in): beyond them, 503 at once.
+    app.extensions["sign_in_slots"] = threading.BoundedSemaphore(
+        app.config["SIGN_IN_CONCURRENT_VERIFICATIONS"]
+    )
     if not app.config.get("SECRET_KEY"):
         log.warning("SECRET_KEY is not set: the web pages answer 503 until it is (the API works)")
     app.jinja_env.globals.update(

@@ -12,12 +12,14 @@ from werkzeug.urls import iri_to_uri
 
 from services.intake import users
 from services.intake.context import now
+from services.intake.metrics import SIGN_INS
 from services.intake.web import bp, csrf, error_page, pages_configured
 from services.intake.web.forms import FormState, SignInForm, state_from_error
 from shared.auth import Role
 from shared.db import get_database, get_session
 
 SIGN_IN_ENDPOINT = "web.sign_in"
+SESSION_KEY = "sid"  # the cookie's one value: the secret of the user's session row (users.start_session)
 
 
 @bp.before_request
@@ -28,11 +30,11 @@ def _guard():
     csrf.protect()
     g.user = None
     # Signing in uses transactions of its own (see sign_in), so it must not open the request's.
-    if request.endpoint == SIGN_IN_ENDPOINT or "user_id" not in session:
+    if request.endpoint == SIGN_IN_ENDPOINT or SESSION_KEY not in session:
         return None
-    user = users.get_active_user(get_session(), session["user_id"])
-    if user is None or session.get("stamp") != users.session_stamp(user):
-        session.clear()  # the user was deactivated or the password changed since
+    user = users.session_user(get_session(), session[SESSION_KEY], now())
+    if user is None:
+        session.clear()  # signed out, expired, deactivated or a new password since
         return None
     g.user = user
     g.principal = users.principal_of(user)  # the report logic's actor, and the access log's
@@ -83,11 +85,13 @@ def home():
 
 
 def _policy() -> users.SignInPolicy:
-    """The slowing of failed sign-ins, from the settings."""
+    """How sign-ins are held back, from the settings."""
     config = current_app.config
     return users.SignInPolicy(
         free_failures=config["SIGN_IN_FREE_FAILURES"],
         first_wait=dt.timedelta(seconds=config["SIGN_IN_FIRST_WAIT_SECONDS"]),
+        address_failures_per_hour=config["SIGN_IN_ADDRESS_FAILURES_PER_HOUR"],
+        verifications_per_second=config["SIGN_IN_VERIFICATIONS_PER_SECOND"],
     )
 
 
@@ -97,11 +101,19 @@ def _wait_text(seconds: int) -> str:
     return f"{minutes} 分 {rest} 秒" if minutes else f"{rest} 秒"
 
 
+def _refusal(form: FormState, message: str, status: int, retry_after: int | None = None):
+    form.page_errors.append(message)
+    response = current_app.make_response((render_template("web/sign_in.html", form=form), status))
+    if retry_after:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
 @bp.route("/sign-in", methods=["GET", "POST"])
 def sign_in():
-    """The sign-in page; failures are counted in the database and slowed down."""
+    """The sign-in page; attempts are admitted, counted in the database and slowed down (users.sign_in)."""
     if request.method == "GET":
-        if "user_id" in session:
+        if SESSION_KEY in session:
             return redirect(url_for("web.home"), 303)
         state = FormState(values={"next": _safe_next(request.args.get("next")) or ""})
         return render_template("web/sign_in.html", form=state)
@@ -110,30 +122,44 @@ def sign_in():
         data = SignInForm().load(request.form)
     except ma.ValidationError as error:
         return render_template("web/sign_in.html", form=state_from_error(typed, error)), 422
-    with get_database().transaction() as db_session:
-        outcome = users.sign_in(db_session, data["username"], data["password"], now(), _policy())
-        if outcome.user is not None:
-            user_id, stamp = outcome.user.id, users.session_stamp(outcome.user)
-            target = _safe_next(data["next"]) or home_of(outcome.user)
+    outcome = users.sign_in(
+        get_database(),
+        data["username"],
+        data["password"],
+        request.remote_addr,
+        now(),
+        _policy(),
+        current_app.extensions["sign_in_slots"],
+        current_app.permanent_session_lifetime,
+    )
     if outcome.user is None:
         state = FormState(values=typed)
+        if outcome.busy:
+            SIGN_INS.labels("busy").inc()
+            wait = _wait_text(outcome.retry_after)
+            return _refusal(state, f"目前登入的人數過多，請於 {wait}後再試。", 503, outcome.retry_after)
         if outcome.retry_after:
-            state.page_errors.append(f"登入失敗次數過多，請於 {_wait_text(outcome.retry_after)}後再試。")
-            response = current_app.make_response((render_template("web/sign_in.html", form=state), 429))
-            response.headers["Retry-After"] = str(outcome.retry_after)
-            return response
-        state.page_errors.append("帳號或密碼不正確。")
-        return render_template("web/sign_in.html", form=state), 401
+            SIGN_INS.labels("throttled").inc()
+            wait = _wait_text(outcome.retry_after)
+            return _refusal(state, f"登入失敗次數過多，請於 {wait}後再試。", 429, outcome.retry_after)
+        SIGN_INS.labels("refused").inc()
+        return _refusal(state, "帳號或密碼不正確。", 401)
+    SIGN_INS.labels("signed_in").inc()
     session.clear()  # nothing from before signing in carries over
     session.permanent = True
-    session["user_id"], session["stamp"] = user_id, stamp
+    session[SESSION_KEY] = outcome.session_secret
     flash("已登入。", "success")
-    return redirect(target, 303)
+    return redirect(_safe_next(data["next"]) or home_of(outcome.user), 303)
 
 
 @bp.post("/sign-out")
 def sign_out():
-    """Forget the session (a form button, so a link elsewhere cannot sign anyone out)."""
+    """End the session here and forget it (a form button, so a link elsewhere cannot sign anyone out).
+
+    The session row is deleted, so a copy of the cookie taken before opens nothing any more.
+    """
+    if SESSION_KEY in session:
+        users.end_session(get_session(), session[SESSION_KEY])
     session.clear()
     flash("已登出。", "success")
     return redirect(url_for(SIGN_IN_ENDPOINT), 303)

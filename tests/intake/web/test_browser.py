@@ -32,7 +32,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-ADMIN = "dgbv_browser-test-admin-secret"
+ADMIN = "dgbv_browser-test-admin-secret-0123456789"
 PASSWORDS = {
     "police": "警察局的密碼 2022!",
     "coordinator": "管考的長密碼 2022",

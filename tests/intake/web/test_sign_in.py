@@ -1,18 +1,30 @@
-"""Signing in and out: signed-cookie sessions, CSRF on every form, and slowed-down guessing."""
+"""Signing in and out: server-side sessions in a signed cookie, CSRF on every form, and guessing that
+costs the guesser, not the server."""
 
 from __future__ import annotations
 
 import re
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import select
 
 from services.intake import create_app
 from services.intake.config import SETTINGS
 from services.intake.models import SignInFailure, User
-from services.intake.users import hash_password
 from shared.settings import SettingsError, load_one
-from tests.intake.web.conftest import PASSWORD, Q2, Browser, text_of, unlabelled_inputs, web_config
+from tests.intake.web.conftest import (
+    PASSWORD,
+    Q2,
+    Browser,
+    full_form,
+    stored_report,
+    text_of,
+    unlabelled_inputs,
+    web_config,
+)
+
+ATTACKER, VICTIMS_OFFICE = "198.51.100.66", "203.0.113.10"
 
 
 def test_the_sign_in_page_labels_its_inputs_in_chinese(browser):
@@ -129,7 +141,7 @@ def test_the_failures_are_kept_in_the_database_so_every_worker_sees_them(intake_
         other_worker.extensions["database"].dispose()
     with web_app.extensions["database"].transaction() as session:
         record = session.scalar(select(SignInFailure).where(SignInFailure.username == "police"))
-        assert record.failures == 5
+        assert (record.client, record.failures) == ("127.0.0.1", 5)
 
 
 def test_a_successful_sign_in_clears_the_count(browser, web_app):
@@ -168,11 +180,10 @@ def test_next_never_leads_to_another_site(browser):
         browser.sign_out()
 
 
-def test_a_changed_password_ends_older_sessions(signed_in, web_app):
+def test_a_changed_password_ends_older_sessions(signed_in, api):
     police = signed_in("police")
-    with web_app.extensions["database"].transaction() as session:
-        user = session.scalar(select(User).where(User.username == "police"))
-        user.password_hash = hash_password("a brand new password")
+    changed = api.patch("admin", "/api/v1/users/police", json={"password": "a new long password"})
+    assert changed.status_code == 200
     assert police.get("/quarters").status_code == 303
 
 
@@ -218,3 +229,198 @@ def test_pages_are_served_under_the_content_security_policy(browser):
     assert "<script" not in html
     assert not re.search(r"\sstyle=", html)
     assert browser.get("/static/style.css").status_code == 200
+
+
+# -- sessions end on the server: a copied cookie opens nothing afterwards -------------------------
+class Thief(Browser):
+    """Another client replaying a copy of a person's cookie, as it was captured, on every request."""
+
+    def __init__(self, person: Browser):
+        super().__init__(person.app, address=ATTACKER)
+        person.get("/quarters")  # captured as the person works: with the pages' CSRF secret in it
+        self.cookie = person.client.get_cookie("dgbv_session").value
+
+    def get(self, path, **kwargs):
+        self.client.set_cookie("dgbv_session", self.cookie)
+        return super().get(path, **kwargs)
+
+    def post(self, path, data=None, **kwargs):
+        self.client.set_cookie("dgbv_session", self.cookie)
+        return super().post(path, data, **kwargs)
+
+
+def _replay_is_refused(thief: Thief, csrf_token: str, app) -> None:
+    """The copied cookie opens no page and saves no report, even with the form's CSRF token."""
+    assert thief.get("/quarters").status_code == 303
+    assert thief.get(Q2).headers["Location"].startswith("/sign-in")
+    form = {**full_form("police"), "intent": "save", "csrf_token": csrf_token, "revision": "0"}
+    saved = thief.post(Q2, form, csrf=False)
+    assert saved.status_code == 303 and saved.headers["Location"].startswith("/sign-in")
+    assert stored_report(app) is None
+
+
+def test_a_cookie_copied_before_signing_out_opens_nothing_afterwards(signed_in, web_app):
+    police = signed_in("police")
+    thief = Thief(police)
+    assert thief.get("/quarters").status_code == 200  # the copy works while the session lasts
+    token = thief.csrf_token()
+    police.sign_out()
+    _replay_is_refused(thief, token, web_app)
+
+
+def test_deactivating_and_reactivating_a_user_revives_no_session(signed_in, web_app, api):
+    police = signed_in("police")
+    thief = Thief(police)
+    token = thief.csrf_token()
+    assert api.patch("admin", "/api/v1/users/police", json={"active": False}).status_code == 200
+    assert api.patch("admin", "/api/v1/users/police", json={"active": True}).status_code == 200
+    _replay_is_refused(thief, token, web_app)
+    assert Browser(web_app).sign_in("police").status_code == 303  # signing in again works
+
+
+def test_a_new_password_ends_every_session_of_the_user(signed_in, web_app, api):
+    on_the_desk, on_the_phone = signed_in("police"), signed_in("police")
+    thieves = [Thief(on_the_desk), Thief(on_the_phone)]
+    tokens = [thief.csrf_token() for thief in thieves]
+    assert (
+        api.patch("admin", "/api/v1/users/police", json={"password": "a new long password"}).status_code
+        == 200
+    )
+    for thief, token in zip(thieves, tokens, strict=True):
+        _replay_is_refused(thief, token, web_app)
+
+
+def test_signing_out_ends_only_that_session(signed_in):
+    on_the_desk, on_the_phone = signed_in("police"), signed_in("police")
+    on_the_desk.sign_out()
+    assert on_the_phone.get("/quarters").status_code == 200
+
+
+def test_a_session_ends_session_hours_after_signing_in_however_busy(signed_in, clock):
+    police = signed_in("police")
+    clock.advance(hours=7, minutes=59)
+    assert police.get("/quarters").status_code == 200
+    clock.advance(minutes=2)  # 8 h (SESSION_HOURS) since signing in, though the cookie was renewed
+    assert police.get("/quarters").status_code == 303
+
+
+def test_the_session_table_holds_no_cookie_secret(signed_in, web_app):
+    police = signed_in("police")
+    cookie = police.client.get_cookie("dgbv_session").value
+    secret = web_app.session_interface.get_signing_serializer(web_app).loads(cookie)["sid"]
+    with web_app.extensions["database"].engine.connect() as connection:
+        rows = [str(row) for row in connection.exec_driver_sql("SELECT * FROM user_sessions")]
+    assert len(rows) == 1 and secret not in rows[0]
+
+
+# -- guessing: held back per name and address, per address, and for the whole service -------------
+def verifications() -> float:
+    """argon2 checks computed so far in this process (the intake metric)."""
+    return sum(
+        REGISTRY.get_sample_value("dgbv_intake_password_verifications_total", {"name": name}) or 0.0
+        for name in ("known", "unknown")
+    )
+
+
+def test_spraying_guesses_across_many_names_from_one_address_is_refused(web_app):
+    sprayer = Browser(web_app, address=ATTACKER)
+    before = verifications()
+    statuses = [
+        sprayer.sign_in(f"user{name:02d}", guess).status_code
+        for guess in ("password1", "123456", "qwerty", "letmein")
+        for name in range(43)
+    ]
+    assert statuses[:30] == [401] * 30  # SIGN_IN_ADDRESS_FAILURES_PER_HOUR: a burst of 30
+    assert set(statuses[30:]) == {429}
+    assert verifications() - before == 30  # a refused guess costs no hashing
+    refused = sprayer.sign_in("user99", "password2")
+    assert int(refused.headers["Retry-After"]) == 120  # then one more every 2 minutes
+    assert "登入失敗次數過多" in text_of(refused)
+    assert Browser(web_app, address=VICTIMS_OFFICE).sign_in("police").status_code == 303
+
+
+def test_the_address_is_the_peer_unless_proxies_are_trusted(intake_db_url, clock, web_app):
+    """Without TRUSTED_PROXIES, a forged X-Forwarded-For changes nothing; with it, the proxy's
+    word is taken for the client's address."""
+    sprayer = Browser(web_app, address=ATTACKER)
+    for attempt in range(31):
+        sprayer.client.environ_base["HTTP_X_FORWARDED_FOR"] = f"10.0.{attempt}.1"
+        last = sprayer.sign_in(f"user{attempt}", "guess")
+    assert last.status_code == 429
+    behind_a_proxy = create_app(web_config(intake_db_url, clock, TRUSTED_PROXIES=1))
+    try:
+        proxied = Browser(behind_a_proxy, address="127.0.0.1")  # the proxy
+        proxied.client.environ_base["HTTP_X_FORWARDED_FOR"] = VICTIMS_OFFICE
+        assert proxied.sign_in("police").status_code == 303
+        proxied.sign_out()
+        proxied.client.environ_base["HTTP_X_FORWARDED_FOR"] = ATTACKER
+        assert proxied.sign_in("police").status_code == 429  # the attacker, named by the proxy
+    finally:
+        behind_a_proxy.extensions["database"].dispose()
+    assert load_one(SETTINGS, "TRUSTED_PROXIES", environ={}) == 0
+
+
+def test_a_victim_signs_in_from_elsewhere_while_an_attacker_hammers_the_account(web_app, clock):
+    attacker = Browser(web_app, address=ATTACKER)
+    for _ in range(12):
+        attacker.sign_in("police", "guess")
+        clock.advance(seconds=20)
+    assert attacker.sign_in("police", "guess").status_code == 429
+    assert (
+        attacker.sign_in("police").status_code == 429
+    )  # from the attacker's address, even the password waits
+    victim = Browser(web_app, address=VICTIMS_OFFICE)
+    assert victim.sign_in("police").status_code == 303
+    assert victim.get("/quarters").status_code == 200
+
+
+def test_an_unknown_name_costs_one_verification_like_a_known_one(browser):
+    before = verifications()
+    assert browser.sign_in("nobody", "a guess").status_code == 401
+    assert browser.sign_in("police", "a guess").status_code == 401
+    assert verifications() - before == 2
+
+
+def test_a_throttled_attempt_computes_no_hash(browser):
+    for _ in range(5):
+        browser.sign_in("police", "wrong")
+    before = verifications()
+    for _ in range(20):
+        assert browser.sign_in("police", "wrong").status_code == 429
+    assert verifications() == before
+
+
+def test_beyond_the_services_rate_of_verifications_sign_ins_wait_without_hashing(
+    intake_db_url, clock, web_app
+):
+    app = create_app(web_config(intake_db_url, clock, SIGN_IN_VERIFICATIONS_PER_SECOND=0.2))  # 1 per 5 s
+    try:
+        first, second = Browser(app), Browser(app, address=VICTIMS_OFFICE)
+        assert first.sign_in("education", "wrong").status_code == 401
+        before = verifications()
+        busy = second.sign_in("police")
+        assert busy.status_code == 503
+        assert busy.headers["Retry-After"] == "5"
+        assert "目前登入的人數過多" in text_of(busy)
+        assert verifications() == before
+        clock.advance(seconds=5)
+        assert second.sign_in("police").status_code == 303
+    finally:
+        app.extensions["database"].dispose()
+
+
+def test_when_every_verification_slot_is_taken_sign_ins_are_refused_at_once(browser, web_app):
+    slots = web_app.extensions["sign_in_slots"]
+    taken = 0
+    while slots.acquire(blocking=False):  # as if that many checks were running in this process
+        taken += 1
+    try:
+        before = verifications()
+        busy = browser.sign_in("police")
+        assert busy.status_code == 503 and busy.headers["Retry-After"] == "1"
+        assert verifications() == before
+    finally:
+        for _ in range(taken):
+            slots.release()
+    assert taken == web_app.config["SIGN_IN_CONCURRENT_VERIFICATIONS"] == 2
+    assert browser.sign_in("police").status_code == 303

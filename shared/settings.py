@@ -66,7 +66,9 @@ def load(
         try:
             values[setting.key] = setting.parse(raw.strip())
         except ValueError as error:
-            errors.append(f"{setting.variable}={raw.strip()!r}: {error}")
+            # A secret's value never reaches the message (it goes to logs).
+            shown = "" if getattr(setting.parse, "secret", False) else f"={raw.strip()!r}"
+            errors.append(f"{setting.variable}{shown}: {error}")
     if errors:
         raise SettingsError("; ".join(errors))
     return values
@@ -124,6 +126,21 @@ def choice(*options: str) -> Callable[[str], str]:
     return parse
 
 
+def secret(minimum: int) -> Callable[[str], str]:
+    """A shared secret (a bearer token both sides are given): long enough not to be guessed."""
+
+    def parse(value: str) -> str:
+        if len(value) < minimum or any(character.isspace() for character in value):
+            raise ValueError(
+                f"must be at least {minimum} characters without spaces, e.g. "
+                "python -c \"import secrets; print('dgbv_' + secrets.token_urlsafe(32))\""
+            )
+        return value
+
+    parse.secret = True
+    return parse
+
+
 def url(value: str) -> str:
     """An http(s) URL, without a trailing slash."""
     parts = urlsplit(value)
@@ -151,7 +168,8 @@ def utc_now() -> dt.datetime:
 
 
 def common(service: str, port: int) -> tuple[Setting, ...]:
-    """The settings every service has: its database, listening address, logs and the catalog."""
+    """The settings every service has: its database, listening address, logs, the catalog, and the
+    token Prometheus scrapes /metrics with (shared/observability.py)."""
     return (
         Setting("DATABASE_URL", text, default_from=sqlite_in_var(service)),
         Setting("HOST", text, "127.0.0.1"),
@@ -161,6 +179,7 @@ def common(service: str, port: int) -> tuple[Setting, ...]:
             "LOG_LEVEL", lambda value: choice("DEBUG", "INFO", "WARNING", "ERROR")(value.upper()), "INFO"
         ),
         Setting("CATALOG_PATH", text, env="DGBV_CATALOG"),
+        Setting("METRICS_TOKEN", secret(32)),
     )
 
 

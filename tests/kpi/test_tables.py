@@ -150,9 +150,12 @@ def seed_cases(intake, kpi):
     return kpi
 
 
-def csv_rows(kpi, kind: str, category: str) -> list[list[str]]:
+def csv_rows(kpi, kind: str, category: str, exact: bool = True) -> list[list[str]]:
+    """The table as the statistics unit downloads it: exact (as it publishes it) or by default."""
     response = kpi.get(
-        "statistics", f"/api/v1/tables/{kind}?from_year=2020&to_year=2021&category={category}&format=csv"
+        "statistics",
+        f"/api/v1/tables/{kind}?from_year=2020&to_year=2021&category={category}&format=csv"
+        + ("&exact=true" if exact else ""),
     )
     assert response.status_code == 200
     assert response.content_type == "text/csv; charset=utf-8"
@@ -180,7 +183,7 @@ def test_the_demo_datas_records_of_109_and_110_are_the_three_seed_tables(intake_
 
 def test_the_json_form_has_numbers_and_the_verbatim_labels(seed_cases):
     table = seed_cases.json(
-        "statistics", "/api/v1/tables/suspects?from_year=2020&to_year=2021&category=secret_filming"
+        "statistics", "/api/v1/tables/suspects?from_year=2020&to_year=2021&category=secret_filming&exact=1"
     )
     assert table["title"] == "民國109年至110年新北市妨害秘密(偷拍行為)案犯罪原因—年齡別"
     assert (table["unit"], table["label_header"]) == ("人、%", "犯罪原因別")
@@ -192,14 +195,17 @@ def test_the_json_form_has_numbers_and_the_verbatim_labels(seed_cases):
         "sex": "female",
         "code": None,
         "values": [36, 0, 2, 2, 12, 8, 4, 8],
+        "suppressed": [False] * 8,
     }
+    assert table["disclosure"] == {"exact": True, "min_cell": None, "suppressed_cells": 0, "note": None}
     assert female_share["values"] == [100.0, 0.0, 5.56, 5.56, 33.33, 22.22, 11.11, 22.22]
     assert (first_cause["label"], first_cause["code"], first_cause["values"][0]) == ("無故", "no_reason", 14)
 
 
 def test_the_xlsx_form_shows_the_same_cells(seed_cases):
     response = seed_cases.get(
-        "admin", "/api/v1/tables/victims?from_year=2020&to_year=2021&category=secret_filming&format=xlsx"
+        "admin",
+        "/api/v1/tables/victims?from_year=2020&to_year=2021&category=secret_filming&format=xlsx&exact=true",
     )
     assert response.status_code == 200
     assert 'filename="victims_secret_filming_2020-2021.xlsx"' in response.headers["Content-Disposition"]

@@ -7,6 +7,7 @@ from unittest import mock
 from prometheus_client import REGISTRY
 
 from services.intake import create_app
+from tests.helpers.secrets import METRICS_TOKEN, SCRAPE_HEADERS
 
 
 def test_the_registry_is_built_once_and_each_scrape_reads_the_default_registry_once(intake_db_url):
@@ -22,3 +23,16 @@ def test_the_registry_is_built_once_and_each_scrape_reads_the_default_registry_o
         assert first == 1 and collected.call_count == 2
     finally:
         app.extensions["database"].dispose()
+
+
+def test_intakes_operational_metrics_need_the_scrape_token_once_it_is_set(intake_db_url):
+    # Its counters hold no case data: open while METRICS_TOKEN is unset, closed once it is set.
+    for token, anonymous in ((None, 200), (METRICS_TOKEN, 401)):
+        app = create_app({"DATABASE_URL": intake_db_url, "TESTING": True, "METRICS_TOKEN": token})
+        try:
+            client = app.test_client()
+            assert client.get("/metrics").status_code == anonymous, token
+            assert client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == anonymous
+            assert client.get("/metrics", headers=SCRAPE_HEADERS).status_code == 200
+        finally:
+            app.extensions["database"].dispose()

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
+from alembic import command
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import create_engine, text
 
-from services.kpi import snapshot, sync
+from services.kpi import SERVICE_DIR, snapshot, sync
 from services.kpi.collector import METRICS
 from services.kpi.intake_client import IntakeFeed
+from shared.migrations import alembic_config, upgrade
 from shared.rules import INDICATOR_STATUSES
 
 MALE = "secret_filming_male_suspects"
@@ -182,6 +186,32 @@ def test_type_counts_under_the_small_cell_rule_show_no_case_arriving_and_give_no
         ("2", "suspect", "female"): 3,
     }
     assert type_cells(samples, "dgbv_gbv_type_count_suppressed") == {}
+
+
+def test_type_counts_stored_before_the_rule_are_forgotten_on_upgrade(tmp_path):
+    url = f"sqlite:///{tmp_path / 'kpi.db'}"
+    command.upgrade(alembic_config(SERVICE_DIR, url), "0002")
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        for section, data in (("gbv_types", {"counts": [[2, "victim", "female", 2021, 1]]}), ("summary", {})):
+            connection.execute(
+                text("INSERT INTO snapshot_items (section, key, data) VALUES (:section, 'x', :data)"),
+                {"section": section, "data": json.dumps(data)},
+            )
+    upgrade(SERVICE_DIR, url)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT section FROM snapshot_items")).scalars().all() == ["summary"]
+    engine.dispose()
+
+
+def test_until_the_scheduler_recomputes_them_metrics_serve_no_type_counts(plan_in_motion, kpi_app):
+    with kpi_app.extensions["database"].transaction() as session:
+        session.execute(text("DELETE FROM snapshot_items WHERE section = 'gbv_types'"))  # as 0003 does
+    samples = scrape(plan_in_motion)
+    assert not [name for name, _ in samples if name.startswith("dgbv_gbv_type")]
+    assert sample(samples, "dgbv_sync_cursor") > 0
+    assert plan_in_motion.sync().ok
+    assert [name for name, _ in scrape(plan_in_motion) if name.startswith("dgbv_gbv_type")]
 
 
 def test_a_scrape_reads_the_stored_snapshot_and_never_recomputes(plan_in_motion, intake, kpi_app):

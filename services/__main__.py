@@ -98,6 +98,16 @@ def _kept_secret(name: str, make: Callable[[], str]) -> str:
     return path.read_text().strip()
 
 
+def _secret_key() -> str:
+    """The key that signs intake's session cookies."""
+    return _kept_secret("secret-key", lambda: secrets.token_urlsafe(48))
+
+
+def _metrics_token() -> str:
+    """The token /metrics is scraped with (a token as intake mints them, so log scans know it)."""
+    return _kept_secret("metrics-token", lambda: "dgbv_" + secrets.token_urlsafe(32))
+
+
 def _load_demo_data(env: dict) -> None:
     """Fill an empty intake database with demo data, unless DGBV_DEMO=0 (README: "Demo data")."""
     if env.get("DGBV_DEMO", "1").strip().lower() in ("0", "false", "no", "off"):
@@ -151,11 +161,11 @@ def _run(started: list) -> NoReturn:
     VAR.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "DGBV_VAR_DIR": str(VAR), "HOST": HOST}
     if not env.get("SECRET_KEY"):
-        env["SECRET_KEY"] = _kept_secret("secret-key", lambda: secrets.token_urlsafe(48))
+        env["SECRET_KEY"] = _secret_key()
     # kpi serves no metrics without a scrape token; every service gets this one (README, "Scraping").
     scrape_token = "$METRICS_TOKEN"
     if not env.get("METRICS_TOKEN"):
-        env["METRICS_TOKEN"] = _kept_secret("metrics-token", lambda: "dgbv_" + secrets.token_urlsafe(32))
+        env["METRICS_TOKEN"] = _metrics_token()
         scrape_token = f"$(cat {VAR / 'metrics-token'})"
     env.setdefault("SESSION_COOKIE_SECURE", "false")  # the pages are served over plain http here
     _python("services.intake", "migrate", env=env)

@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from typing import NoReturn
 
 from shared.settings import var_dir
@@ -86,14 +87,25 @@ def _service_token(env: dict) -> str:
     return path.read_text().strip()
 
 
-def _secret_key() -> str:
-    """The key that signs intake's session cookies, generated once and kept under var/ (0600)."""
-    path = VAR / "secret-key"
+def _kept_secret(name: str, make: Callable[[], str]) -> str:
+    """A secret generated once and kept under var/ (0600): intake's session key (`secret-key`), the
+    scrape token of /metrics (`metrics-token`)."""
+    path = VAR / name
     if not path.exists():
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(descriptor, "w") as file:
-            file.write(secrets.token_urlsafe(48))
+            file.write(make())
     return path.read_text().strip()
+
+
+def _secret_key() -> str:
+    """The key that signs intake's session cookies."""
+    return _kept_secret("secret-key", lambda: secrets.token_urlsafe(48))
+
+
+def _metrics_token() -> str:
+    """The token /metrics is scraped with (a token as intake mints them, so log scans know it)."""
+    return _kept_secret("metrics-token", lambda: "dgbv_" + secrets.token_urlsafe(32))
 
 
 def _load_demo_data(env: dict) -> None:
@@ -150,6 +162,11 @@ def _run(started: list) -> NoReturn:
     env = {**os.environ, "DGBV_VAR_DIR": str(VAR), "HOST": HOST}
     if not env.get("SECRET_KEY"):
         env["SECRET_KEY"] = _secret_key()
+    # kpi serves no metrics without a scrape token; every service gets this one (README, "Scraping").
+    scrape_token = "$METRICS_TOKEN"
+    if not env.get("METRICS_TOKEN"):
+        env["METRICS_TOKEN"] = _metrics_token()
+        scrape_token = f"$(cat {VAR / 'metrics-token'})"
     env.setdefault("SESSION_COOKIE_SECURE", "false")  # the pages are served over plain http here
     _python("services.intake", "migrate", env=env)
     _load_demo_data(env)
@@ -171,6 +188,7 @@ def _run(started: list) -> NoReturn:
     print(
         "Admin token: .venv/bin/python -m services.intake mint-token --role admin --name me\n"
         f"Web pages: {env['INTAKE_URL']}/sign-in (a user: .venv/bin/python -m services.intake create-user --help)\n"
+        f'Metrics: curl -H "Authorization: Bearer {scrape_token}" {env["KPI_URL"]}/metrics\n'
         "Press Ctrl+C to stop.",
         flush=True,
     )

@@ -27,6 +27,9 @@ class Role(StrEnum):
 ALL_ROLES = frozenset(Role)
 # Case records concern victims of sexual violence: only these roles may read them.
 CASE_READERS = frozenset({Role.ADMIN, Role.STATISTICS, Role.SERVICE})
+# Counts of case records below the catalog's small-cell threshold are withheld from everyone by
+# default; these roles (the police statistics unit, which publishes Tables 1-3) may ask for them.
+EXACT_COUNT_READERS = frozenset({Role.ADMIN, Role.STATISTICS})
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import logging
 import os
 import re
@@ -22,6 +23,7 @@ from prometheus_client import (
 from pythonjsonlogger.json import JsonFormatter
 from sqlalchemy import text
 
+from shared.auth import bearer_token
 from shared.db import get_database
 from shared.errors import problem_response
 
@@ -130,8 +132,28 @@ def readyz():
 
 @ops.get("/metrics")
 def metrics():
-    """Prometheus metrics."""
+    """Prometheus metrics, behind the scrape token where there is one (README, "Scraping /metrics")."""
+    refusal = _scrape_refusal()
+    if refusal is not None:
+        return refusal
     return Response(generate_latest(_metrics_registry(current_app)), mimetype=CONTENT_TYPE_LATEST)
+
+
+def _scrape_refusal():
+    """401 unless the request carries METRICS_TOKEN. A service whose metrics need it
+    (METRICS_TOKEN_REQUIRED: kpi's figures) refuses every scrape while none is set; the others
+    are open until one is set."""
+    expected = current_app.config.get("METRICS_TOKEN")
+    if not expected and not current_app.config.get("METRICS_TOKEN_REQUIRED"):
+        return None
+    given = bearer_token()
+    if expected and given is not None and hmac.compare_digest(given.encode(), expected.encode()):
+        return None
+    if expected:
+        detail = "Scraping needs the scrape token: send 'Authorization: Bearer <METRICS_TOKEN>'."
+    else:
+        detail = f"{current_app.config['SERVICE_NAME']} serves /metrics only once METRICS_TOKEN is set; Prometheus then sends it."
+    return problem_response(401, detail, headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
 
 
 def _start_request():

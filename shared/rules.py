@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-from shared.catalog import Catalog, Goal, Indicator, Metric, Reporting
+from shared.catalog import Catalog, Disclosure, Goal, Indicator, Metric, Reporting
 from shared.numbers import HUNDRED, half_up, ratio
 from shared.periods import TAIPEI, Quarter
 
@@ -327,3 +327,12 @@ def total_of(by_sex: Mapping[str, int | None] | None) -> int | None:
     """The derived total of a breakdown by sex; None until every part is given."""
     parts = [(by_sex or {}).get(sex) for sex in SEXES_REPORTED]
     return None if any(part is None for part in parts) else sum(parts)
+
+
+# -- small cells ----------------------------------------------------------------------------------
+def is_small_cell(count: int, disclosure: Disclosure) -> bool:
+    """A count of case records too small to publish: at least one person, fewer than min_cell.
+
+    Zero is published: nobody can be recognised in an empty cell.
+    """
+    return 0 < count < disclosure.min_cell

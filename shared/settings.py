@@ -167,7 +167,8 @@ def utc_now() -> dt.datetime:
 
 
 def common(service: str, port: int) -> tuple[Setting, ...]:
-    """The settings every service has: its database, listening address, logs and the catalog."""
+    """The settings every service has: its database, listening address, logs, the catalog, and the
+    token Prometheus scrapes /metrics with (shared/observability.py)."""
     return (
         Setting("DATABASE_URL", text, default_from=sqlite_in_var(service)),
         Setting("HOST", text, "127.0.0.1"),
@@ -177,6 +178,7 @@ def common(service: str, port: int) -> tuple[Setting, ...]:
             "LOG_LEVEL", lambda value: choice("DEBUG", "INFO", "WARNING", "ERROR")(value.upper()), "INFO"
         ),
         Setting("CATALOG_PATH", text, env="DGBV_CATALOG"),
+        Setting("METRICS_TOKEN", strong_secret, secret=True),
     )
 
 

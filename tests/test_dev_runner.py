@@ -128,6 +128,18 @@ def test_the_runner_serves_on_the_ports_given_and_stops_everything_when_one_dies
         )
         assert f"{intake_url}/sign-in" in server.log()
 
+        # A scrape token is made once, kept under var/ for the owner only, and given to every service:
+        # kpi's figures (and the others' counters) are never served without it.
+        token_file = tmp_path / "var" / "metrics-token"
+        assert token_file.stat().st_mode & 0o777 == 0o600
+        token = token_file.read_text().strip()
+        assert len(token) >= 32 and token not in server.log()
+        assert f'curl -H "Authorization: Bearer $(cat {token_file})" {kpi_url}/metrics' in server.log()
+        for url in (intake_url, kpi_url, f"http://127.0.0.1:{ports['notify']}"):
+            assert requests.get(url + "/metrics", timeout=5).status_code == 401, url
+            scraped = requests.get(url + "/metrics", headers={"Authorization": f"Bearer {token}"}, timeout=5)
+            assert scraped.status_code == 200, url
+
         os.kill(processes["kpi"], signal.SIGKILL)
         assert server.process.wait(timeout=30) == 1
         assert "make run: kpi exited with code -9 (SIGKILL); stopping the other services" in server.log()

@@ -46,6 +46,7 @@ from tests.conftest import Clock
 from tests.helpers.databases import sqlite_template
 from tests.helpers.processes import ServiceProcess, free_port
 from tests.helpers.reports import metric_values, read_before_write
+from tests.helpers.secrets import METRICS_TOKEN, SCRAPE_HEADERS
 from tests.intake.web.conftest import PASSWORD, SECRET_KEY, Browser, text_of
 from tests.notify.world import SmtpServer
 
@@ -171,6 +172,7 @@ class Deployment:
             "DATABASE_URL": self.kpi_db,
             "INTAKE_URL": self.intake.url,
             "INTAKE_TOKEN": self.secrets["service"],
+            "METRICS_TOKEN": METRICS_TOKEN,
             "SYNC_INTERVAL_SECONDS": "3600",  # its own first cycle at start; the tests' cycles by sync()
         }
         self.kpi = ServiceProcess(
@@ -227,7 +229,7 @@ class Deployment:
         return response.json()
 
     def metrics(self) -> dict[tuple[str, frozenset], float]:
-        text = requests.get(self.kpi.url + "/metrics", timeout=30).text
+        text = requests.get(self.kpi.url + "/metrics", headers=SCRAPE_HEADERS, timeout=30).text
         return {
             (sample.name, frozenset(sample.labels.items())): sample.value
             for family in text_string_to_metric_families(text)

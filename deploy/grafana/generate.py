@@ -234,6 +234,10 @@ def committee() -> dict:
                     )
                 ],
                 (0, 38, 24, 9),
+                description=(
+                    "依案件紀錄計數，各年合計。為保護被害人，人數過少之格（門檻見方案目錄 disclosure）"
+                    "及可據以推算之格不陳示，不計入本圖；完整統計表由警察局統計單位發布。"
+                ),
                 options={"orientation": "horizontal"},
                 **thresholds([{"color": "purple", "value": None}]),
             ),

@@ -93,7 +93,11 @@ METRICS = {
         ["bureau", "program", "action", "metric", "year"],
     ),
     "dgbv_gbv_type_count": (
-        "Case records of a type of digital gender-based violence, by role, sex and year.",
+        "Case records of a type of digital gender-based violence, by role, sex and year (cells the small-cell rule withholds are absent).",
+        ["type", "role", "sex", "year"],
+    ),
+    "dgbv_gbv_type_count_suppressed": (
+        "1 for a cell of dgbv_gbv_type_count withheld by the catalog's small-cell rule (a few records, or one that would give such a cell away).",
         ["type", "role", "sex", "year"],
     ),
     "dgbv_sync_last_success_timestamp_seconds": (
@@ -147,8 +151,14 @@ class SnapshotCollector:
             families["dgbv_demo_data"].add_metric(
                 [], 1 if stored[("summary", "current")].get("demo_data") else 0
             )
-            for type_number, role, sex, year, count in stored[("gbv_types", "all")]["counts"]:
+            # Absent only between migration 0003 and the scheduler's next cycle.
+            gbv_types = stored.get(("gbv_types", "all"), {"counts": [], "withheld": []})
+            for type_number, role, sex, year, count in gbv_types["counts"]:
                 families["dgbv_gbv_type_count"].add_metric([str(type_number), role, sex, str(year)], count)
+            for type_number, role, sex, year in gbv_types["withheld"]:
+                families["dgbv_gbv_type_count_suppressed"].add_metric(
+                    [str(type_number), role, sex, str(year)], 1
+                )
         yield from families.values()
 
     def _read(self):

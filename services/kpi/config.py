@@ -20,4 +20,6 @@ SETTINGS = (
     *introspection.SETTINGS,
 )
 
-FIXED = {"SERVICE_NAME": "kpi", "PROPAGATE_EXCEPTIONS": False}
+# kpi's /metrics carries figures from case records and every bureau's reports: never open, even
+# without METRICS_TOKEN (intake's and notify's carry operational counters, open until it is set).
+FIXED = {"SERVICE_NAME": "kpi", "PROPAGATE_EXCEPTIONS": False, "METRICS_TOKEN_REQUIRED": True}

@@ -15,9 +15,30 @@ def _number(description: str | None = None) -> ma.fields.Float:
     return ma.fields.Float(allow_none=True, metadata={"description": description} if description else {})
 
 
+def _exact() -> ma.fields.Boolean:
+    return ma.fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "Exact counts of case records, without the small-cell rule: "
+            "for the statistics unit and admins only (403 to other roles)"
+        },
+    )
+
+
 def _year_and_quarter_together(data: dict) -> None:
     if ("year" in data) != ("quarter" in data):
         raise ma.ValidationError("Give both year and quarter, or neither.", "quarter")
+
+
+class DisclosureSchema(ma.Schema):
+    """How the small-cell rule was applied to counts of case records."""
+
+    exact = ma.fields.Boolean(metadata={"description": "True: no count is withheld (exact=true)"})
+    min_cell = ma.fields.Integer(
+        allow_none=True, metadata={"description": "Counts from 1 to min_cell - 1 are withheld"}
+    )
+    suppressed_cells = ma.fields.Integer(metadata={"description": "How many values are withheld"})
+    note = ma.fields.String(allow_none=True, metadata={"description": "The rule, as printed under the table"})
 
 
 # -- indicators --------------------------------------------------------------
@@ -81,6 +102,7 @@ class TrendQuerySchema(StrictSchema):
     to_year = ma.fields.Integer(
         validate=YEAR, metadata={"description": "Default: the year before the current year"}
     )
+    exact = _exact()
 
     @ma.validates_schema
     def check_span(self, data, **kwargs):
@@ -93,9 +115,18 @@ class TrendYearSchema(ma.Schema):
     count = ma.fields.Integer(
         allow_none=True, metadata={"description": "The indicator's count (four quarters)"}
     )
-    male = ma.fields.Integer(metadata={"description": "Case records of the category and role, men"})
-    female = ma.fields.Integer(metadata={"description": "Case records of the category and role, women"})
-    male_female_ratio = _number("male / female (倍), two decimals half-up")
+    male = ma.fields.Integer(
+        allow_none=True,
+        metadata={"description": "Case records of the category and role, men; null: withheld"},
+    )
+    female = ma.fields.Integer(
+        allow_none=True,
+        metadata={"description": "Case records of the category and role, women; null: withheld"},
+    )
+    male_female_ratio = _number("male / female (倍), two decimals half-up; null if either is withheld")
+    suppressed = ma.fields.List(
+        ma.fields.String(), metadata={"description": "The counts withheld by the small-cell rule"}
+    )
 
 
 class RangeSchema(ma.Schema):
@@ -115,6 +146,7 @@ class TrendSchema(ma.Schema):
     growth_rate_pct = _number("Compound annual growth rate of the indicator's counts (年增率), percent")
     growth_rate_pct_by_sex = ma.fields.Dict(keys=ma.fields.String(), values=_number())
     male_female_ratio_range = ma.fields.Nested(RangeSchema, allow_none=True)
+    disclosure = ma.fields.Nested(DisclosureSchema)
 
 
 # -- compliance --------------------------------------------------------------
@@ -243,6 +275,7 @@ class TableQuerySchema(StrictSchema):
     )
     category = Code(metadata={"description": "A crime category of the catalog; default: all"})
     format = ma.fields.String(load_default="json", validate=ma.validate.OneOf(FORMATS))
+    exact = _exact()
 
     @ma.validates_schema
     def check_span(self, data, **kwargs):
@@ -255,7 +288,14 @@ class TableRowSchema(ma.Schema):
     row_type = ma.fields.String(metadata={"description": "total, share (構成比), cause, age_band or type"})
     sex = ma.fields.String(allow_none=True)
     code = ma.fields.String(allow_none=True)
-    values = ma.fields.List(ma.fields.Raw(), metadata={"description": "One number per column"})
+    values = ma.fields.List(
+        ma.fields.Raw(allow_none=True),
+        metadata={"description": "One number per column; null where withheld (or a share of zero)"},
+    )
+    suppressed = ma.fields.List(
+        ma.fields.Boolean(),
+        metadata={"description": "Per column: withheld by the small-cell rule"},
+    )
 
 
 class TableSchema(ma.Schema):
@@ -269,6 +309,7 @@ class TableSchema(ma.Schema):
     label_header = ma.fields.String()
     columns = ma.fields.List(ma.fields.String())
     rows = ma.fields.List(ma.fields.Nested(TableRowSchema))
+    disclosure = ma.fields.Nested(DisclosureSchema)
 
 
 # -- status ------------------------------------------------------------------

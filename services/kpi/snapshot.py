@@ -12,7 +12,7 @@ Sections (each row is one section and key; numbers are JSON numbers, rounded as 
 - `progress`/<2022Q2>: activity progress at a quarter, judged (behind or not) once it is due;
 - `cases`/<category>: the case records counted into cells, for the tables;
 - `case_years`/<category>: case records per role, sex and year, for the trends;
-- `gbv_types`/`all`: records per type, role, sex and year, for /metrics.
+- `gbv_types`/`all`: records per type, role, sex and year, for /metrics, under the small-cell rule.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from decimal import Decimal
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
-from services.kpi import compliance, progress, tables
+from services.kpi import compliance, disclosure, progress, tables
 from services.kpi.models import (
     CaseRow,
     InstallationRow,
@@ -59,21 +59,20 @@ def jsonable(value):
     return value
 
 
-def _case_sections(records) -> dict[tuple[str, str], dict]:
+def _case_sections(catalog: Catalog, records) -> dict[tuple[str, str], dict]:
     cells, type_cells = tables.count_cells(records)
     by_category: dict[str, dict] = defaultdict(lambda: {"cells": [], "types": []})
     years: dict[str, dict] = defaultdict(lambda: defaultdict(lambda: defaultdict(dict)))
-    gbv: dict[tuple, int] = defaultdict(int)
     for cell in cells:
         by_category[cell.category]["cells"].append([cell.year, *cell[2:]])
         role_sex = years[cell.category][cell.role][cell.sex]
         role_sex[str(cell.year)] = role_sex.get(str(cell.year), 0) + cell.count
     for cell in type_cells:
         by_category[cell.category]["types"].append([cell.year, cell.role, cell.sex, cell.type, cell.count])
-        gbv[(cell.type, cell.role, cell.sex, cell.year)] += cell.count
     sections = {("cases", category): data for category, data in by_category.items()}
     sections.update({("case_years", category): data for category, data in years.items()})
-    sections[("gbv_types", "all")] = {"counts": [[*key, count] for key, count in sorted(gbv.items())]}
+    # Only what the small-cell rule lets /metrics publish is stored for it.
+    sections[("gbv_types", "all")] = disclosure.type_counts(catalog, type_cells)
     return sections
 
 
@@ -117,7 +116,7 @@ def compute(
             catalog, quarter, rows, sections[("compliance", key)]["due_passed"]
         )
 
-    sections.update(_case_sections(cases))
+    sections.update(_case_sections(catalog, cases))
     sections[("summary", "current")] = {
         "computed_at": now.isoformat(),
         "first_quarter": str(first),

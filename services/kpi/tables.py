@@ -13,6 +13,10 @@ and a category. Layouts, as printed in the plan:
 
 Women come first, as in the plan. Shares are percentages rounded half-up to two decimals.
 CSV and XLSX show zero as `-`, as the printed tables do.
+
+A table also says which of its cells add up to which (`relations`: a total and its parts) and
+which share is which count over which total (`shares`): the small-cell rule
+(services/kpi/disclosure.py) reads them to withhold a cell together with what would give it away.
 """
 
 from __future__ import annotations
@@ -36,9 +40,24 @@ from shared.spreadsheets import csv_text, put_text
 KINDS = ("suspects", "victims", "types")
 SEXES = (("female", "女性"), ("male", "男性"))
 ROLES = (("suspect", "嫌疑人"), ("victim", "被害人"))
+# The columns of the types table: per role its total (sex None), then each sex.
+TYPE_COLUMNS = tuple((role, sex) for role, _ in ROLES for sex in (None, *(sex for sex, _ in SEXES)))
 SHARE_LABEL = "構成比"
 UNIT = "人、%"
 ZERO = "-"
+WITHHELD_MARK = "x"
+
+Position = tuple[int, int]  # (row, column) of a value in Table.rows
+
+
+class _Withheld:
+    """A value the small-cell rule withholds: shown as WITHHELD_MARK, null in JSON."""
+
+    def __repr__(self) -> str:
+        return "WITHHELD"
+
+
+WITHHELD = _Withheld()
 
 
 class CaseCell(NamedTuple):
@@ -104,9 +123,30 @@ class Table:
     columns: list[str]
     rows: list[Row]
     unit: str = UNIT
+    # (total, parts): the value at `total` is the sum of the values at `parts`.
+    relations: list[tuple[Position, tuple[Position, ...]]] = field(default_factory=list)
+    # (share, part, whole): the share at `share` is the count at `part` over the count at `whole`.
+    shares: list[tuple[Position, Position, Position]] = field(default_factory=list)
+    # The small-cell threshold applied (services/kpi/disclosure.py); None: the exact table.
+    min_cell: int | None = None
+
+    @property
+    def withheld(self) -> int:
+        return sum(value is WITHHELD for row in self.rows for value in row.values)
+
+    @property
+    def note(self) -> str | None:
+        """What the mark means, printed under a table the rule was applied to."""
+        if self.min_cell is None:
+            return None
+        return (
+            f"說明：{WITHHELD_MARK} 表示不陳示。為保護被害人，未滿{self.min_cell}人之格，"
+            "及可由總計與同列或同欄其他格推算之格，均不陳示。"
+        )
 
     def to_json(self) -> dict:
-        """Numbers as numbers (shares with two decimals), labels verbatim."""
+        """Numbers as numbers (shares with two decimals), labels verbatim; a withheld value is
+        null, flagged in its row's `suppressed`."""
         return {
             "kind": self.kind,
             "title": self.title,
@@ -123,17 +163,26 @@ class Table:
                     "row_type": row.row_type,
                     "sex": row.sex,
                     "code": row.code,
-                    "values": [float(v) if isinstance(v, Decimal) else v for v in row.values],
+                    "values": [_json_value(v) for v in row.values],
+                    "suppressed": [v is WITHHELD for v in row.values],
                 }
                 for row in self.rows
             ],
+            "disclosure": {
+                "exact": self.min_cell is None,
+                "min_cell": self.min_cell,
+                "suppressed_cells": self.withheld,
+                "note": self.note,
+            },
         }
 
     def text_rows(self) -> list[list[str]]:
-        """The header and every row as the printed table shows them: zero as '-'."""
-        return [[self.label_header, *self.columns]] + [
+        """The header and every row as the printed table shows them: zero as '-', a withheld value
+        as WITHHELD_MARK, and under a table the rule was applied to, what the mark means."""
+        rows = [[self.label_header, *self.columns]] + [
             [row.label, *(_display(v) for v in row.values)] for row in self.rows
         ]
+        return rows + ([[self.note]] if self.note else [])
 
     def to_csv(self) -> str:
         buffer = io.StringIO()
@@ -165,6 +214,8 @@ class Table:
             if row.row_type == "total":
                 for cell in sheet[sheet.max_row]:
                     cell.font = Font(bold=True)
+        if self.note:
+            put_text(sheet.cell(sheet.max_row + 2, 1), self.note)
         sheet.column_dimensions["A"].width = 34
         sheet.freeze_panes = "B4"
         buffer = io.BytesIO()
@@ -172,7 +223,15 @@ class Table:
         return buffer.getvalue()
 
 
+def _json_value(value):
+    if value is WITHHELD:
+        return None
+    return float(value) if isinstance(value, Decimal) else value
+
+
 def _display(value) -> str:
+    if value is WITHHELD:
+        return WITHHELD_MARK
     if value is None or value == 0:
         return ZERO
     if isinstance(value, Decimal):
@@ -181,6 +240,8 @@ def _display(value) -> str:
 
 
 def _xlsx_value(value):
+    if value is WITHHELD:
+        return WITHHELD_MARK
     if value is None or value == 0:
         return ZERO
     return float(value) if isinstance(value, Decimal) else value
@@ -226,6 +287,21 @@ def _select(cells: Iterable, role: str, category: str | None, from_year: int, to
     ]
 
 
+def _block_relations(start: int, end: int, width: int) -> dict:
+    """How the values of one sex's block add up: rows[start] its total row, rows[start + 1] its
+    shares, then its detail rows up to `end`. Each row's first value is the sum of the others,
+    the total row the sum of the detail rows, each share a total-row count over the first."""
+    total, details = start, range(start + 2, end)
+    relations = [((row, 0), tuple((row, c) for c in range(1, width))) for row in (total, *details)]
+    relations += [((total, c), tuple((row, c) for row in details)) for c in range(width)]
+    shares = [((start + 1, c), (total, c), (total, 0)) for c in range(width)]
+    return {"relations": relations, "shares": shares}
+
+
+def _merge(*parts: dict) -> dict:
+    return {key: [item for part in parts for item in part[key]] for key in ("relations", "shares")}
+
+
 def _total_and_share(label: str, sex: str, counts: list[int]) -> list[Row]:
     total = sum(counts)
     return [
@@ -245,7 +321,9 @@ def suspects_table(
     causes = {code.id: (index, code) for index, code in enumerate(catalog.causes)}
     unknown = next(code.id for code in catalog.causes if code.residual)
     rows: list[Row] = []
+    blocks = []
     for sex, sex_label in SEXES:
+        start = len(rows)
         counts: Counter = Counter()
         for cell in selected:
             if cell.sex == sex and cell.age_band in bands:
@@ -260,6 +338,7 @@ def suspects_table(
         for cause in shown:
             values = by_cause[cause]
             rows.append(Row(causes[cause][1].label, "cause", sex, cause, [sum(values), *values]))
+        blocks.append(_block_relations(start, len(rows), 1 + len(bands)))
     return _table(
         "suspects",
         catalog,
@@ -270,6 +349,7 @@ def suspects_table(
         "犯罪原因別",
         ["總計", *(band.label for band in catalog.age_bands)],
         rows,
+        **_merge(*blocks),
     )
 
 
@@ -281,7 +361,9 @@ def victims_table(
     relationships = [code.id for code in catalog.relationships]
     unknown = next(code.id for code in catalog.relationships if code.residual)
     rows: list[Row] = []
+    blocks = []
     for sex, sex_label in SEXES:
+        start = len(rows)
         counts: Counter = Counter()
         for cell in selected:
             if cell.sex == sex:
@@ -295,6 +377,7 @@ def victims_table(
         for band in catalog.age_bands:
             values = [counts[(band.id, rel)] for rel in relationships]
             rows.append(Row(band.label, "age_band", sex, band.id, [sum(values), *values]))
+        blocks.append(_block_relations(start, len(rows), 1 + len(relationships)))
     return _table(
         "victims",
         catalog,
@@ -305,6 +388,7 @@ def victims_table(
         "年齡別",
         ["總計", *(code.label for code in catalog.relationships)],
         rows,
+        **_merge(*blocks),
     )
 
 
@@ -316,13 +400,15 @@ def types_table(
     for cell in cells:
         if from_year <= cell.year <= to_year and (category is None or cell.category == category):
             counts[(cell.type, cell.role, cell.sex)] += cell.count
-    columns, rows = [], []
-    for _, role_label in ROLES:
-        columns += [f"{role_label}總計", *(f"{role_label}{sex_label}" for _, sex_label in SEXES)]
-    for gbv_type in catalog.gbv_types:
+    role_labels, sex_labels = dict(ROLES), dict(SEXES)
+    columns = [f"{role_labels[role]}{sex_labels.get(sex, '總計')}" for role, sex in TYPE_COLUMNS]
+    rows, relations = [], []
+    for number, gbv_type in enumerate(catalog.gbv_types):
         values = []
-        for role, _ in ROLES:
+        for role, _ in ROLES:  # in TYPE_COLUMNS order: the role's total, then its sexes
             by_sex = [counts[(gbv_type.number, role, sex)] for sex, _ in SEXES]
+            first = len(values)
+            relations.append(((number, first), tuple((number, first + 1 + i) for i in range(len(by_sex)))))
             values += [sum(by_sex), *by_sex]
         rows.append(Row(f"{gbv_type.number}.{gbv_type.name}", "type", None, str(gbv_type.number), values))
     return _table(
@@ -336,6 +422,7 @@ def types_table(
         columns,
         rows,
         unit="人",
+        relations=relations,
     )
 
 

@@ -4,6 +4,9 @@
   ((count_b / count_a) ^ (1 / (b - a)) - 1) x 100, in percent, two decimals half-up
   ("年增率為 10.28%").
 - The male/female ratio of each year and its range over the span ("4.21 倍至 8.13 倍").
+
+The counts by sex are counts of case records: under the small-cell rule (services/kpi/disclosure.py)
+a small one is withheld (null), and so are the ratio and the growth rate it would give away.
 """
 
 from __future__ import annotations
@@ -11,8 +14,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from decimal import Decimal, localcontext
 
-from shared.catalog import Indicator
+from shared.catalog import Disclosure, Indicator
 from shared.numbers import HUNDRED, half_up
+from shared.rules import is_small_cell
 
 
 def cagr_pct(first: int | None, last: int | None, years: int) -> Decimal | None:
@@ -45,24 +49,27 @@ def trend(
     by_sex: Mapping[str, Mapping[int, int]],
     from_year: int,
     to_year: int,
+    disclosure: Disclosure | None = None,
 ) -> dict:
     """The indicator's yearly counts, growth rates and male/female ratios from from_year to to_year.
 
     `yearly` holds the indicator's counts (None for a year with a missing quarter); `by_sex`
-    the case records' counts of the indicator's category and role per sex and year.
+    the case records' counts of the indicator's category and role per sex and year, shown under
+    the small-cell rule `disclosure` (None: exact).
     """
     span = to_year - from_year
     years = []
     for year in range(from_year, to_year + 1):
-        male = by_sex.get("male", {}).get(year, 0)
-        female = by_sex.get("female", {}).get(year, 0)
+        counts = {sex: by_sex.get(sex, {}).get(year, 0) for sex in ("male", "female")}
+        withheld = [sex for sex, n in counts.items() if disclosure and is_small_cell(n, disclosure)]
+        shown = {sex: None if sex in withheld else n for sex, n in counts.items()}
         years.append(
             {
                 "year": year,
                 "count": yearly.get(year),
-                "male": male,
-                "female": female,
-                "male_female_ratio": times(male, female),
+                **shown,
+                "male_female_ratio": times(shown["male"], shown["female"]),
+                "suppressed": withheld,
             }
         )
     return {
@@ -79,4 +86,9 @@ def trend(
             sex: cagr_pct(years[0][sex], years[-1][sex], span) for sex in ("male", "female")
         },
         "male_female_ratio_range": _range([y["male_female_ratio"] for y in years]),
+        "disclosure": {
+            "exact": disclosure is None,
+            "min_cell": disclosure.min_cell if disclosure else None,
+            "suppressed_cells": sum(len(y["suppressed"]) for y in years),
+        },
     }

@@ -48,6 +48,17 @@ class Reporting:
 
 
 @dataclass(frozen=True)
+class Disclosure:
+    """The small-cell rule: a count of case records from 1 to min_cell - 1 is never published as is.
+
+    Such small cells can point at a victim; kpi withholds them (and the cells that would let
+    anyone recompute them) in every table and metric built from case records.
+    """
+
+    min_cell: int
+
+
+@dataclass(frozen=True)
 class Goal:
     """The indicators' goal in one year: `reduction` below the baseline year's count."""
 
@@ -204,6 +215,7 @@ class Catalog:
 
     plan: Plan
     reporting: Reporting
+    disclosure: Disclosure
     goals: tuple[Goal, ...]
     bureaus: tuple[Bureau, ...]
     programs: tuple[Program, ...]
@@ -374,6 +386,12 @@ class ReportingSchema(_ModelSchema):
     )
 
 
+class DisclosureSchema(_ModelSchema):
+    model = Disclosure
+    # 1 publishes every count; more than 100 would hide the plan's own tables whole.
+    min_cell = fields.Integer(required=True, strict=True, validate=Range(min=1, max=100))
+
+
 class GoalSchema(_ModelSchema):
     model = Goal
     year = fields.Integer(required=True, strict=True, validate=_YEAR)
@@ -497,6 +515,7 @@ class CatalogSchema(_ModelSchema):
     model = Catalog
     plan = fields.Nested(PlanSchema, required=True)
     reporting = fields.Nested(ReportingSchema, required=True)
+    disclosure = fields.Nested(DisclosureSchema, required=True)
     goals = fields.List(fields.Nested(GoalSchema), load_default=list)
     bureaus = _list_of(BureauSchema)
     programs = _list_of(ProgramSchema)

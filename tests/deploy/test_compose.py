@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.helpers.prometheus import TOKEN_FILE
+
 ROOT = Path(__file__).resolve().parents[2]
 VARIABLE = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)")
 SECRET_NAMES = re.compile(r"PASSWORD|TOKEN|SECRET")
@@ -76,6 +78,19 @@ def test_prometheus_scrapes_the_compose_services_on_their_ports(compose):
         assert environment(compose["services"][name])["PORT"] == port
     mounts = compose["services"]["prometheus"]["volumes"]
     assert "./deploy/prometheus:/etc/prometheus:ro" in mounts
+
+
+def test_prometheus_scrapes_with_the_token_the_services_are_given_and_no_secret_is_in_its_config(compose):
+    config = yaml.safe_load((ROOT / "deploy/prometheus/prometheus.yml").read_text())
+    for job in config["scrape_configs"]:
+        # A file, not `credentials`: the token itself is never written into the configuration.
+        assert job["authorization"] == {"type": "Bearer", "credentials_file": TOKEN_FILE}, job["job_name"]
+        name = job["job_name"]
+        assert environment(compose["services"][name])["METRICS_TOKEN"].startswith("${METRICS_TOKEN:?")
+    # Compose hands the same variable to Prometheus as the secret file /run/secrets/metrics_token.
+    assert compose["secrets"]["metrics_token"] == {"environment": "METRICS_TOKEN"}
+    assert compose["services"]["prometheus"]["secrets"] == [TOKEN_FILE.rsplit("/", 1)[1]]
+    assert TOKEN_FILE == "/run/secrets/metrics_token"
 
 
 def test_grafana_is_provisioned_from_files_with_the_admin_password_from_the_environment(compose):

@@ -16,6 +16,8 @@ from shared.catalog import default_catalog
 from shared.periods import Quarter
 from tests.deploy.test_dashboards import dashboard_expressions
 from tests.helpers.processes import ServiceProcess, free_port, run_cli
+from tests.helpers.prometheus import shipped_config
+from tests.helpers.secrets import METRICS_TOKEN, SCRAPE_HEADERS
 from tests.intake.conftest import full_report
 from tests.intake.test_cases import record
 
@@ -103,6 +105,7 @@ def services(tmp_path):
         "INTAKE_ADMIN_TOKEN": ADMIN,
         "INTAKE_SERVICE_TOKEN": SERVICE,
         "INTAKE_TOKEN": SERVICE,
+        "METRICS_TOKEN": METRICS_TOKEN,
         "INTAKE_URL": f"http://127.0.0.1:{ports['intake']}",
         "KPI_URL": f"http://127.0.0.1:{ports['kpi']}",
         "SYNC_INTERVAL_SECONDS": "1",
@@ -150,19 +153,14 @@ def prometheus(services, tmp_path):
     binary = shutil.which("prometheus")
     if binary is None:
         pytest.fail("prometheus is missing: install Debian's prometheus package (.ci/run does)")
-    config = {
-        "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-        "rule_files": [str(ROOT / "deploy/prometheus/rules/*.yml")],
-        "scrape_configs": [
-            {"job_name": name, "static_configs": [{"targets": [services[name].url.removeprefix("http://")]}]}
-            for name in ("intake", "kpi", "notify")
-        ],
-    }
-    (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))
+    # The shipped configuration, scraping with its `authorization`: only the targets, the token
+    # file's place and the intervals differ from the compose deployment.
+    targets = {name: services[name].url.removeprefix("http://") for name in ("intake", "kpi", "notify")}
+    config = shipped_config(tmp_path, targets, interval="1s")
     port = free_port()
     command = [
         binary,
-        f"--config.file={tmp_path / 'prometheus.yml'}",
+        f"--config.file={config}",
         f"--storage.tsdb.path={tmp_path / 'tsdb'}",
         f"--web.listen-address=127.0.0.1:{port}",
     ]
@@ -183,7 +181,12 @@ def query(prometheus, expr: str) -> list:
 def test_every_dashboard_query_and_every_rule_returns_series_from_the_real_services(services, prometheus):
     kpi = services["kpi"]
     wait_for(
-        lambda: requests.get(kpi.url + "/metrics", timeout=5).text.count("dgbv_report_days_late{") > 0,
+        lambda: (
+            requests.get(kpi.url + "/metrics", headers=SCRAPE_HEADERS, timeout=5).text.count(
+                "dgbv_report_days_late{"
+            )
+            > 0
+        ),
         60,
         "kpi never computed its snapshot",
     )
@@ -203,3 +206,17 @@ def test_every_dashboard_query_and_every_rule_returns_series_from_the_real_servi
             time.sleep(1)
     assert not missing, "queries without series:\n" + "\n".join(f"{name}: {expr}" for name, expr in missing)
     assert {r["metric"]["job"] for r in query(prometheus, "up == 1")} == {"intake", "kpi", "notify"}
+
+
+def test_the_services_refuse_a_scrape_without_the_token_that_prometheus_sends(services, prometheus):
+    for name in ("intake", "kpi", "notify"):
+        refused = requests.get(services[name].url + "/metrics", timeout=5)
+        assert refused.status_code == 401, name
+        assert "dgbv_" not in refused.text, name
+    wait_for(
+        lambda: {r["metric"]["job"] for r in query(prometheus, "up == 1")} == {"intake", "kpi", "notify"},
+        30,
+        "Prometheus did not scrape the three services with the shipped authorization",
+    )
+    # What Prometheus stored came through the token: kpi's figures are there.
+    assert query(prometheus, 'dgbv_sync_cursor{job="kpi"}')

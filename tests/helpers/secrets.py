@@ -6,6 +6,9 @@ import re
 
 # Tokens minted by intake, and the fixed secrets the tests themselves use.
 TOKEN_PATTERN = re.compile(r"dgbv_[A-Za-z0-9_-]{20,}")
+# The scrape token the tests give kpi (METRICS_TOKEN), and how a scrape sends it.
+METRICS_TOKEN = "dgbv_metrics-scrape-token-of-the-tests-0123456789"
+SCRAPE_HEADERS = {"Authorization": f"Bearer {METRICS_TOKEN}"}
 # Passwords the suite signs in with or sets (a hit on any of them in a log line is a leak).
 TEST_PASSWORDS = {"correct horse battery", "社會局的長密碼 2022", "a new long password", "s3cret"}
 

@@ -33,6 +33,7 @@ from shared.db import Database
 from shared.periods import Quarter
 from shared.rules import assess_indicators as assess_all
 from tests.helpers.databases import sqlite_template
+from tests.helpers.secrets import METRICS_TOKEN, SCRAPE_HEADERS
 
 CATALOG = default_catalog()
 # 2023Q2 ended on 30 June and was due on 10 July: it is the latest quarter that is due.
@@ -490,6 +491,7 @@ def test_kpi_shows_that_its_figures_include_demo_data(intake_db_url, tmp_path_fa
             "DATABASE_URL": kpi_url,
             "INTAKE_URL": f"http://127.0.0.1:{server.port}",
             "INTAKE_TOKEN": secret,
+            "METRICS_TOKEN": METRICS_TOKEN,
             "CLOCK": clock,
             "TESTING": True,
         }
@@ -499,7 +501,7 @@ def test_kpi_shows_that_its_figures_include_demo_data(intake_db_url, tmp_path_fa
         client = kpi_app.test_client()
         status = client.get("/api/v1/status", headers={"Authorization": f"Bearer {secret}"})
         assert status.status_code == 200 and status.json["demo_data"] is True
-        assert "dgbv_demo_data 1.0" in client.get("/metrics").get_data(as_text=True)
+        assert "dgbv_demo_data 1.0" in client.get("/metrics", headers=SCRAPE_HEADERS).get_data(as_text=True)
     finally:
         kpi_app.extensions["database"].dispose()
         server.shutdown()

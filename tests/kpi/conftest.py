@@ -23,6 +23,7 @@ from shared.catalog import default_catalog
 from shared.db import normalise_url
 from tests.helpers.databases import empty_database_url, postgres_database, sqlite_template
 from tests.helpers.reports import metric_values, read_before_write
+from tests.helpers.secrets import METRICS_TOKEN, SCRAPE_HEADERS
 
 BUREAUS = [b.id for b in default_catalog().bureaus]
 ROLE_TOKENS = {
@@ -175,6 +176,10 @@ class Kpi:
         headers = {"Authorization": f"Bearer {self.secrets.get(who, who)}"} if who else {}
         return self.client.get(path, headers=headers, **kwargs)
 
+    def scrape(self):
+        """/metrics, as Prometheus asks for it: with the scrape token."""
+        return self.client.get("/metrics", headers=SCRAPE_HEADERS)
+
     def json(self, who: str, path: str, **kwargs):
         response = self.get(who, path, **kwargs)
         assert response.status_code == 200, (
@@ -188,6 +193,7 @@ def kpi_settings(kpi_db_url: str, intake_url: str, intake: Intake, clock, **over
         "DATABASE_URL": kpi_db_url,
         "INTAKE_URL": intake_url,
         "INTAKE_TOKEN": intake.secrets["service"],
+        "METRICS_TOKEN": METRICS_TOKEN,
         "CLOCK": clock,
         "TESTING": True,
         "SYNC_RETRIES": 0,
@@ -205,3 +211,20 @@ def kpi_app(kpi_db_url, intake_url, intake, clock):
 @pytest.fixture
 def kpi(kpi_app, intake) -> Kpi:
     return Kpi(kpi_app, intake.secrets)
+
+
+@pytest.fixture
+def first_quarter_reports(intake, kpi, clock):
+    """Police and social on time, education 3 days late, health a draft, labor and information nothing;
+    police has also started a draft of Q2, which cannot be submitted before the quarter ends."""
+    clock.set_taipei(2022, 4, 8, 10)
+    intake.submit_report("police", 2022, 1)
+    intake.submit_report("social", 2022, 1)
+    intake.call("coordinator", "POST", "/api/v1/reports/social/2022/1/return", json={"comment": "請補充說明"})
+    intake.save_report("health", 2022, 1)
+    clock.set_taipei(2022, 4, 13, 9)
+    intake.submit_report("education", 2022, 1)
+    clock.set_taipei(2022, 4, 20, 10)
+    intake.save_report("police", 2022, 2)  # a draft of the quarter in progress
+    assert kpi.sync().ok
+    return kpi

@@ -13,6 +13,7 @@ from shared.introspection import AuthUnavailable, IntrospectionResolver
 from shared.settings import SettingsError
 from tests.helpers.processes import free_port
 from tests.helpers.proxy import TcpProxy
+from tests.helpers.secrets import METRICS_TOKEN
 from tests.kpi.conftest import Kpi, kpi_settings
 
 
@@ -91,8 +92,41 @@ def test_every_api_route_needs_a_token_but_operations_do_not(kpi):
         assert missing.status_code == 401, path
         assert missing.headers["WWW-Authenticate"].startswith("Bearer")
     assert kpi.get("not-a-token", "/api/v1/status").status_code == 401
-    for path in ("/healthz", "/readyz", "/metrics", "/openapi.json"):
+    for path in ("/healthz", "/readyz", "/openapi.json"):
         assert kpi.get(None, path).status_code == 200, path
+
+
+def test_metrics_are_scraped_only_with_the_scrape_token(kpi):
+    kpi.sync()
+    # Without it, with an API token (even an admin's) or with another secret: refused, with no figure.
+    for who in (None, "admin", "service", METRICS_TOKEN[:-1], METRICS_TOKEN + "0", "Basic " + METRICS_TOKEN):
+        refused = kpi.get(who, "/metrics")
+        assert refused.status_code == 401, who
+        assert refused.content_type == "application/problem+json"
+        assert refused.headers["WWW-Authenticate"] == 'Bearer realm="metrics"'
+        assert "dgbv_" not in refused.get_data(as_text=True)
+    scraped = kpi.get(METRICS_TOKEN, "/metrics")
+    assert scraped.status_code == 200
+    assert "dgbv_sync_cursor" in scraped.get_data(as_text=True)
+
+
+def test_without_a_scrape_token_kpi_serves_no_metrics_at_all(kpi_db_url, intake_url, intake, clock):
+    app = create_app(kpi_settings(kpi_db_url, intake_url, intake, clock, METRICS_TOKEN=None))
+    closed = Kpi(app, intake.secrets).get(None, "/metrics")
+    assert closed.status_code == 401
+    assert "METRICS_TOKEN" in closed.json["detail"]
+    app.extensions["database"].dispose()
+
+
+def test_a_scrape_token_that_can_be_guessed_stops_kpi_at_start(
+    kpi_db_url, intake_url, intake, clock, monkeypatch
+):
+    monkeypatch.setenv("METRICS_TOKEN", "metrics-token")
+    settings = kpi_settings(kpi_db_url, intake_url, intake, clock)
+    del settings["METRICS_TOKEN"]
+    with pytest.raises(SettingsError, match="METRICS_TOKEN: must be at least 32 characters") as refused:
+        create_app(settings)
+    assert "metrics-token" not in str(refused.value)  # a secret is never echoed
 
 
 def test_every_signed_in_role_reads_the_aggregate_figures(kpi):

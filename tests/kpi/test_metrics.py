@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
+from alembic import command
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import create_engine, text
 
-from services.kpi import snapshot, sync
+from services.kpi import SERVICE_DIR, snapshot, sync
 from services.kpi.collector import METRICS
 from services.kpi.intake_client import IntakeFeed
+from shared.migrations import alembic_config, upgrade
 from shared.rules import INDICATOR_STATUSES
 
 MALE = "secret_filming_male_suspects"
 
 
 def scrape(kpi) -> dict[tuple[str, frozenset], float]:
-    """Every sample of /metrics (asked without a token), keyed by name and labels."""
-    response = kpi.get(None, "/metrics")
+    """Every sample of /metrics (asked with the scrape token), keyed by name and labels."""
+    response = kpi.scrape()
     assert response.status_code == 200
     return {
         (sample.name, frozenset(sample.labels.items())): sample.value
@@ -116,13 +120,98 @@ def test_the_collectors_output_parses_back_into_the_kpi_figures(plan_in_motion, 
     assert sample(samples, "dgbv_action_caseload_ytd", **caseload, year="2021") == 0
     assert ("dgbv_action_progress_ratio", frozenset(caseload.items())) not in samples
 
-    assert sample(samples, "dgbv_gbv_type_count", type="2", role="suspect", sex="male", year="2021") == 2
-    assert sample(samples, "dgbv_gbv_type_count", type="5", role="suspect", sex="male", year="2021") == 1
+    # Two records of type 2 and one of type 5: too few to publish, so only flagged as withheld.
+    for gbv_type in ("2", "5"):
+        cell = {"type": gbv_type, "role": "suspect", "sex": "male", "year": "2021"}
+        assert ("dgbv_gbv_type_count", frozenset(cell.items())) not in samples
+        assert sample(samples, "dgbv_gbv_type_count_suppressed", **cell) == 1
 
     assert sample(samples, "dgbv_sync_source_up") == 1
     assert sample(samples, "dgbv_sync_last_success_timestamp_seconds") == clock().timestamp()
     assert sample(samples, "dgbv_sync_age_seconds") == 0
     assert sample(samples, "dgbv_sync_cursor") > 0
+
+
+def case(ref: str, types: list[int], role: str, sex: str, year: int = 2021) -> dict:
+    return {
+        "ref": ref,
+        "date": f"{year}-03-01",
+        "category": "secret_filming",
+        "types": types,
+        "role": role,
+        "sex": sex,
+        "age_band": "24-29",
+    }
+
+
+def test_type_counts_under_the_small_cell_rule_show_no_case_arriving_and_give_none_away(intake, kpi):
+    def type_cells(samples, name):
+        return {
+            (labels["type"], labels["role"], labels["sex"]): value
+            for (metric, labelset), value in samples.items()
+            if metric == name and (labels := dict(labelset))["year"] == "2021"
+        }
+
+    # Type 3: four male victims. Type 2: five male suspects and one female suspect.
+    records = [case(f"V-{n}", [3], "victim", "male") for n in range(4)]
+    records += [case(f"S-{n}", [2], "suspect", "male") for n in range(5)]
+    records += [case("S-F-1", [2], "suspect", "female")]
+    intake.cases(records)
+    assert kpi.sync().ok
+    samples = scrape(kpi)
+    assert type_cells(samples, "dgbv_gbv_type_count") == {("3", "victim", "male"): 4}
+    # The woman's cell is small; the men's goes with it, or 6 suspects (the types table's total)
+    # minus 5 men would give her away.
+    assert type_cells(samples, "dgbv_gbv_type_count_suppressed") == {
+        ("2", "suspect", "female"): 1,
+        ("2", "suspect", "male"): 1,
+    }
+    table = kpi.json("statistics", "/api/v1/tables/types?from_year=2021&to_year=2021")
+    type_2 = next(row for row in table["rows"] if row["code"] == "2")
+    assert type_2["values"][:3] == [6, None, None]
+
+    # A second and a third woman: the second changes nothing anyone can read; from the third, the
+    # cells are published.
+    intake.cases([case("S-F-2", [2], "suspect", "female")])
+    assert kpi.sync().ok
+    later = scrape(kpi)
+    for name in ("dgbv_gbv_type_count", "dgbv_gbv_type_count_suppressed"):
+        assert type_cells(later, name) == type_cells(samples, name)
+    intake.cases([case("S-F-3", [2], "suspect", "female")])
+    assert kpi.sync().ok
+    samples = scrape(kpi)
+    assert type_cells(samples, "dgbv_gbv_type_count") == {
+        ("3", "victim", "male"): 4,
+        ("2", "suspect", "male"): 5,
+        ("2", "suspect", "female"): 3,
+    }
+    assert type_cells(samples, "dgbv_gbv_type_count_suppressed") == {}
+
+
+def test_type_counts_stored_before_the_rule_are_forgotten_on_upgrade(tmp_path):
+    url = f"sqlite:///{tmp_path / 'kpi.db'}"
+    command.upgrade(alembic_config(SERVICE_DIR, url), "0002")
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        for section, data in (("gbv_types", {"counts": [[2, "victim", "female", 2021, 1]]}), ("summary", {})):
+            connection.execute(
+                text("INSERT INTO snapshot_items (section, key, data) VALUES (:section, 'x', :data)"),
+                {"section": section, "data": json.dumps(data)},
+            )
+    upgrade(SERVICE_DIR, url)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT section FROM snapshot_items")).scalars().all() == ["summary"]
+    engine.dispose()
+
+
+def test_until_the_scheduler_recomputes_them_metrics_serve_no_type_counts(plan_in_motion, kpi_app):
+    with kpi_app.extensions["database"].transaction() as session:
+        session.execute(text("DELETE FROM snapshot_items WHERE section = 'gbv_types'"))  # as 0003 does
+    samples = scrape(plan_in_motion)
+    assert not [name for name, _ in samples if name.startswith("dgbv_gbv_type")]
+    assert sample(samples, "dgbv_sync_cursor") > 0
+    assert plan_in_motion.sync().ok
+    assert [name for name, _ in scrape(plan_in_motion) if name.startswith("dgbv_gbv_type")]
 
 
 def test_a_scrape_reads_the_stored_snapshot_and_never_recomputes(plan_in_motion, intake, kpi_app):

@@ -10,6 +10,7 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.helpers.processes import ServiceProcess, free_port, run_cli
+from tests.helpers.secrets import METRICS_TOKEN, SCRAPE_HEADERS
 
 MALE = "secret_filming_male_suspects"
 
@@ -26,7 +27,7 @@ def eventually(check, timeout: float = 20, message: str = "condition"):
 
 
 def gauge(url: str, name: str) -> float | None:
-    text = requests.get(url + "/metrics", timeout=5).text
+    text = requests.get(url + "/metrics", headers=SCRAPE_HEADERS, timeout=5).text
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
             if sample.name == name and not sample.labels:
@@ -70,6 +71,7 @@ def test_with_intake_stopped_midway_kpi_keeps_answering_and_reports_the_source_d
             "DATABASE_URL": kpi_db_url,
             "INTAKE_URL": intake_process.url,
             "INTAKE_TOKEN": service,
+            "METRICS_TOKEN": METRICS_TOKEN,
             "SYNC_INTERVAL_SECONDS": "0.5",
             "SYNC_RETRIES": "0",
             "SYNC_TIMEOUT_SECONDS": "2",
@@ -136,6 +138,7 @@ def test_in_production_the_scheduler_computes_and_every_gunicorn_worker_serves_t
         "DATABASE_URL": kpi_db_url,
         "INTAKE_URL": intake_url,
         "INTAKE_TOKEN": intake.secrets["service"],
+        "METRICS_TOKEN": METRICS_TOKEN,
         "SYNC_INTERVAL_SECONDS": "0.5",
     }
     run_cli(["services.kpi", "migrate"], env)
@@ -160,7 +163,7 @@ def test_in_production_the_scheduler_computes_and_every_gunicorn_worker_serves_t
         )
         expected = 'dgbv_indicator_ytd{indicator="secret_filming_male_suspects",year="2022"} 90.0'
         for _ in range(8):  # several scrapes, so both workers answer
-            assert expected in requests.get(web.url + "/metrics", timeout=5).text
+            assert expected in requests.get(web.url + "/metrics", headers=SCRAPE_HEADERS, timeout=5).text
     finally:
         scheduler.stop()
         web.stop()

@@ -150,9 +150,12 @@ def seed_cases(intake, kpi):
     return kpi
 
 
-def csv_rows(kpi, kind: str, category: str) -> list[list[str]]:
+def csv_rows(kpi, kind: str, category: str, exact: bool = True) -> list[list[str]]:
+    """The table as the statistics unit downloads it: exact (as it publishes it) or by default."""
     response = kpi.get(
-        "statistics", f"/api/v1/tables/{kind}?from_year=2020&to_year=2021&category={category}&format=csv"
+        "statistics",
+        f"/api/v1/tables/{kind}?from_year=2020&to_year=2021&category={category}&format=csv"
+        + ("&exact=true" if exact else ""),
     )
     assert response.status_code == 200
     assert response.content_type == "text/csv; charset=utf-8"
@@ -180,7 +183,7 @@ def test_the_demo_datas_records_of_109_and_110_are_the_three_seed_tables(intake_
 
 def test_the_json_form_has_numbers_and_the_verbatim_labels(seed_cases):
     table = seed_cases.json(
-        "statistics", "/api/v1/tables/suspects?from_year=2020&to_year=2021&category=secret_filming"
+        "statistics", "/api/v1/tables/suspects?from_year=2020&to_year=2021&category=secret_filming&exact=1"
     )
     assert table["title"] == "民國109年至110年新北市妨害秘密(偷拍行為)案犯罪原因—年齡別"
     assert (table["unit"], table["label_header"]) == ("人、%", "犯罪原因別")
@@ -192,14 +195,17 @@ def test_the_json_form_has_numbers_and_the_verbatim_labels(seed_cases):
         "sex": "female",
         "code": None,
         "values": [36, 0, 2, 2, 12, 8, 4, 8],
+        "suppressed": [False] * 8,
     }
+    assert table["disclosure"] == {"exact": True, "min_cell": None, "suppressed_cells": 0, "note": None}
     assert female_share["values"] == [100.0, 0.0, 5.56, 5.56, 33.33, 22.22, 11.11, 22.22]
     assert (first_cause["label"], first_cause["code"], first_cause["values"][0]) == ("無故", "no_reason", 14)
 
 
 def test_the_xlsx_form_shows_the_same_cells(seed_cases):
     response = seed_cases.get(
-        "admin", "/api/v1/tables/victims?from_year=2020&to_year=2021&category=secret_filming&format=xlsx"
+        "admin",
+        "/api/v1/tables/victims?from_year=2020&to_year=2021&category=secret_filming&format=xlsx&exact=true",
     )
     assert response.status_code == 200
     assert 'filename="victims_secret_filming_2020-2021.xlsx"' in response.headers["Content-Disposition"]
@@ -214,6 +220,58 @@ def test_the_xlsx_form_shows_the_same_cells(seed_cases):
         return str(cell.value)
 
     assert [[shown(cell) for cell in row] for row in sheet.iter_rows(min_row=3)] == rows_of(TABLE_2)
+
+
+NOTE = "說明：x 表示不陳示。為保護被害人，未滿3人之格，及可由總計與同列或同欄其他格推算之格，均不陳示。"
+
+
+def test_by_default_a_table_withholds_small_counts_and_what_would_give_them_away(seed_cases):
+    for printed, kind, category in (
+        (TABLE_1, "suspects", "secret_filming"),
+        (TABLE_2, "victims", "secret_filming"),
+        (TABLE_3, "suspects", "obscene_distribution"),
+    ):
+        header, *rows, note = csv_rows(seed_cases, kind, category, exact=False)
+        assert header == rows_of(printed)[0]
+        assert note == [NOTE]
+        for row, exact in zip(rows, rows_of(printed)[1:], strict=True):
+            assert row[0] == exact[0]
+            for shown, value in zip(row[1:], exact[1:], strict=True):
+                assert shown in ("x", value)  # a value is withheld or shown as printed ...
+                assert shown not in ("1", "2")  # ... and never 1 or 2
+    header, women, shares = csv_rows(seed_cases, "suspects", "obscene_distribution", exact=False)[:3]
+    assert women == ["女性總計", "9", "-", "x", "x", "x", "x", "x", "-"]
+    assert shares == ["構成比", "100.00", "-", "x", "x", "x", "x", "x", "-"]
+
+
+def test_a_withheld_value_is_null_and_flagged_in_json_and_marked_in_xlsx(seed_cases):
+    path = "/api/v1/tables/suspects?from_year=2020&to_year=2021&category=obscene_distribution"
+    table = seed_cases.json("statistics", path)
+    women = table["rows"][0]
+    assert women["values"] == [9, 0, None, None, None, None, None, 0]
+    assert women["suppressed"] == [False, False, True, True, True, True, True, False]
+    assert table["disclosure"] == {
+        "exact": False,
+        "min_cell": 3,
+        "suppressed_cells": sum(row["suppressed"].count(True) for row in table["rows"]),
+        "note": NOTE,
+    }
+    sheet = openpyxl.load_workbook(
+        io.BytesIO(seed_cases.get("service", path + "&format=xlsx").get_data())
+    ).active
+    assert [cell.value for cell in sheet[4]] == ["女性總計", 9, "-", "x", "x", "x", "x", "x", "-"]
+    assert sheet.cell(sheet.max_row, 1).value == NOTE
+
+
+def test_exact_tables_are_for_the_statistics_unit_and_admins_who_ask(seed_cases):
+    path = "/api/v1/tables/types?from_year=2020&to_year=2021"
+    for who in ("statistics", "admin"):
+        assert seed_cases.json(who, path + "&exact=true")["disclosure"]["exact"] is True, who
+        assert seed_cases.json(who, path)["disclosure"]["exact"] is False, who
+    refused = seed_cases.get("service", path + "&exact=true")
+    assert refused.status_code == 403 and refused.content_type == "application/problem+json"
+    assert "exact=true" in refused.json["detail"]
+    assert seed_cases.get("service", path).status_code == 200
 
 
 def test_the_latest_two_years_are_the_default_span(seed_cases):

@@ -55,15 +55,34 @@ def test_an_indicators_trend_from_its_counts_and_the_case_records(intake, kpi):
     intake.cases(records)
     kpi.sync()
 
-    trend = kpi.json(
-        "viewer", "/api/v1/trends?indicator=secret_filming_male_suspects&from_year=2017&to_year=2021"
-    )
+    path = "/api/v1/trends?indicator=secret_filming_male_suspects&from_year=2017&to_year=2021"
+    trend = kpi.json("statistics", path + "&exact=true")  # every count, as the statistics unit has it
     assert (trend["category"], trend["role"], trend["sex"]) == ("secret_filming", "suspect", "male")
     assert [y["count"] for y in trend["years"]] == [16, 24, 36, 54, 81]
     assert trend["growth_rate_pct"] == 50.0
     assert trend["growth_rate_pct_by_sex"] == {"male": 50.0, "female": 68.18}  # 8^(1/4) = 1.6818
     assert [y["male_female_ratio"] for y in trend["years"]] == [16.0, 12.0, 9.0, 6.75, 10.13]
     assert trend["male_female_ratio_range"] == {"min": 6.75, "max": 16.0}
+    assert trend["disclosure"] == {"exact": True, "min_cell": None, "suppressed_cells": 0}
+
+    # Everyone else (and the statistics unit by default): 1 and 2 women are withheld, and so are
+    # the ratios and the growth rate that would give them away.
+    public = kpi.json("viewer", path)
+    assert [(y["female"], y["suppressed"]) for y in public["years"]] == [
+        (None, ["female"]),
+        (None, ["female"]),
+        (4, []),
+        (8, []),
+        (8, []),
+    ]
+    assert [y["male"] for y in public["years"]] == [16, 24, 36, 54, 81]
+    assert [y["male_female_ratio"] for y in public["years"]] == [None, None, 9.0, 6.75, 10.13]
+    assert public["growth_rate_pct_by_sex"] == {"male": 50.0, "female": None}
+    assert public["male_female_ratio_range"] == {"min": 6.75, "max": 10.13}
+    assert public["disclosure"] == {"exact": False, "min_cell": 3, "suppressed_cells": 2}
+    assert kpi.json("statistics", path) == public
+    for who in ("viewer", "coordinator", "service", "police"):
+        assert kpi.get(who, path + "&exact=true").status_code == 403, who
 
     default_span = kpi.json("viewer", "/api/v1/trends?indicator=secret_filming_male_suspects")
     assert (default_span["from_year"], default_span["to_year"]) == (2016, 2021)
@@ -73,6 +92,7 @@ def test_an_indicators_trend_from_its_counts_and_the_case_records(intake, kpi):
         "male": 0,
         "female": 0,
         "male_female_ratio": None,
+        "suppressed": [],
     }
     assert default_span["growth_rate_pct"] is None  # 2016 has no count
     assert kpi.get("viewer", "/api/v1/trends?indicator=unknown").status_code == 404

@@ -7,6 +7,7 @@ import datetime as dt
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.helpers.processes import free_port
+from tests.helpers.secrets import METRICS_TOKEN, SCRAPE_HEADERS
 from tests.notify.world import BUREAUS, days_before_due, only, sqlite_only
 
 # The outbox's queries run on both backends in test_delivery; the API's views are the same on each.
@@ -21,6 +22,14 @@ def metrics(notify) -> dict:
         for sample in family.samples
         if sample.name.startswith(("dgbv_notifications", "dgbv_outbox", "dgbv_notify"))
     }
+
+
+def test_the_outbox_metrics_need_the_scrape_token_once_it_is_set(make_notify):
+    # Operational counters only: open while METRICS_TOKEN is unset (README, "Scraping /metrics").
+    assert make_notify().client.get("/metrics").status_code == 200
+    closed = make_notify(METRICS_TOKEN=METRICS_TOKEN).client
+    assert closed.get("/metrics").status_code == 401
+    assert closed.get("/metrics", headers=SCRAPE_HEADERS).status_code == 200
 
 
 def test_only_admins_and_coordinators_may_use_the_api(world, notify):

@@ -109,6 +109,12 @@ def test_plan_covers_new_taipei_2021_baseline_and_2022_target(catalog):
     assert plan.timezone == "Asia/Taipei"
 
 
+def test_the_catalog_states_its_small_cell_rule(catalog):
+    # Counts of 1 or 2 case records are withheld from every table and metric kpi publishes.
+    assert catalog.disclosure.min_cell == 3
+    assert catalog.to_dict()["disclosure"] == {"min_cell": 3}
+
+
 def test_every_later_goal_is_marked_a_continuation_of_the_plans(catalog):
     later = [goal for goal in catalog.goals if goal.year > 2022]
     assert later and all(goal.kind == "continuation" and not goal.is_plans_own for goal in later)
@@ -435,6 +441,7 @@ def test_other_city_catalog_loads_with_its_own_values():
         2024,
         15,
     )
+    assert other.disclosure.min_cell == 5
     assert [b.id for b in other.bureaus] == ["social", "police"]
     assert [a.id for a in other.actions] == ["1.social.1", "1.police.1"]
     assert [m.id for m in other.actions_for("police")[0].metrics] == ["patrol_hours", "cases_found"]
@@ -474,8 +481,14 @@ def _duplicate_metric_id(data):
     data["actions"][0]["metrics"][1]["id"] = data["actions"][0]["metrics"][0]["id"]
 
 
-def _drop_metric_kind(data):
-    del data["actions"][0]["metrics"][0]["kind"]
+def _drop(path):
+    def mutate(data):
+        node = data
+        for key in path[:-1]:
+            node = node[key]
+        del node[path[-1]]
+
+    return mutate
 
 
 def _skip_gbv_type_5(data):
@@ -513,7 +526,10 @@ INVALID = {
         _set(["goals", 0, "indicators"], ["arson_victims"]),
         "goals.0.indicators",
     ),
-    "metric without a kind": (_drop_metric_kind, "actions.0.metrics.0.kind: Missing data"),
+    "metric without a kind": (
+        _drop(["actions", 0, "metrics", 0, "kind"]),
+        "actions.0.metrics.0.kind: Missing data",
+    ),
     "metric of an unknown kind": (
         _set(["actions", 0, "metrics", 0, "kind"], "quota"),
         "actions.0.metrics.0.kind",
@@ -524,6 +540,9 @@ INVALID = {
         "reporting.first_quarter",
     ),
     "negative due days": (_set(["reporting", "due_days"], -1), "reporting.due_days"),
+    "no small-cell rule": (_drop(["disclosure"]), "disclosure: Missing data"),
+    "small-cell threshold zero": (_set(["disclosure", "min_cell"], 0), "disclosure.min_cell"),
+    "small-cell threshold as text": (_set(["disclosure", "min_cell"], "3"), "disclosure.min_cell"),
     "unknown category": (
         _set(["indicators", 0, "category"], "arson"),
         "indicators.0.category: Unknown crime category",

@@ -11,6 +11,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from services.intake import create_app
 from shared.observability import KNOWN_METHODS
+from tests.helpers.secrets import METRICS_TOKEN, SCRAPE_HEADERS
 
 
 def test_the_registry_is_built_once_and_each_scrape_reads_the_default_registry_once(intake_db_url):
@@ -53,3 +54,16 @@ def test_request_metrics_label_only_known_methods_and_routes(intake_db_url):
     assert {labels["method"] for labels in samples} <= KNOWN_METHODS | {"other"}
     assert {labels["endpoint"] for labels in samples} <= routes | {"unmatched"}
     assert any(labels["method"] == "other" for labels in samples)
+
+
+def test_intakes_operational_metrics_need_the_scrape_token_once_it_is_set(intake_db_url):
+    # Its counters hold no case data: open while METRICS_TOKEN is unset, closed once it is set.
+    for token, anonymous in ((None, 200), (METRICS_TOKEN, 401)):
+        app = create_app({"DATABASE_URL": intake_db_url, "TESTING": True, "METRICS_TOKEN": token})
+        try:
+            client = app.test_client()
+            assert client.get("/metrics").status_code == anonymous, token
+            assert client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == anonymous
+            assert client.get("/metrics", headers=SCRAPE_HEADERS).status_code == 200
+        finally:
+            app.extensions["database"].dispose()

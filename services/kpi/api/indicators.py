@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask.views import MethodView
 
 from services.kpi import snapshot, trends
-from services.kpi.api import current_catalog
+from services.kpi.api import current_catalog, disclosure_rule
 from services.kpi.schemas import IndicatorQuerySchema, IndicatorSchema, TrendQuerySchema, TrendSchema
 from shared.api import api_blueprint
 from shared.auth import ALL_ROLES, require_roles
@@ -48,9 +48,13 @@ class Trends(MethodView):
         The yearly counts of the indicator (null for a year with a missing quarter), their
         compound annual growth rate (年增率) from the first to the last year, and from the
         case records of the indicator's category and role: the counts per sex, each sex's
-        growth rate, and the male/female ratio (倍) of each year with its range.
+        growth rate, and the male/female ratio (倍) of each year with its range. A count by
+        sex under the catalog's small-cell threshold is withheld (null, named in the year's
+        `suppressed`), and so are the ratio and growth rate it would give; `exact=true` gives
+        them to the statistics unit and admins only (403 to others).
         """
         catalog = current_catalog()
+        rule = disclosure_rule(query)
         try:
             indicator = catalog.indicator(query["indicator"])
         except KeyError:
@@ -70,4 +74,4 @@ class Trends(MethodView):
         yearly = {year: sum(q.values()) if len(q) == 4 else None for year, q in quarters.items()}
         by_role = (snapshot.item(session, "case_years", indicator.category) or {}).get(indicator.role, {})
         by_sex = {sex: {int(year): n for year, n in years.items()} for sex, years in by_role.items()}
-        return trends.trend(indicator, yearly, by_sex, from_year, to_year)
+        return trends.trend(indicator, yearly, by_sex, from_year, to_year, rule)

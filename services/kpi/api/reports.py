@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask.views import MethodView
 
 from services.kpi import progress, snapshot
-from services.kpi.api import current_catalog
+from services.kpi.api import current_catalog, own_bureau
 from services.kpi.schemas import (
     ComplianceQuerySchema,
     ComplianceSchema,
@@ -16,7 +16,7 @@ from services.kpi.schemas import (
 from shared.api import api_blueprint
 from shared.auth import ALL_ROLES, require_roles
 from shared.db import get_session
-from shared.errors import NotFound
+from shared.errors import Forbidden, NotFound
 from shared.periods import Quarter
 
 blp = api_blueprint(
@@ -53,12 +53,16 @@ class Compliance(MethodView):
         timeliness = bureaus submitted on time / expected. Each bureau's `state` is on_time,
         late, not_yet_due or overdue. Without year and quarter: the current reporting quarter
         (the latest whose due date has passed). Tracked: every quarter from the deployment's
-        first one to the one that has just ended.
+        first one to the one that has just ended. A bureau token reads its own bureau's row
+        and the city-wide figures; the other bureaus' rows are left out.
         """
         key = _period_key(query)
-        return snapshot.require(
+        document = snapshot.require(
             get_session(), "compliance", key, f"compliance figures for {key} (not tracked)"
         )
+        if (bureau := own_bureau()) is None:
+            return document
+        return {**document, "bureaus": [row for row in document["bureaus"] if row["bureau"] == bureau]}
 
 
 @blp.route("/compliance/all")
@@ -89,9 +93,15 @@ class Progress(MethodView):
         caseload, not_yet_due (the due date has not passed) or not_reported. Bureaus and
         programs are rolled up as the mean of their judged ratios; `bureau` and `program`
         narrow the actions and the rollups. Without year and quarter: the current reporting
-        quarter.
+        quarter. A bureau token reads its own bureau's actions only (another `bureau`: 403),
+        the program rollups over those actions.
         """
         session, catalog = get_session(), current_catalog()
+        bureau = own_bureau()
+        if bureau is not None and query.setdefault("bureau", bureau) != bureau:
+            raise Forbidden(
+                f"A bureau token reads its own bureau's progress: ask for bureau={bureau}, or leave bureau out."
+            )
         key = _period_key(query)
         document = snapshot.require(session, "progress", key, f"progress figures for {key} (not tracked)")
         for name, lookup in (("bureau", catalog.bureau), ("program", catalog.program)):

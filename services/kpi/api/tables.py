@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Response
 from flask.views import MethodView
 
-from services.kpi import snapshot, tables
-from services.kpi.api import current_catalog
+from services.kpi import disclosure, snapshot, tables
+from services.kpi.api import current_catalog, disclosure_rule
 from services.kpi.schemas import TableQuerySchema, TableSchema
 from shared.api import api_blueprint
 from shared.auth import CASE_READERS, require_roles
@@ -36,8 +36,14 @@ class Tables(MethodView):
         count descending, ties in catalog order, other/unknown last. `format=csv` or `xlsx`
         downloads the table with zero shown as `-`. Without years: the latest two years
         with records (近二年). Readable by the roles that may read case records.
+
+        Counts under the catalog's small-cell threshold (`disclosure.min_cell`), and the cells
+        that would let them be recomputed from a total and their row or column, are withheld:
+        null with `suppressed` true in JSON, `x` in CSV and XLSX, with a note under the table.
+        `exact=true` gives the exact table, to the statistics unit and admins only (403 to others).
         """
         catalog, session = current_catalog(), get_session()
+        rule = disclosure_rule(query)
         category = query.get("category")
         if category is not None:
             try:
@@ -68,6 +74,8 @@ class Tables(MethodView):
             for year, *rest in data.get("types", [])
         ]
         table = tables.build(kind, catalog, cells, type_cells, category, from_year, to_year)
+        if rule is not None:
+            table = disclosure.suppress(table, rule)
         return _respond(table, query["format"])
 
 

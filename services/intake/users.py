@@ -216,11 +216,6 @@ def session_user(session: Session, secret: str, now: dt.datetime) -> User | None
     return user if user is not None and user.active else None
 
 
-def end_session(session: Session, secret: str) -> None:
-    """Sign out: the session ends here, so its cookie opens nothing any more, wherever it was copied."""
-    session.execute(delete(UserSession).where(UserSession.digest == digest(secret)))
-
-
 def end_sessions_of(session: Session, user: User) -> None:
     """End every session of the user, on every device, for good."""
     session.execute(delete(UserSession).where(UserSession.user_id == user.id))

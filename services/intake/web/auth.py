@@ -154,12 +154,14 @@ def sign_in():
 
 @bp.post("/sign-out")
 def sign_out():
-    """End the session here and forget it (a form button, so a link elsewhere cannot sign anyone out).
+    """End every session of the user, here and on any other computer (a form button, so a link
+    elsewhere cannot sign anyone out).
 
-    The session row is deleted, so a copy of the cookie taken before opens nothing any more.
+    The session rows are deleted, so a copy of a cookie taken before opens nothing any more, and a
+    session left open on a shared office computer ends too.
     """
-    if SESSION_KEY in session:
-        users.end_session(get_session(), session[SESSION_KEY])
+    if g.user is not None:
+        users.end_sessions_of(get_session(), g.user)
     session.clear()
     flash("已登出。", "success")
     return redirect(url_for(SIGN_IN_ENDPOINT), 303)

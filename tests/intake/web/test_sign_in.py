@@ -290,10 +290,12 @@ def test_a_new_password_ends_every_session_of_the_user(signed_in, web_app, api):
         _replay_is_refused(thief, token, web_app)
 
 
-def test_signing_out_ends_only_that_session(signed_in):
-    on_the_desk, on_the_phone = signed_in("police"), signed_in("police")
+def test_signing_out_ends_every_session_of_the_user(signed_in):
+    # A session left open on a shared office computer ends when its user signs out elsewhere.
+    on_the_desk, on_the_phone, colleague = signed_in("police"), signed_in("police"), signed_in("education")
     on_the_desk.sign_out()
-    assert on_the_phone.get("/quarters").status_code == 200
+    assert on_the_phone.get("/quarters").status_code == 303
+    assert colleague.get("/quarters").status_code == 200
 
 
 def test_a_session_ends_session_hours_after_signing_in_however_busy(signed_in, clock):

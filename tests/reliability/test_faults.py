@@ -167,7 +167,7 @@ def test_case_uploads_retried_with_their_idempotency_key_through_database_faults
 
     def send(number: int, key: str | None = None, prefix: str = "FAULT") -> requests.Response | None:
         """A batch as JSON, as CSV, or as a CSV file in a form (a new multipart boundary each time)."""
-        prefix = f"{prefix}{number:02d}"
+        prefix = f"{prefix}{number:02d}B"  # a letter ends the batch number: at most 7 digits in a row
         headers = {"Authorization": f"Bearer {token}", **({"Idempotency-Key": key} if key else {})}
         url = f"http://127.0.0.1:{client_link.port}/api/v1/cases"
         try:

@@ -107,7 +107,7 @@ def bars_svg(categories: list[str], series: dict[str, list], horizontal: bool, p
                     parts.append(
                         f'<text x="{label_w + w + 4}" y="{y + i * 14 + 10}">{shown(panel, value)}</text>'
                     )
-        return f'<svg viewBox="0 0 {width} {height}" width="100%">{"".join(parts)}</svg><div>{legend}</div>'
+        return f'<svg viewBox="0 0 {width} {height}" width="100%" style="max-width:{width}px">{"".join(parts)}</svg><div>{legend}</div>'
     width, height, base = 760, 230, 200
     slot = (width - 40) / max(1, len(categories))
     bar = max(3, (slot - 6) / max(1, len(series)))
@@ -124,7 +124,7 @@ def bars_svg(categories: list[str], series: dict[str, list], horizontal: bool, p
         parts.append(
             f'<text x="{x0 + slot / 2 - 3:.1f}" y="{base + 14}" text-anchor="middle" class="tick">{html.escape(category.removeprefix("民國"))}</text>'
         )
-    return f'<svg viewBox="0 0 {width} {height}" width="100%">{"".join(parts)}</svg><div>{legend}</div>'
+    return f'<svg viewBox="0 0 {width} {height}" width="100%" style="max-width:{width}px">{"".join(parts)}</svg><div>{legend}</div>'
 
 
 def chart_html(panel: dict, view: dashboards.View) -> str:

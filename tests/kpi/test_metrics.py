@@ -407,3 +407,17 @@ def test_the_trends_are_the_seeds_charts_with_names(intake, kpi, clock):
         trend["growth_rate_pct_by_sex"]["male"]
     )
     assert not matching(samples, "dgbv_trend_growth_rate_pct", indicator=MALE, sex="female")
+
+
+def test_the_upgrade_that_adds_reopened_at_reads_the_change_feed_again(tmp_path):
+    url = f"sqlite:///{tmp_path / 'kpi.db'}"
+    command.upgrade(alembic_config(SERVICE_DIR, url), "0003")
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE sync_state SET cursor = 42"))
+    upgrade(SERVICE_DIR, url)
+    with engine.connect() as connection:
+        # Rows synced before the column existed get it from the feed, read again from zero.
+        assert connection.execute(text("SELECT cursor FROM sync_state")).scalar_one() == 0
+        assert connection.execute(text("SELECT reopened_at FROM reports")).all() == []
+    engine.dispose()

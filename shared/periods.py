@@ -28,6 +28,11 @@ def gregorian_year(roc: int) -> int:
     return roc + ROC_EPOCH_OFFSET
 
 
+def roc_year_label(gregorian: int) -> str:
+    """The year as people read it: 2026 -> 民國115年."""
+    return f"民國{roc_year(gregorian)}年"
+
+
 def format_roc_date(day: dt.date) -> str:
     """Format a date the way Taiwanese agencies write it: 111年4月10日."""
     return f"{roc_year(day.year)}年{day.month}月{day.day}日"
@@ -75,7 +80,7 @@ class Quarter:
     @property
     def label_zh(self) -> str:
         """The label bureau staff read: 民國111年第2季."""
-        return f"民國{self.roc_year}年第{self.quarter}季"
+        return f"{roc_year_label(self.year)}第{self.quarter}季"
 
     def next(self) -> Quarter:
         return Quarter(self.year + 1, 1) if self.quarter == 4 else Quarter(self.year, self.quarter + 1)

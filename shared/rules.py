@@ -191,6 +191,19 @@ ON_TRACK, AT_RISK, OFF_TRACK = "on_track", "at_risk", "off_track"
 MET, MISSED = "met", "missed"
 NO_DATA, NO_BASELINE, NO_GOAL = "no_data", "no_baseline", "no_goal"
 INDICATOR_STATUSES = (ON_TRACK, AT_RISK, OFF_TRACK, MET, MISSED, NO_DATA, NO_BASELINE, NO_GOAL)
+# The words for each status, in kpi's metrics, the dashboards and notify's e-mails alike.
+INDICATOR_STATUS_NAMES = {
+    ON_TRACK: "符合目標進度",
+    AT_RISK: "有未達目標之風險",
+    OFF_TRACK: "偏離目標",
+    MET: "已達成年度目標",
+    MISSED: "未達成年度目標",
+    NO_DATA: "尚無資料",
+    NO_BASELINE: "缺基準年資料",
+    NO_GOAL: "該年未訂目標",
+}
+# A continuation is never presented as the plan's own goal; "none" is a year without a goal.
+GOAL_KIND_NAMES = {"plan": "方案目標", "continuation": "延續目標（非原方案所訂）", "none": "未訂目標"}
 # Statuses that are verdicts on a goal (the others say why there is none).
 VERDICTS = (ON_TRACK, AT_RISK, OFF_TRACK, MET, MISSED)
 QUARTERS = (1, 2, 3, 4)
@@ -321,6 +334,9 @@ def current_year(reporting: Reporting, first: Quarter, now: dt.datetime) -> int:
 # A metric with `by_sex` is reported as these three counts; its value is their sum.
 SEXES_REPORTED = ("male", "female", "other")
 SEX_LABELS = {"male": "男", "female": "女", "other": "其他或不詳"}
+# Case records' roles and sexes as the plan's tables name them.
+CASE_ROLE_NAMES = {"suspect": "嫌疑人", "victim": "被害人"}
+CASE_SEX_NAMES = {"female": "女性", "male": "男性"}
 
 
 def total_of(by_sex: Mapping[str, int | None] | None) -> int | None:

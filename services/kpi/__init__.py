@@ -32,12 +32,12 @@ def create_app(config: Mapping | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
-    app.extensions["catalog"] = catalog_at(app.config["CATALOG_PATH"])
+    catalog = app.extensions["catalog"] = catalog_at(app.config["CATALOG_PATH"])
     # One identity for the whole system: intake's tokens, verified by intake.
     app.extensions["token_resolver"] = resolver_for(app.config)
     observability.init_app(app)
     database = db.init_app(app)
-    observability.add_collector(app, SnapshotCollector(database, app.config["CLOCK"]))
+    observability.add_collector(app, SnapshotCollector(database, app.config["CLOCK"], catalog))
 
 
 def register_blueprints(app: Flask) -> None:

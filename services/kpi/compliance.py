@@ -6,6 +6,8 @@ the due date and each report's state (on time, late, not yet due, overdue) are t
 
 - completeness = bureaus submitted / bureaus expected
 - timeliness = bureaus submitted on time / bureaus expected
+
+Each bureau's row also says until when its quarter is open and whether it is locked (shared/rules.py).
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ def quarter_compliance(catalog: Catalog, quarter: Quarter, reports: Iterable, no
             report.submitted_at if report else None,
             now,
         )
+        reopened_at = report.reopened_at if report is not None else None
+        open_until = rules.open_until(reporting, quarter, reopened_at)
         bureaus.append(
             {
                 "bureau": bureau.id,
@@ -49,6 +53,10 @@ def quarter_compliance(catalog: Catalog, quarter: Quarter, reports: Iterable, no
                 "days_late": rules.days_late(reporting, quarter, report.submitted_at) if submitted else None,
                 "on_time": state == rules.ON_TIME,
                 "days_overdue": rules.days_overdue(reporting, quarter, now) if state == rules.OVERDUE else 0,
+                # Past this instant the bureau's page refuses the quarter (the catalog's lock rule):
+                # an overdue report of an open quarter is a gap someone can still close.
+                "open_until": open_until.isoformat(),
+                "locked": rules.is_locked(reporting, quarter, now, reopened_at),
             }
         )
     expected = len(bureaus)

@@ -41,6 +41,8 @@ class ReportRow(Base):
     quarter: Mapped[int]
     status: Mapped[str] = mapped_column(String(20))
     submitted_at: Mapped[dt.datetime | None]
+    # When a coordinator last reopened the quarter for the bureau: it stays open lock_days more.
+    reopened_at: Mapped[dt.datetime | None]
     # {action_id: {metric_id: int | None}}
     values: Mapped[dict]
     # {action_id: {metric_id: {"male", "female", "other"}}} for the metrics counted by sex

@@ -173,6 +173,15 @@ class BureauComplianceSchema(ma.Schema):
     days_overdue = ma.fields.Integer(
         metadata={"description": "Days past the due date while unsubmitted, else 0"}
     )
+    open_until = ma.fields.String(
+        metadata={
+            "format": "date-time",
+            "description": "The instant the quarter locks for the bureau (later if a coordinator reopened it)",
+        }
+    )
+    locked = ma.fields.Boolean(
+        metadata={"description": "True: the bureau can no longer report the quarter (closed history)"}
+    )
 
 
 class ComplianceSummarySchema(ma.Schema):

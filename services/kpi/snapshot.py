@@ -12,7 +12,9 @@ Sections (each row is one section and key; numbers are JSON numbers, rounded as 
 - `progress`/<2022Q2>: activity progress at a quarter, judged (behind or not) once it is due;
 - `cases`/<category>: the case records counted into cells, for the tables;
 - `case_years`/<category>: case records per role, sex and year, for the trends;
-- `gbv_types`/`all`: records per type, role, sex and year, for /metrics, under the small-cell rule.
+- `gbv_types`/`all`: records per type, role, sex and year, for /metrics, under the small-cell rule;
+- `trends`/<indicator>: the indicator's trend over the default span (services/kpi/trends.py), for
+  /metrics, under the small-cell rule.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from decimal import Decimal
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
-from services.kpi import compliance, disclosure, progress, tables
+from services.kpi import compliance, disclosure, progress, tables, trends
 from services.kpi.models import (
     CaseRow,
     InstallationRow,
@@ -117,6 +119,17 @@ def compute(
         )
 
     sections.update(_case_sections(catalog, cases))
+    # The trends /metrics publishes: the API's default span, under the small-cell rule.
+    from_year, to_year = trends.default_span(catalog, current_year)
+    for indicator in catalog.indicators:
+        sections[("trends", indicator.id)] = trends.indicator_trend(
+            indicator,
+            sections[("outcomes", indicator.id)]["counts"],
+            sections.get(("case_years", indicator.category)),
+            from_year,
+            to_year,
+            catalog.disclosure,
+        )
     sections[("summary", "current")] = {
         "computed_at": now.isoformat(),
         "first_quarter": str(first),

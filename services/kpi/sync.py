@@ -53,6 +53,7 @@ def _report(change: changes.ReportChange) -> dict:
         "quarter": change.quarter,
         "status": change.status,
         "submitted_at": change.submitted_at,
+        "reopened_at": change.reopened_at,
         "values": {entry.action: entry.values for entry in change.actions},
         "by_sex": {
             entry.action: {metric: dataclasses.asdict(parts) for metric, parts in entry.by_sex.items()}

@@ -32,14 +32,16 @@ from typing import NamedTuple
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 
+from shared import rules
 from shared.catalog import Catalog
 from shared.numbers import share_pct
 from shared.periods import roc_year
 from shared.spreadsheets import csv_text, put_text
 
 KINDS = ("suspects", "victims", "types")
-SEXES = (("female", "女性"), ("male", "男性"))
-ROLES = (("suspect", "嫌疑人"), ("victim", "被害人"))
+# Women first, as the plan's tables print them; the words are shared/rules.py's.
+SEXES = tuple(rules.CASE_SEX_NAMES.items())
+ROLES = tuple(rules.CASE_ROLE_NAMES.items())
 # The columns of the types table: per role its total (sex None), then each sex.
 TYPE_COLUMNS = tuple((role, sex) for role, _ in ROLES for sex in (None, *(sex for sex, _ in SEXES)))
 SHARE_LABEL = "構成比"

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from decimal import Decimal, localcontext
 
-from shared.catalog import Disclosure, Indicator
+from shared.catalog import Catalog, Disclosure, Indicator
 from shared.numbers import HUNDRED, half_up
 from shared.rules import is_small_cell
 
@@ -92,3 +92,28 @@ def trend(
             "suppressed_cells": sum(len(y["suppressed"]) for y in years),
         },
     }
+
+
+def default_span(catalog: Catalog, current_year: int) -> tuple[int, int]:
+    """From the plan's first year of history to the last full year before the current one."""
+    first = catalog.plan.history_first_year
+    return first, max(first, current_year - 1)
+
+
+def indicator_trend(
+    indicator: Indicator,
+    outcome_counts: list[dict],
+    case_years: dict | None,
+    from_year: int,
+    to_year: int,
+    disclosure: Disclosure | None,
+) -> dict:
+    """`trend` from the snapshot's sections: the indicator's `outcomes` (a year counts once its four
+    quarters are in) and the `case_years` of its category, of its role."""
+    quarters: dict[int, dict[int, int]] = {}
+    for c in outcome_counts:
+        quarters.setdefault(c["year"], {})[c["quarter"]] = c["count"]
+    yearly = {year: sum(q.values()) if len(q) == 4 else None for year, q in quarters.items()}
+    by_role = (case_years or {}).get(indicator.role, {})
+    by_sex = {sex: {int(year): n for year, n in years.items()} for sex, years in by_role.items()}
+    return trend(indicator, yearly, by_sex, from_year, to_year, disclosure)

@@ -18,6 +18,7 @@ from typing import NamedTuple
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, meta
 
+from shared import rules as plan_rules
 from shared.numbers import half_up
 from shared.periods import TAIPEI, Quarter, format_roc_date
 
@@ -32,15 +33,9 @@ REPORT_STATUS_LABELS = {
     "accepted": "已核定",
     "returned": "已退回",
 }
-INDICATOR_STATUS_LABELS = {
-    "on_track": "符合目標進度",
-    "at_risk": "有未達目標之風險",
-    "off_track": "偏離目標",
-    "met": "已達成年度目標",
-    "missed": "未達成年度目標",
-}
-# A continuation is never presented as the plan's own goal.
-GOAL_KIND_LABELS = {"plan": "方案目標", "continuation": "延續目標（非原方案所訂）"}
+# kpi's words for a verdict and a goal (shared/rules.py): the e-mail, the metrics and the dashboards agree.
+INDICATOR_STATUS_LABELS = plan_rules.INDICATOR_STATUS_NAMES
+GOAL_KIND_LABELS = plan_rules.GOAL_KIND_NAMES
 
 
 class Templates(NamedTuple):

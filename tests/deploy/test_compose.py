@@ -102,3 +102,10 @@ def test_grafana_is_provisioned_from_files_with_the_admin_password_from_the_envi
     provider = yaml.safe_load((ROOT / "deploy/grafana/provisioning/dashboards/dgbv.yml").read_text())
     assert provider["providers"][0]["options"]["path"] == "/var/lib/grafana/dashboards"
     assert list((ROOT / "deploy/grafana/dashboards").glob("*.json"))
+
+
+def test_grafana_speaks_traditional_chinese_through_its_real_setting(compose):
+    settings = environment(compose["services"]["grafana"])
+    # [users] default_language; there is no GF_DEFAULT_LOCALE, which Grafana would ignore.
+    assert settings["GF_USERS_DEFAULT_LANGUAGE"] == "zh-Hant"
+    assert "GF_DEFAULT_LOCALE" not in settings

@@ -161,7 +161,10 @@ def test_in_production_the_scheduler_computes_and_every_gunicorn_worker_serves_t
             ),
             message="the scheduler's first snapshot",
         )
-        expected = 'dgbv_indicator_ytd{indicator="secret_filming_male_suspects",year="2022"} 90.0'
+        expected = (
+            'dgbv_indicator_ytd{indicator="secret_filming_male_suspects",'
+            'indicator_name="妨害秘密(偷拍行為)案男性嫌疑人人數",year="2022",year_name="民國111年"} 90.0'
+        )
         for _ in range(8):  # several scrapes, so both workers answer
             assert expected in requests.get(web.url + "/metrics", headers=SCRAPE_HEADERS, timeout=5).text
     finally:

@@ -37,6 +37,9 @@ def test_compliance_counts_submitted_and_on_time_bureaus_against_all_six(first_q
         "days_late": 0,
         "on_time": True,
         "days_overdue": 0,
+        # The catalog's lock rule: 2022Q1 was due on 10 April and locks 30 days later.
+        "open_until": "2022-05-10T23:59:59.999999+08:00",
+        "locked": False,
     }
     assert bureaus["police"]["submitted_at"].startswith("2022-04-08T02:00:00")
     late = bureaus["education"]

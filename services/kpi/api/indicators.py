@@ -60,18 +60,14 @@ class Trends(MethodView):
         except KeyError:
             raise NotFound(f"No indicator {query['indicator']!r}.") from None
         session = get_session()
-        from_year = query.get("from_year", catalog.plan.history_first_year)
-        to_year = query.get("to_year", max(from_year, snapshot.summary(session)["current_year"] - 1))
+        default_from, default_to = trends.default_span(catalog, snapshot.summary(session)["current_year"])
+        from_year = query.get("from_year", default_from)
+        to_year = query.get("to_year", max(from_year, default_to))
         if from_year > to_year:
             raise Invalid(
                 f"from_year {from_year} is after to_year {to_year}.",
                 {"to_year": ["Must not be before from_year."]},
             )
         counts = snapshot.require(session, "outcomes", indicator.id, f"counts of {indicator.id}")["counts"]
-        quarters: dict[int, dict[int, int]] = {}
-        for c in counts:
-            quarters.setdefault(c["year"], {})[c["quarter"]] = c["count"]
-        yearly = {year: sum(q.values()) if len(q) == 4 else None for year, q in quarters.items()}
-        by_role = (snapshot.item(session, "case_years", indicator.category) or {}).get(indicator.role, {})
-        by_sex = {sex: {int(year): n for year, n in years.items()} for sex, years in by_role.items()}
-        return trends.trend(indicator, yearly, by_sex, from_year, to_year, rule)
+        case_years = snapshot.item(session, "case_years", indicator.category)
+        return trends.indicator_trend(indicator, counts, case_years, from_year, to_year, rule)

@@ -1,4 +1,5 @@
-"""deploy/prometheus/prometheus.yml as shipped, made runnable here: its token file and its targets."""
+"""deploy/prometheus/prometheus.yml as shipped, made runnable here: its token file, its targets and
+its Alertmanager, and the flags and environment docker-compose.yml starts Prometheus with."""
 
 from __future__ import annotations
 
@@ -8,15 +9,22 @@ import yaml
 
 from tests.helpers.secrets import METRICS_TOKEN
 
-DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "prometheus"
+ROOT = Path(__file__).resolve().parents[2]
+DEPLOY = ROOT / "deploy" / "prometheus"
 # Where docker-compose.yml puts the scrape token for Prometheus (its secret `metrics_token`).
 TOKEN_FILE = "/run/secrets/metrics_token"
 
 
-def shipped_config(folder: Path, targets: dict[str, str] | None = None, interval: str | None = None) -> Path:
+def shipped_config(
+    folder: Path,
+    targets: dict[str, str] | None = None,
+    interval: str | None = None,
+    alertmanager: str | None = None,
+) -> Path:
     """The shipped configuration written into `folder`, changed only where this machine differs
     from the compose deployment: the token file (holding the tests' METRICS_TOKEN), the rule
-    files' directory and, if given, each job's target (`targets`, by job name) and the intervals."""
+    files' directory and, if given, each job's target (`targets`, by job name), the intervals and
+    the Alertmanager (host:port; without one, alerts are sent nowhere)."""
     config = yaml.safe_load((DEPLOY / "prometheus.yml").read_text())
     token = folder / "metrics_token"
     token.write_text(METRICS_TOKEN)
@@ -27,7 +35,21 @@ def shipped_config(folder: Path, targets: dict[str, str] | None = None, interval
         if targets is not None:
             job["static_configs"] = [{"targets": [targets[job["job_name"]]]}]
     if interval is not None:
-        config["global"] = {"scrape_interval": interval, "evaluation_interval": interval}
+        config["global"].update(scrape_interval=interval, evaluation_interval=interval)
+    if alertmanager is None:
+        del config["alerting"]  # compose's `alertmanager:9093` does not resolve here
+    else:
+        config["alerting"]["alertmanagers"] = [{"static_configs": [{"targets": [alertmanager]}]}]
     path = folder / "prometheus.yml"
-    path.write_text(yaml.safe_dump(config))
+    path.write_text(yaml.safe_dump(config, allow_unicode=True))
     return path
+
+
+def compose_service(name: str) -> dict:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"][name]
+
+
+def compose_features() -> list[str]:
+    """The --enable-feature flags docker-compose.yml starts Prometheus with (external labels
+    expanded from the environment: the alerts' links)."""
+    return [flag for flag in compose_service("prometheus")["command"] if flag.startswith("--enable-feature=")]

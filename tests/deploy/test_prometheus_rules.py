@@ -78,3 +78,32 @@ def test_people_read_names_and_roc_periods_never_codes():
         names = printed.findall(text)
         assert names, rule["alert"]
         assert all(name.endswith("_name") for name in names), (rule["alert"], names)
+
+
+def test_every_link_leads_to_a_page_that_exists(tmp_path):
+    """intake's links match one of its routes, Grafana's name a shipped dashboard."""
+    import json
+
+    from services.intake import create_app
+    from shared.periods import Quarter
+
+    routes = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'intake.db'}", "TESTING": True}).url_map
+    pages = routes.bind("dgbv.test")
+    dashboards = {
+        json.loads(path.read_text())["uid"]
+        for path in (DEPLOY.parent / "grafana" / "dashboards").glob("*.json")
+    }
+    sample = {"bureau": "police", "year": "2026", "quarter": "3"}
+    for rule in alerts():
+        link = re.sub(r"\{\{ \$labels\.(\w+) \}\}", lambda m: sample[m.group(1)], rule["annotations"]["link"])
+        where, path = re.fullmatch(r"\{\{ \$(externalLabels\.\w+|externalURL) \}\}(/.*)", link).groups()
+        if where == "externalLabels.intake_url":
+            path, _, query = path.partition("?")
+            endpoint, _ = pages.match(path)  # raises NotFound for a page intake does not have
+            assert endpoint.startswith("web."), (rule["alert"], endpoint)
+            if query:
+                assert Quarter.parse(query.removeprefix("period=")) == Quarter(2026, 3), rule["alert"]
+        elif where == "externalLabels.grafana_url":
+            assert path.removeprefix("/d/") in dashboards, rule["alert"]
+        else:
+            assert where == "externalURL" and path == "/targets", rule["alert"]  # Prometheus' own page

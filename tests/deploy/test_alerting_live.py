@@ -1,9 +1,12 @@
 """The whole path of an alert: a real Prometheus, configured as shipped, evaluates the shipped rules
 against the series it scrapes and sends what fires to a real Alertmanager, configured as shipped,
-which e-mails the audience through a real SMTP server."""
+which e-mails the audience through a real SMTP server: first from kpi's series as the label
+contract gives them, then from the three real services holding a quarter's reports."""
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -13,9 +16,11 @@ import requests
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 
-from tests.helpers.alerting import ADDRESSES, MailCatcher, binary, html_of, start_alertmanager, text_of
-from tests.helpers.processes import ServiceProcess, free_port
-from tests.helpers.prometheus import compose_features, shipped_config
+from shared.catalog import default_catalog
+from shared.periods import Quarter
+from tests.deploy.test_prometheus_live import ADMIN, services  # noqa: F401 - the three real services, with data
+from tests.helpers.alerting import ADDRESSES, MailCatcher, html_of, start_alertmanager, text_of
+from tests.helpers.prometheus import start_prometheus
 from tests.helpers.secrets import METRICS_TOKEN
 
 # The deployment's public addresses, as .env gives them: the links must be built from these.
@@ -109,30 +114,14 @@ def targets():
         yield {"intake": intake.address, "kpi": kpi_target.address, "notify": notify.address}
 
 
-def start_prometheus(folder, targets: dict, alertmanager: ServiceProcess) -> ServiceProcess:
-    config = shipped_config(
-        folder, targets, interval="1s", alertmanager=alertmanager.url.removeprefix("http://")
-    )
-    port = free_port()
-    command = [
-        binary("prometheus"),
-        f"--config.file={config}",
-        f"--storage.tsdb.path={folder / 'tsdb'}",
-        f"--web.listen-address=127.0.0.1:{port}",
-        *compose_features(),
-    ]
-    env = {"REPORT_FORM_BASE_URL": INTAKE_URL, "GRAFANA_URL": GRAFANA_URL}
-    process = ServiceProcess(["prometheus"], env, port, folder / "prometheus.log", command=command)
-    return process.start(wait_path="/-/ready", timeout=60)
-
-
 def test_an_alert_fired_by_prometheus_reaches_its_audience_by_e_mail_in_chinese_with_its_link(
     tmp_path, targets
 ):
     with MailCatcher() as mail:
         alertmanager = start_alertmanager(tmp_path, mail.port)
         try:
-            prometheus = start_prometheus(tmp_path, targets, alertmanager)
+            links = {"REPORT_FORM_BASE_URL": INTAKE_URL, "GRAFANA_URL": GRAFANA_URL}
+            prometheus = start_prometheus(tmp_path, targets, alertmanager.url.removeprefix("http://"), links)
             try:
                 coordinators = mail.wait_for(ADDRESSES["coordinators"], timeout=120)
                 committee = mail.wait_for(ADDRESSES["committee"], timeout=60)
@@ -166,3 +155,82 @@ def test_an_alert_fired_by_prometheus_reaches_its_audience_by_e_mail_in_chinese_
     # Operations heard nothing: every service answered and the sync is fresh.
     assert not mail.to(ADDRESSES["operations"])
     assert {a["labels"]["alertname"] for a in firing} == {"DGBVReportOverdue", "DGBVIndicatorOffTrack"}
+
+
+def signed_in_coordinator(intake_url: str) -> requests.Session:
+    """A browser session of a coordinator, the reader of the coordinators' e-mails."""
+    user = {
+        "username": "coord.alerts",
+        "name": "管考人員",
+        "role": "coordinator",
+        "password": "管考人員的長密碼 2026",
+    }
+    created = requests.post(
+        intake_url + "/api/v1/users", json=user, headers={"Authorization": f"Bearer {ADMIN}"}, timeout=30
+    )
+    assert created.status_code == 201, created.text
+    session = requests.Session()
+    form = session.get(intake_url + "/sign-in", timeout=30).text
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    signed_in = session.post(
+        intake_url + "/sign-in",
+        data={"csrf_token": csrf, "username": user["username"], "password": user["password"]},
+        allow_redirects=False,
+        timeout=30,
+    )
+    assert signed_in.status_code == 303, signed_in.text
+    return session
+
+
+def test_the_real_services_gaps_delays_and_indicators_reach_their_readers_with_links_that_open(
+    services,  # noqa: F811 - the fixture imported above
+    tmp_path,
+):
+    intake = services["intake"]
+    targets = {name: services[name].url.removeprefix("http://") for name in ("intake", "kpi", "notify")}
+    # As the services' data has it: the last quarter that ended, education's report reopened and
+    # still missing, police's submitted with its actions far behind plan, every indicator rising.
+    quarter = Quarter.containing(dt.date.today()).previous()
+    with MailCatcher() as mail:
+        alertmanager = start_alertmanager(tmp_path, mail.port)
+        try:
+            links = {"REPORT_FORM_BASE_URL": intake.url, "GRAFANA_URL": GRAFANA_URL}
+            prometheus = start_prometheus(tmp_path, targets, alertmanager.url.removeprefix("http://"), links)
+            try:
+                deadline = time.monotonic() + 150
+                while time.monotonic() < deadline:
+                    read = [text_of(m) for m in mail.to(ADDRESSES["coordinators"])]
+                    if any("尚未繳交" in text for text in read) and any("進度落後" in text for text in read):
+                        break
+                    time.sleep(1)
+                committee = mail.wait_for(ADDRESSES["committee"], timeout=30)
+            finally:
+                prometheus.stop()
+        finally:
+            alertmanager.stop()
+
+    coordinators = [text_of(m) for m in mail.to(ADDRESSES["coordinators"])]
+    [gap] = [text for text in coordinators if "尚未繳交" in text]
+    assert re.search(f"■ 教育局 尚未繳交 {quarter.label_zh} 報告，已逾期 [1-9][0-9]* 天", gap), gap
+    overview = f"{intake.url}/overview?period={quarter}"
+    assert f"請前往：{overview}" in gap
+    [behind] = [text for text in coordinators if "進度落後" in text]
+    assert "「方案1・警察局第1項：" in behind and f"截至{quarter.label_zh}僅達預定進度" in behind, behind
+    report = f"{intake.url}/reports/police/{quarter.year}/{quarter.quarter}"
+    assert f"請前往：{report}" in behind
+    assert "education" not in gap + behind and "police" not in gap.replace(report, "") + behind.replace(
+        report, ""
+    )
+
+    # The links open the pages a coordinator acts from.
+    browser = signed_in_coordinator(intake.url)
+    page = browser.get(overview, timeout=30)
+    assert page.status_code == 200 and "教育局" in page.text and quarter.label_zh in page.text
+    page = browser.get(report, timeout=30)
+    assert page.status_code == 200 and "落後原因" in page.text and "人力不足" in page.text
+
+    # The committee: every indicator is above the year before in the services' data.
+    text = text_of(committee[0])
+    for indicator in default_catalog().indicators:
+        assert f"成效指標「{indicator.name}」" in text, indicator.id
+    assert f"請前往：{GRAFANA_URL}/d/dgbv-committee" in text

@@ -117,6 +117,9 @@ def services(tmp_path):
         "SMTP_PORT": str(ports["smtp"]),
         "SMTP_SECURITY": "none",
         "COMMITTEE_EMAILS": "committee@example.org",
+        # intake's pages, which the alerts link to (tests/deploy/test_alerting_live.py opens them)
+        "SECRET_KEY": "secret-key-of-the-prometheus-live-test",
+        "SESSION_COOKIE_SECURE": "false",
     }
     started = {}
     try:

@@ -3,10 +3,13 @@ its Alertmanager, and the flags and environment docker-compose.yml starts Promet
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
+import pytest
 import yaml
 
+from tests.helpers.processes import ServiceProcess, free_port
 from tests.helpers.secrets import METRICS_TOKEN
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,3 +56,28 @@ def compose_features() -> list[str]:
     """The --enable-feature flags docker-compose.yml starts Prometheus with (external labels
     expanded from the environment: the alerts' links)."""
     return [flag for flag in compose_service("prometheus")["command"] if flag.startswith("--enable-feature=")]
+
+
+def start_prometheus(
+    folder: Path,
+    targets: dict[str, str],
+    alertmanager: str | None = None,
+    links: dict[str, str] | None = None,
+) -> ServiceProcess:
+    """A real Prometheus on 127.0.0.1 with the shipped configuration (scraping every second), the
+    flags docker-compose.yml gives it, and `links` (REPORT_FORM_BASE_URL, GRAFANA_URL) as its
+    environment, from which the alerts' links are built."""
+    binary = shutil.which("prometheus")
+    if binary is None:
+        pytest.fail("prometheus is missing: install Debian's prometheus package (.ci/run does)")
+    config = shipped_config(folder, targets, interval="1s", alertmanager=alertmanager)
+    port = free_port()
+    command = [
+        binary,
+        f"--config.file={config}",
+        f"--storage.tsdb.path={folder / 'tsdb'}",
+        f"--web.listen-address=127.0.0.1:{port}",
+        *compose_features(),
+    ]
+    process = ServiceProcess(["prometheus"], links or {}, port, folder / "prometheus.log", command=command)
+    return process.start(wait_path="/-/ready", timeout=60)

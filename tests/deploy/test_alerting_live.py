@@ -51,7 +51,7 @@ class KpiSeries:
         )
         indicator = {
             "indicator": "secret_filming_male_suspects",
-            "indicator_name": "妨害秘密案件男性嫌疑人數",
+            "indicator_name": "妨害秘密(偷拍行為)案男性嫌疑人人數",
             "year": "2026",
             "year_name": "民國115年",
         }
@@ -148,7 +148,7 @@ def test_an_alert_fired_by_prometheus_reaches_its_audience_by_e_mail_in_chinese_
     # The committee: the indicator off track this year, with the dashboard to read.
     text = text_of(committee[0])
     assert text.startswith("性別平等委員會委員您好：")
-    assert "成效指標「妨害秘密案件男性嫌疑人數」截至民國115年第3季累計已高於基準年同期" in text
+    assert "成效指標「妨害秘密(偷拍行為)案男性嫌疑人人數」截至民國115年第3季累計已高於基準年同期" in text
     assert "民國115年累計 120，較基準年同期增加 4.55%（延續目標（非原方案所訂））" in text
     assert f"請前往：{GRAFANA_URL}/d/dgbv-committee" in text
 

@@ -109,3 +109,39 @@ def test_grafana_speaks_traditional_chinese_through_its_real_setting(compose):
     # [users] default_language; there is no GF_DEFAULT_LOCALE, which Grafana would ignore.
     assert settings["GF_USERS_DEFAULT_LANGUAGE"] == "zh-Hant"
     assert "GF_DEFAULT_LOCALE" not in settings
+
+
+def test_prometheus_sends_its_alerts_to_the_alertmanager_service(compose):
+    config = yaml.safe_load((ROOT / "deploy/prometheus/prometheus.yml").read_text())
+    [alertmanagers] = config["alerting"]["alertmanagers"]
+    assert alertmanagers["static_configs"] == [{"targets": ["alertmanager:9093"]}]
+    assert "127.0.0.1:9093:9093" in compose["services"]["alertmanager"]["ports"]
+    assert "alertmanager" in compose["services"]["prometheus"]["depends_on"]
+
+
+def test_the_alerts_links_come_from_the_environment_prometheus_is_given(compose):
+    prometheus = compose["services"]["prometheus"]
+    # Without this flag Prometheus would keep "${REPORT_FORM_BASE_URL}" literally in every link.
+    assert "--enable-feature=expand-external-labels" in prometheus["command"]
+    config = yaml.safe_load((ROOT / "deploy/prometheus/prometheus.yml").read_text())
+    named = set(VARIABLE.findall(" ".join(config["global"]["external_labels"].values())))
+    assert named == {"REPORT_FORM_BASE_URL", "GRAFANA_URL"}
+    assert named <= set(environment(prometheus))
+    # The alerts link to the same intake pages as notify's e-mails.
+    notify = environment(compose["services"]["notify"])
+    assert environment(prometheus)["REPORT_FORM_BASE_URL"] == notify["REPORT_FORM_BASE_URL"]
+
+
+def test_alertmanager_runs_the_shipped_configuration_with_notify_s_mail_server(compose):
+    alertmanager = compose["services"]["alertmanager"]
+    assert "./deploy/alertmanager:/etc/alertmanager:ro" in alertmanager["volumes"]
+    # Alertmanager reads no environment: the shipped start.sh fills the configuration in.
+    assert alertmanager["entrypoint"] == ["/bin/sh", "/etc/alertmanager/start.sh"]
+    env = environment(alertmanager)
+    notify = environment(compose["services"]["notify"])
+    for name in ("SMTP_HOST", "SMTP_PORT", "SMTP_SECURITY", "SMTP_USERNAME", "SMTP_PASSWORD", "SMTP_FROM"):
+        assert env[name] == notify[name], name
+    # Every ${…} of alertmanager.yml that start.sh fills from the environment is given here.
+    shipped = (ROOT / "deploy/alertmanager/alertmanager.yml").read_text()
+    assert set(VARIABLE.findall(shipped)) - {"TEMPLATES"} <= set(env)
+    assert alertmanager["depends_on"] == {"mailpit": {"condition": "service_healthy"}}

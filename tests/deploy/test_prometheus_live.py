@@ -17,7 +17,7 @@ from shared.periods import Quarter
 from tests.deploy.test_dashboards import dashboard_expressions
 from tests.helpers import dashboards
 from tests.helpers.processes import ServiceProcess, free_port, run_cli
-from tests.helpers.prometheus import shipped_config
+from tests.helpers.prometheus import compose_features, shipped_config
 from tests.helpers.secrets import METRICS_TOKEN, SCRAPE_HEADERS
 from tests.intake.conftest import full_report
 from tests.intake.test_cases import record
@@ -77,7 +77,8 @@ def populate(intake_url: str) -> None:
     ).ok
 
     # The last quarter whose report is due: it is locked by now, so a coordinator reopens it and
-    # the police submit late; the other bureaus stay overdue.
+    # the police submit late; the other bureaus stay overdue. Education's quarter is reopened too
+    # and left unsubmitted: a gap it can still close (dgbv_report_open_gap, DGBVReportOverdue).
     today = dt.date.today()
     quarter = Quarter.containing(today).previous()
     for action in default_catalog().actions_for("police"):
@@ -87,6 +88,9 @@ def populate(intake_url: str) -> None:
     report = f"{intake_url}/api/v1/reports/police/{quarter.year}/{quarter.quarter}"
     reopened = requests.post(report + "/reopen", json={"reason": "延後填報"}, headers=coordinator, timeout=30)
     reopened.raise_for_status()
+    education = f"{intake_url}/api/v1/reports/education/{quarter.year}/{quarter.quarter}"
+    reopen = requests.post(education + "/reopen", json={"reason": "補登"}, headers=coordinator, timeout=30)
+    reopen.raise_for_status()
     body = full_report("police", 5, delay_reason="人力不足", countermeasure="下季補辦")
     saved = requests.put(
         report, json=body, headers={**police, "If-Match": reopened.headers["ETag"]}, timeout=30
@@ -114,6 +118,9 @@ def services(tmp_path):
         "SMTP_PORT": str(ports["smtp"]),
         "SMTP_SECURITY": "none",
         "COMMITTEE_EMAILS": "committee@example.org",
+        # intake's pages, which the alerts link to (tests/deploy/test_alerting_live.py opens them)
+        "SECRET_KEY": "secret-key-of-the-prometheus-live-test",
+        "SESSION_COOKIE_SECURE": "false",
     }
     started = {}
     try:
@@ -164,8 +171,10 @@ def prometheus(services, tmp_path):
         f"--config.file={config}",
         f"--storage.tsdb.path={tmp_path / 'tsdb'}",
         f"--web.listen-address=127.0.0.1:{port}",
+        *compose_features(),
     ]
-    process = ServiceProcess(["prometheus"], {}, port, tmp_path / "prometheus.log", command=command)
+    env = {"REPORT_FORM_BASE_URL": services["intake"].url, "GRAFANA_URL": "http://127.0.0.1:3000"}
+    process = ServiceProcess(["prometheus"], env, port, tmp_path / "prometheus.log", command=command)
     process.start(wait_path="/-/ready", timeout=60)
     try:
         yield process

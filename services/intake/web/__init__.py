@@ -77,7 +77,7 @@ def _unexpected(error: Exception):
 def init_app(app: Flask) -> None:
     """Register the pages, CSRF protection and the template helpers."""
     from services.intake import report_lines
-    from services.intake.web import auth, bureau, forms, labels, review  # noqa: F401 - they register routes
+    from services.intake.web import auth, bureau, committee, forms, labels, review  # noqa: F401 - they register routes
 
     csrf.init_app(app)
     # Password checks running at once in this process (users.sign_in): beyond them, 503 at once.

@@ -34,7 +34,12 @@ def indicator(status="at_risk", **overrides) -> dict:
         "projection": 113.0,
         "quarters": [
             {"quarter": q, "count": c, "baseline_count": b, "seasonal_target": t}
-            for q, c, b, t in ((1, 19, 19, 18.43), (2, 35, 35, 33.95), (3, 30, 30, 29.1), (4, None, 29, 28.13))
+            for q, c, b, t in (
+                (1, 19, 19, 18.43),
+                (2, 35, 35, 33.95),
+                (3, 30, 30, 29.1),
+                (4, None, 29, 28.13),
+            )
         ],
         **overrides,
     }
@@ -71,9 +76,24 @@ def table(note="說明：x 表示不陳示。") -> dict:
         "label_header": "犯罪原因別",
         "columns": ["總計", "17歲以下", "18-23歲"],
         "rows": [
-            {"label": "女性總計", "row_type": "total", "values": [33, 0, None], "suppressed": [False, False, True]},
-            {"label": "構成比", "row_type": "share", "values": [100.0, None, None], "suppressed": [False, False, True]},
-            {"label": "無故", "row_type": "cause", "values": [13, 0, 13], "suppressed": [False, False, False]},
+            {
+                "label": "女性總計",
+                "row_type": "total",
+                "values": [33, 0, None],
+                "suppressed": [False, False, True],
+            },
+            {
+                "label": "構成比",
+                "row_type": "share",
+                "values": [100.0, None, None],
+                "suppressed": [False, False, True],
+            },
+            {
+                "label": "無故",
+                "row_type": "cause",
+                "values": [13, 0, 13],
+                "suppressed": [False, False, False],
+            },
         ],
         "disclosure": {"exact": False, "min_cell": 3, "suppressed_cells": 2, "note": note},
     }
@@ -91,8 +111,20 @@ def figures(**overrides) -> KpiFigures:
             "completeness": 0.8333,
             "timeliness": 0.6667,
             "bureaus": [
-                {"bureau": "police", "name": "警察局", "status": "accepted", "state": "on_time", "days_overdue": 0},
-                {"bureau": "labor", "name": "勞工局", "status": "draft", "state": "overdue", "days_overdue": 58},
+                {
+                    "bureau": "police",
+                    "name": "警察局",
+                    "status": "accepted",
+                    "state": "on_time",
+                    "days_overdue": 0,
+                },
+                {
+                    "bureau": "labor",
+                    "name": "勞工局",
+                    "status": "draft",
+                    "state": "overdue",
+                    "days_overdue": 58,
+                },
                 {"bureau": "social", "name": "社會局", "status": "returned", "state": "late", "days_late": 3},
             ],
         },
@@ -113,7 +145,11 @@ def figures(**overrides) -> KpiFigures:
         "trends": [
             {
                 "name": "妨害秘密(偷拍行為)案男性嫌疑人人數",
-                "years": [{"year": 2016, "count": 63}, {"year": 2017, "count": None}, {"year": 2025, "count": 113}],
+                "years": [
+                    {"year": 2016, "count": 63},
+                    {"year": 2017, "count": None},
+                    {"year": 2025, "count": 113},
+                ],
                 "growth_rate_pct": 6.7123,
                 "male_female_ratio_range": {"min": 3.8, "max": 7.06},
             }
@@ -146,10 +182,21 @@ def test_changes_and_percentages_are_rounded_half_up():
 # -- the sections -------------------------------------------------------------------------------------
 def test_an_indicator_reads_in_words_with_the_quarters_it_covers():
     line = quarterly_report.indicator_line(indicator())
-    assert (line.status_label, line.through, line.baseline_label) == ("有未達目標之風險", "第1季至第3季", "民國114年")
-    assert (line.target, line.ytd_target, line.change, line.projection) == ("109.61", "81.48", "+0.00%", "113")
+    assert (line.status_label, line.through, line.baseline_label) == (
+        "有未達目標之風險",
+        "第1季至第3季",
+        "民國114年",
+    )
+    assert (line.target, line.ytd_target, line.change, line.projection) == (
+        "109.61",
+        "81.48",
+        "+0.00%",
+        "113",
+    )
     assert line.quarters[3] == ("第4季", None, 29, 28.13)
-    assert quarterly_report.indicator_line(indicator("no_data", latest_quarter=None)).through == "尚無本年資料"
+    assert (
+        quarterly_report.indicator_line(indicator("no_data", latest_quarter=None)).through == "尚無本年資料"
+    )
     assert quarterly_report.indicator_line(indicator("no_goal", goal=None)).status_label == "本年未訂目標"
 
 
@@ -170,7 +217,11 @@ def test_actions_behind_plan_are_named_as_the_plan_does_with_the_bureaus_words_q
     assert item.action_label == "「初級預防－多元推廣宣導策略」第1項具體作法"
     assert item.action_text == CATALOG.action("1.police.1").text
     assert [m.name for m in item.metrics] == ["participants", "辦理場次"]
-    assert (item.metrics[1].reported, item.metrics[1].planned, item.metrics[1].percent) == ("27", "40.50", "67%")
+    assert (item.metrics[1].reported, item.metrics[1].planned, item.metrics[1].percent) == (
+        "27",
+        "40.50",
+        "67%",
+    )
     assert (item.delay_reason, item.countermeasure) == ("講師檔期延後。", "下季加開場次。")
 
 
@@ -200,9 +251,9 @@ def test_tables_mark_withheld_cells_x_and_zero_dash_as_kpi_prints_them():
 def test_compliance_history_ends_at_the_reports_quarter_and_leaves_out_quarters_not_yet_due():
     history = quarterly_report.compliance_history(figures().compliance_history, Quarter(2026, 4))
     assert history == [("115年第1季", 83.0, 50.0), ("115年第2季", 100.0, 100.0), ("115年第3季", 83.0, 67.0)]
-    assert [label for label, *_ in quarterly_report.compliance_history(figures().compliance_history, Q3)][-1] == (
-        "115年第3季"
-    )
+    assert [label for label, *_ in quarterly_report.compliance_history(figures().compliance_history, Q3)][
+        -1
+    ] == ("115年第3季")
 
 
 def test_the_report_summarises_what_the_committee_asks_first():

@@ -66,11 +66,16 @@ def test_the_reasons_quoted_are_the_ones_the_bureau_wrote_in_its_report_of_that_
     who = principal(web_app, "police")
     content = full_report("police", 1, delay_reason="講師檔期延後。", countermeasure="下季加開場次。")
     with web_app.extensions["database"].transaction() as session:
-        reports.save_report(session, rules_of(web_app), who, "police", Quarter(2022, 2), reason=None, **content)
+        reports.save_report(
+            session, rules_of(web_app), who, "police", Quarter(2022, 2), reason=None, **content
+        )
     rows = [{"bureau": "police", "action": "1.police.1"}, {"bureau": "education", "action": "1.education.1"}]
     with web_app.extensions["database"].transaction() as session:
         found = quarterly_report.behind_reasons(session, Quarter(2022, 2), rows)
         other_quarter = quarterly_report.behind_reasons(session, Quarter(2022, 1), rows)
-    assert found[("police", "1.police.1")] == {"delay_reason": "講師檔期延後。", "countermeasure": "下季加開場次。"}
+    assert found[("police", "1.police.1")] == {
+        "delay_reason": "講師檔期延後。",
+        "countermeasure": "下季加開場次。",
+    }
     assert ("education", "1.education.1") not in found  # no report: nothing to quote
     assert other_quarter == {}

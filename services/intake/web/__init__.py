@@ -1,7 +1,8 @@
 """Server-rendered pages in Traditional Chinese for bureau staff and coordinators.
 
 Signed-cookie sessions (HttpOnly, SameSite=Lax, Secure), CSRF on every form, and no
-JavaScript: every page is a plain HTML form that works with a keyboard and on a phone.
+JavaScript: every page is a plain HTML form that works with a keyboard and on a phone (the
+quarterly report's print button is the one script, and without it Ctrl+P does the same).
 """
 
 from __future__ import annotations

@@ -42,6 +42,10 @@ SETTINGS = (
     # (INTAKE_TOKEN, set by make run and docker-compose); else INTAKE_SERVICE_TOKEN.
     Setting("KPI_TOKEN", text, env="INTAKE_TOKEN", secret=True),
     Setting("KPI_TIMEOUT", number(0.1), 10.0),
+    # Reports being made at once in one process. kpi checks intake's token by calling intake back
+    # while a report waits, so this stays below the threads of a worker (4): a thread is always free
+    # for that call, and a report beyond the limit gets 503 at once instead of a deadlock.
+    Setting("REPORT_CONCURRENCY", whole(1), 2),
 )
 
 # What is not read from the environment: the pages' session cookie and CSRF, fixed by design.

@@ -85,6 +85,8 @@ def init_app(app: Flask) -> None:
     app.extensions["sign_in_slots"] = threading.BoundedSemaphore(
         app.config["SIGN_IN_CONCURRENT_VERIFICATIONS"]
     )
+    # Quarterly reports being made at once in this process (web/committee.py): beyond them, 503 at once.
+    app.extensions["report_slots"] = threading.BoundedSemaphore(app.config["REPORT_CONCURRENCY"])
     if not app.config.get("SECRET_KEY"):
         log.warning("SECRET_KEY is not set: the web pages answer 503 until it is (the API works)")
     app.jinja_env.globals.update(

@@ -17,6 +17,7 @@ from shared.db import get_session
 from shared.periods import Quarter
 
 log = logging.getLogger(__name__)
+BUSY_RETRY_SECONDS = 5
 
 
 def report_quarters(rules) -> list[Quarter]:
@@ -31,7 +32,14 @@ def quarterly():
     rules, catalog = current_rules(), current_catalog()
     choices = report_quarters(rules)
     default = plan_rules.current_reporting_quarter(rules.reporting, rules.first_quarter, rules.now)
-    page = {"choices": choices, "period": default, "report": None, "unavailable": None, "charts": {}}
+    page = {
+        "choices": choices,
+        "period": default,
+        "report": None,
+        "unavailable": None,
+        "busy": False,
+        "charts": {},
+    }
     wanted = request.args.get("period")
     if wanted:
         try:
@@ -48,12 +56,19 @@ def quarterly():
     if client is None:
         page["unavailable"] = "本系統尚未設定成效統計服務（kpi）的位址（KPI_URL）"
         return render_template("web/quarterly_report.html", **page), 503
+    slots = current_app.extensions["report_slots"]
+    if not slots.acquire(blocking=False):  # never wait holding a thread kpi's token check may need
+        page["busy"] = True
+        page_body = render_template("web/quarterly_report.html", **page)
+        return page_body, 503, {"Retry-After": str(BUSY_RETRY_SECONDS)}
     try:
         figures = quarterly_report.fetch(client, catalog, page["period"])
     except KpiUnavailable as error:
         log.warning("quarterly report: kpi unavailable: %s", error.reason)
         page["unavailable"] = error.reason
         return render_template("web/quarterly_report.html", **page), 503
+    finally:
+        slots.release()
     reasons = quarterly_report.behind_reasons(
         get_session(), page["period"], quarterly_report.behind_rows(figures)
     )

@@ -14,6 +14,7 @@ import re
 import shutil
 import time
 import unicodedata
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -301,3 +302,30 @@ def test_when_kpi_is_down_the_page_says_so_in_chinese_and_what_to_do(deployment)
     assert "目前無法產生" in text and "無法連線到成效統計服務（kpi" in text
     assert "請稍候幾分鐘後重新整理本頁" in text and "各機關填報狀況" in text
     assert "Traceback" not in page.text and "Internal Server Error" not in page.text
+
+
+def test_a_burst_of_readers_on_a_cold_kpi_never_deadlocks_intake(deployment):
+    """After the test above: kpi starts again with no token checked yet, and ten committee members open
+    the report at once. Each report waits for kpi, which asks intake to check the token; intake makes
+    at most REPORT_CONCURRENCY (2) reports at once of its 4 threads, so that call is always served.
+    Every reader gets the report or, at once, a 503 asking to reload: never kpi's token check timing
+    out into an error page."""
+    deployment.kpi.start()
+    first = signed_in(deployment, "committee")
+
+    def read(_):
+        reader = requests.Session()
+        reader.cookies.update(first.cookies)
+        began = time.monotonic()
+        answer = reader.get(deployment.intake.url + "/quarterly-report", timeout=60)
+        return answer, time.monotonic() - began
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        answers = list(pool.map(read, range(10)))
+    for answer, seconds in answers:
+        assert answer.status_code in (200, 503), answer.status_code
+        if answer.status_code == 503:
+            assert "目前同時產生管考季報的人數較多" in answer.text and answer.headers["Retry-After"] == "5"
+        assert "無法產生" not in answer.text, page_text(answer.text)[:500]
+        assert seconds < 30
+    assert any(answer.status_code == 200 for answer, _ in answers)

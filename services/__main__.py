@@ -117,6 +117,30 @@ def _load_demo_data(env: dict) -> None:
         raise Refusal(f"services.intake demo-data failed with exit code {loaded.returncode}")
 
 
+COMMITTEE_USER = (
+    "committee"  # the committee member's sign-in that make run creates (README, "The quarterly report")
+)
+
+
+def _committee_user(env: dict) -> str:
+    """A viewer `committee` with a password generated once into var/committee-password (0600), so a
+    committee member can sign in and read the quarterly report at once; a line saying how."""
+    path = VAR / "committee-password"
+    if not path.exists():
+        password = secrets.token_urlsafe(12)
+        created = subprocess.run(
+            [sys.executable, "-m", "services.intake", "create-user", "--username", COMMITTEE_USER,
+             "--role", "viewer", "--name", "委員會委員", "--password", password],
+            env=env,
+            capture_output=True,
+            text=True,
+        )  # fmt: skip
+        if created.returncode != 0:  # e.g. someone made a user of that name before: theirs stays
+            return f"Committee sign-in: not created ({created.stderr.strip().splitlines()[-1:]})"
+        _kept_secret("committee-password", lambda: password)
+    return f"Committee sign-in: user {COMMITTEE_USER}, password in {path}"
+
+
 def _notify_settings(env: dict, ports: dict[str, int]) -> dict:
     """notify reads kpi and sends to the local mail catcher (README: "Notify")."""
     return {
@@ -170,6 +194,7 @@ def _run(started: list) -> NoReturn:
     env.setdefault("SESSION_COOKIE_SECURE", "false")  # the pages are served over plain http here
     _python("services.intake", "migrate", env=env)
     _load_demo_data(env)
+    committee = _committee_user(env)
     env["INTAKE_URL"] = f"http://{HOST}:{ports['intake']}"
     env["KPI_URL"] = f"http://{HOST}:{ports['kpi']}"
     env["INTAKE_TOKEN"] = _service_token(env)
@@ -188,6 +213,7 @@ def _run(started: list) -> NoReturn:
     print(
         "Admin token: .venv/bin/python -m services.intake mint-token --role admin --name me\n"
         f"Web pages: {env['INTAKE_URL']}/sign-in (a user: .venv/bin/python -m services.intake create-user --help)\n"
+        f"Quarterly report (管考季報): {env['INTAKE_URL']}/quarterly-report  {committee}\n"
         f'Metrics: curl -H "Authorization: Bearer {scrape_token}" {env["KPI_URL"]}/metrics\n'
         "Press Ctrl+C to stop.",
         flush=True,

@@ -4,6 +4,7 @@ once with one line, and when one of its processes dies it stops the others and s
 from __future__ import annotations
 
 import os
+import re
 import signal
 import smtplib
 import socket
@@ -127,6 +128,23 @@ def test_the_runner_serves_on_the_ports_given_and_stops_everything_when_one_dies
             intake_url,
         )
         assert f"{intake_url}/sign-in" in server.log()
+
+        # A committee member can sign in at once and open the quarterly report: a viewer made once,
+        # its password kept under var/ for the owner only.
+        password_file = tmp_path / "var" / "committee-password"
+        assert password_file.stat().st_mode & 0o777 == 0o600
+        assert (
+            f"{intake_url}/quarterly-report  Committee sign-in: user committee, password in {password_file}"
+            in (server.log())
+        )
+        committee = requests.Session()
+        form = committee.get(intake_url + "/sign-in", timeout=10).text
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+        credentials = {"username": "committee", "password": password_file.read_text().strip()}
+        committee.post(intake_url + "/sign-in", data={"csrf_token": csrf, **credentials}, timeout=30)
+        report = committee.get(intake_url + "/quarterly-report", timeout=30)
+        assert report.status_code == 200 and "管考季報" in report.text, report.text[:1000]
+        assert password_file.read_text().strip() not in server.log()
 
         # A scrape token is made once, kept under var/ for the owner only, and given to every service:
         # kpi's figures (and the others' counters) are never served without it.

@@ -8,7 +8,7 @@ from pathlib import Path
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from services.intake import idempotency, tokens
+from services.intake import idempotency, kpi_client, tokens
 from services.intake.config import FIXED, SETTINGS
 from shared import db, observability, settings
 from shared.api import init_api
@@ -34,6 +34,7 @@ def create_app(config: Mapping | None = None) -> Flask:
 def register_extensions(app: Flask) -> None:
     app.extensions["catalog"] = catalog_at(app.config["CATALOG_PATH"])
     app.extensions["token_resolver"] = tokens.resolve_in_app
+    app.extensions["kpi_client"] = kpi_client.client_for(app.config)  # the quarterly report's source
     observability.init_app(app)
     db.init_app(app)
     idempotency.init_app(app)  # after db: its hook must run before the commit

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from shared.settings import Setting, common, flag, hours, number, strong_secret, text, whole
+from shared.settings import Setting, common, flag, hours, number, strong_secret, text, url, whole
 
 SETTINGS = (
     *common("intake", 8001),
@@ -35,6 +35,17 @@ SETTINGS = (
     # and replica together, and at once in one process; beyond either, 503 before any hashing.
     Setting("SIGN_IN_VERIFICATIONS_PER_SECOND", number(0.01), 2.0),
     Setting("SIGN_IN_CONCURRENT_VERIFICATIONS", whole(1), 2),
+    # The quarterly report page reads kpi's judgements over HTTP (README, "The quarterly report").
+    # Unset: the page says that kpi is not configured. make run and docker-compose set it.
+    Setting("KPI_URL", url),
+    # The service token intake presents to kpi: the one kpi and notify present to intake
+    # (INTAKE_TOKEN, set by make run and docker-compose); else INTAKE_SERVICE_TOKEN.
+    Setting("KPI_TOKEN", text, env="INTAKE_TOKEN", secret=True),
+    Setting("KPI_TIMEOUT", number(0.1), 10.0),
+    # Reports being made at once in one process. kpi checks intake's token by calling intake back
+    # while a report waits, so this stays below the threads of a worker (4): a thread is always free
+    # for that call, and a report beyond the limit gets 503 at once instead of a deadlock.
+    Setting("REPORT_CONCURRENCY", whole(1), 2),
 )
 
 # What is not read from the environment: the pages' session cookie and CSRF, fixed by design.

@@ -35,6 +35,9 @@ class Plan:
     owner_bureau: str
     history_first_year: int
     timezone: str
+    # The plan's own warning that the counts understate the harm (犯罪黑數), quoted wherever counts
+    # of cases are shown to people; empty for a plan that has none.
+    dark_figure_note: str = ""
 
 
 @dataclass(frozen=True)
@@ -374,6 +377,7 @@ class PlanSchema(_ModelSchema):
     owner_bureau = _snake_id()
     history_first_year = fields.Integer(required=True, strict=True, validate=_YEAR)
     timezone = fields.String(required=True, validate=_valid_timezone)
+    dark_figure_note = fields.String(load_default="", validate=Length(max=1000))
 
 
 class ReportingSchema(_ModelSchema):

@@ -327,6 +327,12 @@ def test_action_texts_are_verbatim(catalog, seed):
         assert_verbatim(action.text, seed)
 
 
+def test_the_dark_figure_warning_is_the_plans_own_words(catalog, seed):
+    """The 犯罪黑數 caveat shown beside every count of cases is quoted, not paraphrased."""
+    assert "犯罪黑數" in catalog.plan.dark_figure_note
+    assert_verbatim(catalog.plan.dark_figure_note, seed)
+
+
 def test_program_names_and_expected_outcomes_are_verbatim(catalog, seed):
     for program in catalog.programs:
         assert_verbatim(program.name, seed)

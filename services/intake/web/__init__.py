@@ -1,7 +1,8 @@
 """Server-rendered pages in Traditional Chinese for bureau staff and coordinators.
 
 Signed-cookie sessions (HttpOnly, SameSite=Lax, Secure), CSRF on every form, and no
-JavaScript: every page is a plain HTML form that works with a keyboard and on a phone.
+JavaScript: every page is a plain HTML form that works with a keyboard and on a phone (the
+quarterly report's print button is the one script, and without it Ctrl+P does the same).
 """
 
 from __future__ import annotations
@@ -77,13 +78,15 @@ def _unexpected(error: Exception):
 def init_app(app: Flask) -> None:
     """Register the pages, CSRF protection and the template helpers."""
     from services.intake import report_lines
-    from services.intake.web import auth, bureau, forms, labels, review  # noqa: F401 - they register routes
+    from services.intake.web import auth, bureau, committee, forms, labels, review  # noqa: F401 - they register routes
 
     csrf.init_app(app)
     # Password checks running at once in this process (users.sign_in): beyond them, 503 at once.
     app.extensions["sign_in_slots"] = threading.BoundedSemaphore(
         app.config["SIGN_IN_CONCURRENT_VERIFICATIONS"]
     )
+    # Quarterly reports being made at once in this process (web/committee.py): beyond them, 503 at once.
+    app.extensions["report_slots"] = threading.BoundedSemaphore(app.config["REPORT_CONCURRENCY"])
     if not app.config.get("SECRET_KEY"):
         log.warning("SECRET_KEY is not set: the web pages answer 503 until it is (the API works)")
     app.jinja_env.globals.update(

@@ -31,6 +31,14 @@ REPORT_STATUSES = (DRAFT, SUBMITTED, ACCEPTED, RETURNED)
 SUBMITTED_STATUSES = frozenset({SUBMITTED, ACCEPTED, RETURNED})
 # Still to hand in: what reminders and overdue notices chase.
 OUTSTANDING_STATUSES = frozenset({NOT_STARTED, DRAFT})
+# The words for each status, on intake's pages, the quarterly report and notify's e-mails alike.
+REPORT_STATUS_NAMES = {
+    NOT_STARTED: "未填報",
+    DRAFT: "草稿",
+    SUBMITTED: "已送出",
+    ACCEPTED: "已核定",
+    RETURNED: "已退回",
+}
 
 # How a bureau's report of a quarter stands (kpi's compliance; notify acts on it).
 ON_TIME, LATE, NOT_YET_DUE, OVERDUE = "on_time", "late", "not_yet_due", "overdue"

@@ -22,26 +22,11 @@ from shared.catalog import Catalog
 from shared.numbers import half_up
 from shared.periods import Quarter, roc_year
 
-# The words of notify's e-mails to the committee (services/notify/messages.py), so the report and the
-# alerts agree; the statuses without a verdict are worded here.
-INDICATOR_STATUS_LABELS = {
-    "on_track": "符合目標進度",
-    "at_risk": "有未達目標之風險",
-    "off_track": "偏離目標",
-    "met": "已達成年度目標",
-    "missed": "未達成年度目標",
-    "no_data": "尚無資料",
-    "no_baseline": "缺基準年資料",
-    "no_goal": "本年未訂目標",
-}
-GOAL_KIND_LABELS = {"plan": "方案目標", "continuation": "延續目標（非原方案所訂）"}
-REPORT_STATUS_LABELS = {
-    "not_started": "未填報",
-    "draft": "草稿",
-    "submitted": "已送出",
-    "accepted": "已核定",
-    "returned": "已退回",
-}
+# kpi's and the plan's words for verdicts, goals and report statuses (shared/rules.py): the report,
+# the pages, the metrics and the e-mails agree.
+INDICATOR_STATUS_LABELS = plan_rules.INDICATOR_STATUS_NAMES
+GOAL_KIND_LABELS = plan_rules.GOAL_KIND_NAMES
+REPORT_STATUS_LABELS = plan_rules.REPORT_STATUS_NAMES
 # Tables 1-3 of the plan document: (kind of kpi table, crime category).
 SEED_TABLES = (
     ("表一", "suspects", "secret_filming"),

@@ -25,14 +25,8 @@ from shared.periods import TAIPEI, Quarter, format_roc_date
 TEMPLATES = Path(__file__).with_name("templates")
 HEADER_KEY = "X-DGBV-Notification"
 
-# The words of intake's pages (services/intake/web/labels.py), so an e-mail and the page it links to agree.
-REPORT_STATUS_LABELS = {
-    "not_started": "未填報",
-    "draft": "草稿",
-    "submitted": "已送出",
-    "accepted": "已核定",
-    "returned": "已退回",
-}
+# The words of intake's pages (shared/rules.py), so an e-mail and the page it links to agree.
+REPORT_STATUS_LABELS = plan_rules.REPORT_STATUS_NAMES
 # kpi's words for a verdict and a goal (shared/rules.py): the e-mail, the metrics and the dashboards agree.
 INDICATOR_STATUS_LABELS = plan_rules.INDICATOR_STATUS_NAMES
 GOAL_KIND_LABELS = plan_rules.GOAL_KIND_NAMES

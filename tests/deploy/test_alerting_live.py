@@ -150,7 +150,7 @@ def test_an_alert_fired_by_prometheus_reaches_its_audience_by_e_mail_in_chinese_
     assert text.startswith("性別平等委員會委員您好：")
     assert "成效指標「妨害秘密(偷拍行為)案男性嫌疑人人數」截至民國115年第3季累計已高於基準年同期" in text
     assert "民國115年累計 120，較基準年同期增加 4.55%（延續目標（非原方案所訂））" in text
-    assert f"請前往：{GRAFANA_URL}/d/dgbv-committee" in text
+    assert f"請前往：{INTAKE_URL}/quarterly-report?period=2026Q3" in text
 
     # Operations heard nothing: every service answered and the sync is fresh.
     assert not mail.to(ADDRESSES["operations"])
@@ -233,4 +233,8 @@ def test_the_real_services_gaps_delays_and_indicators_reach_their_readers_with_l
     text = text_of(committee[0])
     for indicator in default_catalog().indicators:
         assert f"成效指標「{indicator.name}」" in text, indicator.id
-    assert f"請前往：{GRAFANA_URL}/d/dgbv-committee" in text
+    # ... with the quarterly 管考 report of the current period to read, which opens for the committee.
+    [report_link] = set(re.findall(r"請前往：(\S+)", text))
+    assert report_link.startswith(f"{intake.url}/quarterly-report?period=")
+    page = browser.get(report_link, timeout=60)
+    assert page.status_code == 200 and "管考" in page.text

@@ -197,7 +197,9 @@ def test_an_indicator_reads_in_words_with_the_quarters_it_covers():
     assert (
         quarterly_report.indicator_line(indicator("no_data", latest_quarter=None)).through == "尚無本年資料"
     )
-    assert quarterly_report.indicator_line(indicator("no_goal", goal=None)).status_label == "本年未訂目標"
+    assert (
+        quarterly_report.indicator_line(indicator("no_goal", goal=None)).status_label == "該年未訂目標"
+    )  # kpi's word (shared/rules.py)
 
 
 def test_compliance_names_late_and_overdue_bureaus_with_their_days():

@@ -4,17 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+from shared import rules
 from shared.catalog import Catalog
 from shared.periods import TAIPEI, format_roc_date
 
-NOT_STARTED = None
-STATUS_LABELS = {
-    NOT_STARTED: "未填報",
-    "draft": "草稿",
-    "submitted": "已送出",
-    "accepted": "已核定",
-    "returned": "已退回",
-}
+# A report not yet started has no status (None) on the pages; its words are the plan's (shared/rules.py).
+STATUS_LABELS = {None: rules.REPORT_STATUS_NAMES[rules.NOT_STARTED], **rules.REPORT_STATUS_NAMES}
 EVENT_LABELS = {
     "created": "建立",
     "saved": "儲存草稿",

@@ -150,20 +150,20 @@ BOMBS: dict[str, tuple[Callable[[bytes], bytes], str]] = {
     ),
     "a dimension of the whole sheet": (
         lambda t: rewrite(t, {SHEET: _dimension("A1:XFD1048576")}),
-        "使用範圍（dimension）A1:XFD1048576 超過 A1:AZ1000",
+        "使用範圍（dimension）A1:XFD1048576 超過 A1:BZ1000",
     ),
     "100,000 rows": (
         lambda t: rewrite(t, {SHEET: _rows(100_000, 40, empty=True)}),
-        "第 1,001 列超出可用的範圍 A1:AZ1000",
+        "第 1,001 列超出可用的範圍 A1:BZ1000",
     ),
     "a value in the last cell of a sheet": (
         lambda t: rewrite(
             t, {SHEET: lambda xml: _rows(1, 1048576)(xml).replace(b'"A1048576"', b'"XFD1048576"')}
         ),
-        "儲存格 XFD1048576 超出可用的範圍 A1:AZ1000",
+        "儲存格 XFD1048576 超出可用的範圍 A1:BZ1000",
     ),
-    "10,000 cells within the rows and columns allowed": (
-        lambda t: rewrite(t, {SHEET: _cells(200, 50, 40)}),
+    "6,000 cells within the rows and columns allowed": (
+        lambda t: rewrite(t, {SHEET: _cells(100, 60, 40)}),
         "有超過 5,000 個儲存格",
     ),
     "a hyperlink over the whole sheet": (

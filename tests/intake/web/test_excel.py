@@ -192,7 +192,7 @@ def test_wrong_cells_reject_the_whole_upload_naming_sheet_cell_and_problem(signe
         f"K{LAST_ROW + 1}",
         "O8",
         f"C{NARRATIVE_ROW}",
-        "AZ1000",
+        "BZ1000",
     ],
     ids=[
         "below the table",
@@ -217,7 +217,7 @@ def test_a_value_typed_outside_the_input_cells_refuses_the_file_naming_the_cell(
     assert stored_report(web_app) is None
 
 
-@pytest.mark.parametrize("ref", ["XFD1048576", "BA7", "A1001"])
+@pytest.mark.parametrize("ref", ["XFD1048576", "CA7", "A1001"])
 def test_a_value_typed_beyond_the_cells_a_workbook_may_use_names_the_cell_and_the_limit(
     signed_in, web_app, ref
 ):
@@ -228,7 +228,7 @@ def test_a_value_typed_beyond_the_cells_a_workbook_may_use_names_the_cell_and_th
     refused = upload(police, saved_bytes(ws))
     assert refused.status_code == 422
     assert (
-        f"檔案超過上限：工作表「季報」儲存格 {ref} 超出可用的範圍 A1:AZ1000（最多 1,000 列、52 欄）。"
+        f"檔案超過上限：工作表「季報」儲存格 {ref} 超出可用的範圍 A1:BZ1000（最多 1,000 列、78 欄）。"
         "請重新下載範本，填寫後再上傳。"
     ) in text_of(refused)
     assert stored_report(web_app) is None

@@ -33,7 +33,7 @@ from openpyxl.xml.functions import fromstring
 from shared.errors import Invalid
 
 MB = 1024 * 1024
-_CHUNK = 64 * 1024
+_CHUNK = 64 * 1024  # less than LIMITS.run_bytes
 
 
 @dataclass(frozen=True)
@@ -96,6 +96,7 @@ def inspect(raw: bytes, limits: WorkbookLimits = LIMITS) -> None:
     except (zipfile.BadZipFile, ValueError, OSError):
         raise _unreadable() from None
     with archive:
+        # zipfile has read the central directory: the file limit bounds it (~20,000 entries, ~0.2 s).
         entries = archive.infolist()
         if len(entries) > limits.parts:
             raise _refuse(f"壓縮檔內有 {len(entries):,} 個項目，上限 {limits.parts} 個。")
@@ -165,29 +166,26 @@ class _Package:
         return {target: name for target, name in parts.items() if target in self.names}
 
     def scan(self, name: str, part: _Part) -> None:
-        """Stream one part through the defused parser; a part that is not XML (an image) is skipped,
-        and so is the rest of a part after its first XML error: openpyxl stops there too."""
+        """Stream one part through the defused parser. A part that is not XML (an image) fails at its
+        first chunk and is skipped; so is the rest of a part after an XML error: openpyxl stops there too."""
         self.done.add(name)
         parser = DefusedExpatParser(namespaceHandling=1, forbid_dtd=True)
         parser.setContentHandler(part)
         parser.setFeature(handler.feature_namespaces, True)
+        since_tag = b""  # from the last "<" read
         with self.archive.open(name) as stream:
-            chunk = stream.read(_CHUNK)
-            if not chunk.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
-                return
-            since_tag = b""  # from the last "<" of what was read
             try:
-                while chunk:
+                while chunk := stream.read(_CHUNK):
                     # expat hands a start tag over whole: 8 MB of attributes in one tag would cost
-                    # seconds and hundreds of MB before any count could stop it.
+                    # seconds and hundreds of MB before any count could stop it. (The first chunk is
+                    # shorter than a run may be: a part that is not XML has failed before any run.)
                     since_tag += chunk
                     if self.long_run.search(since_tag):
                         raise _refuse(
                             f"「{name}」中有超過 {self.limits.run_bytes // 1024} KB 的單一 XML 標記或文字。"
                         )
-                    since_tag = since_tag[since_tag.rfind(b"<") :] if b"<" in since_tag else since_tag
                     parser.feed(chunk)
-                    chunk = stream.read(_CHUNK)
+                    since_tag = since_tag[since_tag.rfind(b"<") :] if b"<" in since_tag else since_tag
                 parser.close()
             except DefusedXmlException:
                 raise _unreadable() from None

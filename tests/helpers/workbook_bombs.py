@@ -136,6 +136,25 @@ BOMBS: dict[str, tuple[Callable[[bytes], bytes], str]] = {
         lambda t: rewrite(t, {SHEET: _merge("P100:Y100099")}),
         "合併儲存格共超過 2,000 格（P100:Y100099）",
     ),
+    "a merged range of a million cells, in UTF-16": (
+        lambda t: rewrite(
+            t,
+            {
+                SHEET: lambda xml: (
+                    b"\xff\xfe"
+                    + _merge("P100:Y100099")(xml)
+                    .replace(b'encoding="utf-8"', b'encoding="utf-16"')
+                    .decode()
+                    .encode("utf-16-le")
+                )
+            },
+        ),
+        "合併儲存格共超過 2,000 格（P100:Y100099）",
+    ),
+    "15,000 entries": (
+        lambda t: rewrite(t, {}, extra=[(f"x/{i}", b"") for i in range(15_000)]),
+        "壓縮檔內有 15,010 個項目，上限 100 個",
+    ),
     "a merged range of the whole sheet": (
         lambda t: rewrite(t, {SHEET: _merge("A1:XFD1048576")}),
         "合併儲存格共超過 2,000 格（A1:XFD1048576）",

@@ -6,9 +6,9 @@ sheets pointing at one part 86 s and 1 GB (issue 14). So the archive is measured
 XML is read as a stream (defusedxml's expat reader: no DTD, no entities, nothing kept but
 counters), stopping at the first limit passed, before openpyxl sees the file.
 
-The limits are the product's own report template with a wide margin (README, "Limits"): the
+The limits are the product's own report template with a wide margin (README, "Limits and choices"): the
 largest bureau's template (警察局, 23 metrics) has 2 sheets, 31 rows, 18 columns (A-R), about
-560 cells, 3 merged ranges of 18 cells, 10 parts and at most ~300 KB unpacked with every input
+500 cells, 3 merged ranges of 17-18 cells, 10 parts and at most ~300 KB unpacked with every input
 cell filled to its length limit; Excel adds a dozen parts when it saves it.
 `tests/intake/test_workbook_limits.py` checks every bureau's template against them.
 """
@@ -62,10 +62,10 @@ LIMITS = WorkbookLimits(
     sheets=8,  # 2
     rows=1_000,  # 31
     columns=78,  # 18 (A-R); BZ
-    cells=5_000,  # ~560
+    cells=5_000,  # ~500
     merged_ranges=50,  # 3
-    merged_cells=2_000,  # 54
-    items=60_000,  # ~6,000; about 10,000 once Excel has saved it
+    merged_cells=2_000,  # 53
+    items=60_000,  # ~4,400; more once Excel has saved it (shared strings, a larger styles part)
     run_bytes=128 * 1024,  # a narrative of 20,000 characters, each escaped as &amp;, is ~100 KB
 )
 
@@ -93,7 +93,7 @@ def inspect(raw: bytes, limits: WorkbookLimits = LIMITS) -> None:
         raise _refuse(f"檔案大小 {_size(len(raw))}，上限 {_size(limits.compressed_bytes)}。")
     try:
         archive = zipfile.ZipFile(io.BytesIO(raw))
-    except (zipfile.BadZipFile, ValueError, OSError):
+    except Exception:  # noqa: BLE001 - whatever is wrong with a zip, the answer is the same
         raise _unreadable() from None
     with archive:
         # zipfile has read the central directory: the file limit bounds it (~20,000 entries, ~0.2 s).
@@ -105,8 +105,10 @@ def inspect(raw: bytes, limits: WorkbookLimits = LIMITS) -> None:
             raise _refuse(f"解壓後 {_size(unpacked)}，上限 {_size(limits.unpacked_bytes)}。")
         try:
             _Package(archive, limits).inspect()
-        except (zipfile.BadZipFile, NotImplementedError, RuntimeError, OSError, EOFError):
-            raise _unreadable() from None  # a damaged or encrypted entry, a bad CRC
+        except Invalid:
+            raise
+        except Exception:  # noqa: BLE001 - a damaged, encrypted or unsupported entry, a bad CRC
+            raise _unreadable() from None
 
 
 class _Package:

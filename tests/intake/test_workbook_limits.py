@@ -10,6 +10,8 @@ import xml.etree.ElementTree as ET
 import zipfile
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from openpyxl import load_workbook
 from openpyxl.cell.cell import MergedCell
 
@@ -115,3 +117,20 @@ def test_a_file_that_is_not_a_zip_is_unreadable_not_over_a_limit():
     with pytest.raises(Invalid) as refused:
         inspect(b"PK\x03\x04 not really")
     assert refused.value.detail == "無法讀取檔案：請上傳由本系統下載的 Excel 檔（.xlsx）。"
+
+
+TEMPLATE = excel.build_workbook(empty_sheet("police"))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(st.tuples(st.integers(0, len(TEMPLATE) - 1), st.integers(0, 255)), min_size=1, max_size=8))
+def test_a_damaged_template_passes_or_is_refused_clearly(changes):
+    """Any bytes of the template changed: the inspection passes it or refuses it with a message, never
+    anything else (a damaged entry, a bad CRC, a broken header)."""
+    raw = bytearray(TEMPLATE)
+    for at, value in changes:
+        raw[at] = value
+    try:
+        inspect(bytes(raw))
+    except Invalid as refused:
+        assert refused.errors["file"]

@@ -9,7 +9,8 @@ counters), stopping at the first limit passed, before openpyxl sees the file.
 The limits are the product's own report template with a wide margin (README, "Limits and choices"): the
 largest bureau's template (警察局, 23 metrics) has 2 sheets, 31 rows, 18 columns (A-R), about
 500 cells, 3 merged ranges of 17-18 cells, 10 parts and at most ~300 KB unpacked with every input
-cell filled to its length limit; Excel adds a dozen parts when it saves it.
+cell filled to its length limit. Excel and LibreOffice add parts (shared strings, calcChain,
+docProps) when they save it; no copy saved by either could be checked on these machines, hence the margin.
 `tests/intake/test_workbook_limits.py` checks every bureau's template against them.
 """
 
@@ -58,7 +59,7 @@ class WorkbookLimits:
 LIMITS = WorkbookLimits(
     compressed_bytes=2 * MB,  # the filled-in template: ~12-200 KB
     unpacked_bytes=8 * MB,  # ~300 KB at most
-    parts=100,  # 10, about 25 once Excel has saved it
+    parts=100,  # 10; Excel's saves add a dozen or so
     sheets=8,  # 2
     rows=1_000,  # 31
     columns=78,  # 18 (A-R); BZ

@@ -58,8 +58,9 @@ class TimeLimitedWorker(ThreadWorker):
 def limit_memory(megabytes: int) -> None:
     """The memory ceiling of this process: allocations beyond it fail (MemoryError), nothing else.
 
-    RLIMIT_DATA counts memory written to (heap, anonymous mappings, thread stacks); RLIMIT_AS would
-    also count the address space glibc reserves for each thread's malloc arena, 64 MB apiece."""
+    RLIMIT_DATA counts the process's writable private memory (heap, anonymous mappings, thread
+    stacks); RLIMIT_AS would also count the address space glibc only reserves for each thread's
+    malloc arena, 64 MB apiece."""
     limit = megabytes * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
 

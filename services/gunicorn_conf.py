@@ -13,7 +13,8 @@ os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="dgbv-
 
 from prometheus_client import multiprocess  # noqa: E402
 
-from shared.settings import Setting, load, text, whole  # noqa: E402
+from shared.server import worker_options  # noqa: E402
+from shared.settings import WEB_LIMITS, Setting, load, text, whole  # noqa: E402
 
 _settings = load(
     (
@@ -21,6 +22,7 @@ _settings = load(
         Setting("PORT", whole(1, 65535), 8000),
         Setting("WEB_WORKERS", whole(1), 2),  # production: at least two, so one slow request blocks nobody
         Setting("WEB_THREADS", whole(1), 4),
+        *WEB_LIMITS,
     )
 )
 bind = f"{_settings['HOST']}:{_settings['PORT']}"
@@ -28,6 +30,12 @@ workers = _settings["WEB_WORKERS"]
 threads = _settings["WEB_THREADS"]
 graceful_timeout = 10
 control_socket_disable = True  # several services share a machine
+# A request running longer than WEB_TIMEOUT_SECONDS ends its worker, which is replaced; a worker's
+# memory is capped at WEB_MEMORY_LIMIT_MB (shared/server.py).
+_bounds = worker_options(_settings)
+worker_class = _bounds["worker_class"]
+timeout = _bounds["timeout"]
+post_fork = _bounds["post_fork"]
 
 
 def on_starting(server):

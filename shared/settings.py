@@ -166,6 +166,18 @@ def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+# Every web worker's bounds (gunicorn: services/gunicorn_conf.py and the development server, shared/server.py):
+# a request running longer is ended with its worker, which gunicorn replaces; memory beyond the ceiling
+# is a MemoryError in the request that asks for it (a 500), and the worker serves on.
+WEB_LIMITS = (
+    # The slowest legitimate request, a 10,000-record case upload on PostgreSQL, takes a few seconds.
+    Setting("WEB_TIMEOUT_SECONDS", whole(1, 3600), 30),
+    # A worker holds ~90 MB at rest (~180 MB of data segment with its four threads' stacks); two
+    # password checks at once add 128 MB (argon2, 64 MiB each).
+    Setting("WEB_MEMORY_LIMIT_MB", whole(128), 512),
+)
+
+
 def common(service: str, port: int) -> tuple[Setting, ...]:
     """The settings every service has: its database, listening address, logs, the catalog, and the
     token Prometheus scrapes /metrics with (shared/observability.py)."""
@@ -174,6 +186,7 @@ def common(service: str, port: int) -> tuple[Setting, ...]:
         Setting("HOST", text, "127.0.0.1"),
         Setting("PORT", whole(1, 65535), port),
         Setting("WEB_WORKERS", whole(1), 1),
+        *WEB_LIMITS,
         Setting(
             "LOG_LEVEL", lambda value: choice("DEBUG", "INFO", "WARNING", "ERROR")(value.upper()), "INFO"
         ),

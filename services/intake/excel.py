@@ -13,7 +13,6 @@ import datetime as dt
 import io
 import math
 import re
-import zipfile
 
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell.cell import Cell
@@ -21,6 +20,7 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Si
 from openpyxl.utils.cell import column_index_from_string, coordinate_to_tuple, get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from services.intake import workbook_limits
 from services.intake.report_lines import ReportSheet, plain_number, planned_text, progress_text
 from shared import rules as plan_rules
 from shared.errors import Invalid
@@ -34,8 +34,6 @@ SHEET = "季報"
 # template showed them, since that data may change before the file comes back.
 RECORD = "範本原值"
 NOTE_LENGTH, NARRATIVE_LENGTH = 2000, 20000
-# An .xlsx is a zip: refuse files that would unpack to more than this before parsing them.
-MAX_UNPACKED_BYTES = 50 * 1024 * 1024
 NARRATIVE_LABEL = "本季辦理情形綜合說明"
 # A refusal names this many problems at most: a block pasted beside the table would be thousands.
 MAX_NAMED = 100
@@ -288,14 +286,11 @@ def _at(cells: dict, ref: str) -> str:
 
 
 def _open(raw: bytes):
-    """The uploaded workbook, refusing what is not an .xlsx or would unpack too large."""
+    """The uploaded workbook, refusing what is not an .xlsx, and what passes a limit (workbook_limits)
+    before openpyxl builds it."""
+    workbook_limits.inspect(raw)
     try:
-        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
-            if sum(info.file_size for info in archive.infolist()) > MAX_UNPACKED_BYTES:
-                raise Invalid("檔案解壓後過大，請上傳由本系統下載的 .xlsx 檔。", {"file": ["檔案過大。"]})
         return load_workbook(io.BytesIO(raw), data_only=False)
-    except Invalid:
-        raise
     except Exception:  # noqa: BLE001 - any unreadable upload gets the same answer
         raise Invalid(
             "無法讀取檔案：請上傳由本系統下載的 Excel 檔（.xlsx）。",

@@ -145,3 +145,34 @@ def test_alertmanager_runs_the_shipped_configuration_with_notify_s_mail_server(c
     shipped = (ROOT / "deploy/alertmanager/alertmanager.yml").read_text()
     assert set(VARIABLE.findall(shipped)) - {"TEMPLATES"} <= set(env)
     assert alertmanager["depends_on"] == {"mailpit": {"condition": "service_healthy"}}
+
+
+def megabytes(size: str) -> int:
+    number, unit = re.fullmatch(r"(\d+)([mg])", size.lower()).groups()
+    return int(number) * (1024 if unit == "g" else 1)
+
+
+def default(value: str) -> str:
+    """The value compose uses when the variable is unset: ${NAME:-value} -> value."""
+    found = re.fullmatch(r"\$\{[A-Z_0-9]+:-([^}]*)\}", str(value))
+    return found.group(1) if found else str(value)
+
+
+def test_every_container_of_the_services_has_a_memory_limit_that_holds_its_workers(compose):
+    """Each web container holds WEB_WORKERS workers at their WEB_MEMORY_LIMIT_MB ceiling and gunicorn's
+    master (issue 14: one workbook grew a worker to 1 GB); a scheduler has a limit of its own."""
+    from shared.settings import WEB_LIMITS
+
+    defaults = {setting.key: setting.default for setting in WEB_LIMITS}
+    for name, service in compose["services"].items():
+        if service.get("build") is None:
+            continue
+        env = environment(service)
+        limit = megabytes(default(service["mem_limit"]))
+        if service["command"][1] == "web":
+            ceiling = int(default(env["WEB_MEMORY_LIMIT_MB"]))
+            assert ceiling == defaults["WEB_MEMORY_LIMIT_MB"]
+            assert int(default(env["WEB_TIMEOUT_SECONDS"])) == defaults["WEB_TIMEOUT_SECONDS"]
+            assert limit >= int(default(env["WEB_WORKERS"])) * ceiling + 256, name
+        else:
+            assert limit >= 256, name

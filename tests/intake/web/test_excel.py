@@ -192,7 +192,7 @@ def test_wrong_cells_reject_the_whole_upload_naming_sheet_cell_and_problem(signe
         f"K{LAST_ROW + 1}",
         "O8",
         f"C{NARRATIVE_ROW}",
-        "XFD1048576",
+        "BZ1000",
     ],
     ids=[
         "below the table",
@@ -201,7 +201,7 @@ def test_wrong_cells_reject_the_whole_upload_naming_sheet_cell_and_problem(signe
         "the empty row above the narrative",
         "the locked note of a second metric",
         "beside the narrative",
-        "the last cell of a sheet",
+        "the last cell a workbook may use",
     ],
 )
 def test_a_value_typed_outside_the_input_cells_refuses_the_file_naming_the_cell(signed_in, web_app, ref):
@@ -214,6 +214,23 @@ def test_a_value_typed_outside_the_input_cells_refuses_the_file_naming_the_cell(
     refused = upload(police, saved_bytes(ws))
     assert refused.status_code == 422
     assert upload_errors(refused) == [outside(ref, 12)]
+    assert stored_report(web_app) is None
+
+
+@pytest.mark.parametrize("ref", ["XFD1048576", "CA7", "A1001"])
+def test_a_value_typed_beyond_the_cells_a_workbook_may_use_names_the_cell_and_the_limit(
+    signed_in, web_app, ref
+):
+    police = signed_in("police")
+    ws = workbook(police.get(Q2 + "/xlsx").data)
+    fill_values(ws, 2)
+    ws[ref] = 12
+    refused = upload(police, saved_bytes(ws))
+    assert refused.status_code == 422
+    assert (
+        f"檔案超過上限：工作表「季報」儲存格 {ref} 超出可用的範圍 A1:BZ1000（最多 1,000 列、78 欄）。"
+        "請重新下載範本，填寫後再上傳。"
+    ) in text_of(refused)
     assert stored_report(web_app) is None
 
 
@@ -316,7 +333,7 @@ def test_another_bureaus_or_quarters_workbook_is_refused(signed_in, web_app):
     ("raw", "message"),
     [
         (b"not a spreadsheet", "無法讀取檔案：請上傳由本系統下載的 Excel 檔（.xlsx）。"),
-        (None, "檔案解壓後過大，請上傳由本系統下載的 .xlsx 檔。"),
+        (None, "檔案超過上限：解壓後 60.0 MB，上限 8.0 MB。請重新下載範本，填寫後再上傳。"),
     ],
 )
 def test_files_that_are_not_our_workbook_are_refused(signed_in, web_app, raw, message):

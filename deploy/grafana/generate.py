@@ -12,8 +12,20 @@ from pathlib import Path
 DASHBOARDS = Path(__file__).resolve().parent / "dashboards"
 DATASOURCE = {"type": "prometheus", "uid": "dgbv-prometheus"}
 # Joined on a series' year (or year and quarter): only the current reporting period's series remain.
-CURRENT_YEAR = " * on (year) group_left (period) dgbv_current_period"
-CURRENT_QUARTER = " * on (year, quarter) group_left (period) dgbv_current_period"
+CURRENT_YEAR = " * on (year) group_left (period) max without (instance) (dgbv_current_period)"
+CURRENT_QUARTER = " * on (year, quarter) group_left (period) max without (instance) (dgbv_current_period)"
+# kpi's and notify's figures come from the database: every replica serves the same series, told
+# apart only by `instance`. Panels take one of them (max), so one replica or three give one answer;
+# per-replica HTTP and process metrics are left as they are.
+PER_REPLICA = ("dgbv_http_", "process_", "python_", "up{", "up ")
+
+
+def one_answer(expr: str) -> str:
+    if expr.startswith("up") or any(marker in expr for marker in PER_REPLICA):
+        return expr
+    return f"max without (instance) ({expr})"
+
+
 # Year-to-date over the seasonal target: at most 1 is on track; up to 1/0.97 is still under the baseline.
 STATUS_STEPS = [
     {"color": "green", "value": None},
@@ -28,7 +40,7 @@ PROGRESS_STEPS = [
 
 
 def target(expr: str, legend: str = "", instant: bool = False, ref: str = "A") -> dict:
-    query = {"refId": ref, "datasource": DATASOURCE, "expr": expr, "legendFormat": legend}
+    query = {"refId": ref, "datasource": DATASOURCE, "expr": one_answer(expr), "legendFormat": legend}
     if instant:
         query.update(instant=True, range=False, format="table")
     return query
@@ -228,7 +240,7 @@ def committee() -> dict:
                 "十種數位性別暴力類型：依角色與性別",
                 [
                     target(
-                        "sum by (type, role, sex) (dgbv_gbv_type_count)",
+                        "sum by (type, role, sex) (max without (instance) (dgbv_gbv_type_count))",
                         "類型{{type}} {{role}} {{sex}}",
                         instant=True,
                     )
@@ -306,9 +318,18 @@ def operations() -> dict:
                 "timeseries",
                 "信件：建立、寄出、失敗（每小時）",
                 [
-                    target("sum by (rule) (increase(dgbv_notifications_created_total[1h]))", "建立 {{rule}}"),
-                    target("sum by (rule) (increase(dgbv_notifications_sent_total[1h]))", "寄出 {{rule}}"),
-                    target("sum by (rule) (increase(dgbv_notifications_failed_total[1h]))", "失敗 {{rule}}"),
+                    target(
+                        "sum by (rule) (max without (instance) (increase(dgbv_notifications_created_total[1h])))",
+                        "建立 {{rule}}",
+                    ),
+                    target(
+                        "sum by (rule) (max without (instance) (increase(dgbv_notifications_sent_total[1h])))",
+                        "寄出 {{rule}}",
+                    ),
+                    target(
+                        "sum by (rule) (max without (instance) (increase(dgbv_notifications_failed_total[1h])))",
+                        "失敗 {{rule}}",
+                    ),
                 ],
                 (0, 16, 16, 8),
                 **thresholds([{"color": "blue", "value": None}]),

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import click
 
-from services.notify import SERVICE_DIR, catcher, create_app
+from services.notify import SERVICE_DIR, create_app
 from services.notify.delivery import deliver
 from services.notify.evaluation import EvaluationFailed, evaluate
 from shared import settings
@@ -101,6 +101,9 @@ def send_command():
 @click.option("--dir", "folder", default=None, help="Where to keep the messages (default: var/mail).")
 def catcher_command(host, port, folder):
     """Run the development SMTP catcher: every message is kept as a .eml file."""
+    # aiosmtpd is a development extra (`pip install .[dev]`), not in the production image.
+    from services.notify import catcher
+
     target = Path(folder or settings.var_dir(os.environ) / "mail").resolve()
     controller = catcher.start(target, host, port)
     click.echo(f"mail catcher: smtp://{host}:{port} -> {target}", err=True)

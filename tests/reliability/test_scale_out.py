@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
+import email
+import email.policy
 import os
+import re
 import shutil
 import threading
 import time
@@ -209,6 +212,15 @@ def test_replicas_and_scheduler_standbys_lose_nothing_and_send_nothing_twice(dep
     assert [key for key, n in collections.Counter(delivered).items() if n > 1] == []
     assert sorted(delivered) == sorted(sent)
     assert any(key.startswith("reopened:") for key in sent)  # the load's reopenings were followed
+    # Every link in them leads to the public address, and through the proxy to a page.
+    links = set()
+    for path in (deployment.folder / "mail").glob("*.eml"):
+        body = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        links |= set(re.findall(r"https?://[^\s<>\"]+", body.get_body(("plain",)).get_content()))
+    assert links and all(link.startswith(deployment.public_url + "/") for link in links), links
+    for link in sorted(links)[:3]:
+        page = requests.get(link, timeout=30)  # not signed in: the sign-in page, which leads back
+        assert page.status_code == 200 and "/sign-in" in page.url, link
     # The load through the proxy: no 5xx, nothing acknowledged lost.
     assert not [s for s in ledger.statuses if s >= 500], ledger.statuses
     assert ledger.lost == [] and ledger.requests > 50

@@ -15,13 +15,15 @@ DATASOURCE = {"type": "prometheus", "uid": "dgbv-prometheus"}
 CURRENT_YEAR = " * on (year) group_left (period) max without (instance) (dgbv_current_period)"
 CURRENT_QUARTER = " * on (year, quarter) group_left (period) max without (instance) (dgbv_current_period)"
 # kpi's and notify's figures come from the database: every replica serves the same series, told
-# apart only by `instance`. Panels take one of them (max), so one replica or three give one answer;
-# per-replica HTTP and process metrics are left as they are.
-PER_REPLICA = ("dgbv_http_", "process_", "python_", "up{", "up ")
+# apart only by `instance`. Panels take one of them (max), so one replica or three give one answer.
+# Left as they are: per-replica HTTP and process metrics, the recording rules (already one answer)
+# and queries that aggregate themselves.
+AS_THEY_ARE = ("dgbv_http_", "process_", "python_")
+AGGREGATED = ("up", "dgbv:", "sum ", "avg ", "max ", "min ", "count ")
 
 
 def one_answer(expr: str) -> str:
-    if expr.startswith("up") or any(marker in expr for marker in PER_REPLICA):
+    if expr.startswith(AGGREGATED) or any(marker in expr for marker in AS_THEY_ARE):
         return expr
     return f"max without (instance) ({expr})"
 

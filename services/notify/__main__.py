@@ -2,8 +2,9 @@
 
 Development: `python -m services.notify` migrates, then runs the web server and,
 in a child process of its own, the scheduler. Production runs them apart:
-`python -m services.notify migrate`, `python -m services.notify scheduler` (one
-process) and `gunicorn 'services.notify:create_app()'` (any number of workers).
+`python -m services.notify migrate`, `python -m services.notify scheduler` (any number
+on PostgreSQL: one leads, the others stand by) and `gunicorn 'services.notify:create_app()'`
+(any number of workers and replicas).
 """
 
 from __future__ import annotations
@@ -35,8 +36,8 @@ cli = service_cli("notify", create_app, SERVICE_DIR, scheduler=True)
 
 @cli.command()
 def scheduler():
-    """Run the daily evaluation, the follower of intake's changes and the sender (exactly one such
-    process per database)."""
+    """Run the daily evaluation, the follower of intake's changes and the sender while this process
+    leads (shared/leadership.py); on SQLite run exactly one."""
     from services.notify.scheduler import run_forever
 
     app = _app()

@@ -148,7 +148,7 @@ def _notify_settings(env: dict, ports: dict[str, int]) -> dict:
         "SMTP_PORT": str(ports["mail catcher"]),
         "SMTP_SECURITY": "none",  # the catcher is on this machine
         "SEND_INTERVAL_SECONDS": env.get("SEND_INTERVAL_SECONDS", "5"),
-        "REPORT_FORM_BASE_URL": env.get("REPORT_FORM_BASE_URL", env["INTAKE_URL"]),
+        "PUBLIC_BASE_URL": env.get("PUBLIC_BASE_URL", env["INTAKE_URL"]),
         "COMMITTEE_EMAILS": env.get("COMMITTEE_EMAILS", "committee@localhost"),
         "COORDINATOR_EMAILS": env.get("COORDINATOR_EMAILS", "coordinators@localhost"),
         "EVALUATE_ON_START": env.get("EVALUATE_ON_START", "true"),  # mail in var/mail/ at once

@@ -195,6 +195,12 @@ def common(service: str, port: int) -> tuple[Setting, ...]:
     )
 
 
+def public_base_url() -> Setting:
+    """The address people open the product at (the reverse proxy's, https:// in a deployment):
+    every link in an e-mail is built from it, and nothing else names the public address."""
+    return Setting("PUBLIC_BASE_URL", url, "http://127.0.0.1:8001")
+
+
 def load_one(settings: Iterable[Setting], key: str, environ: Mapping[str, str] | None = None):
     """One setting's value, for a command that needs no more (e.g. `migrate`, its database)."""
     return load([s for s in settings if s.key == key], environ)[key]

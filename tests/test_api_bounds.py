@@ -22,7 +22,7 @@ APPS = {
             "KPI_URL": "http://127.0.0.1:9",
             "SMTP_HOST": "127.0.0.1",
             "SMTP_FROM": "dgbv-notify@ntpc.example.tw",
-            "REPORT_FORM_BASE_URL": "https://dgbv.ntpc.example.tw",
+            "PUBLIC_BASE_URL": "https://dgbv.ntpc.example.tw",
             "COMMITTEE_EMAILS": ["committee@ntpc.example.tw"],
         }
     ),

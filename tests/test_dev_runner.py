@@ -123,7 +123,7 @@ def test_the_runner_serves_on_the_ports_given_and_stops_everything_when_one_dies
                 kpi_url,
             )
         notify = environment(processes["notify"])
-        assert (notify["SMTP_PORT"], notify["REPORT_FORM_BASE_URL"]) == (
+        assert (notify["SMTP_PORT"], notify["PUBLIC_BASE_URL"]) == (
             str(ports["mail catcher"]),
             intake_url,
         )

@@ -11,6 +11,7 @@ metrics"), years are ROC years, and thresholds come from the catalog (shared/cat
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -57,8 +58,22 @@ def catalog_steps(catalog: Catalog) -> tuple[list[dict], list[dict]]:
     return status, progress
 
 
+# kpi's and notify's figures come from their databases: every replica serves the same series, told
+# apart only by `instance`. Each such selector reads one replica's answer (max without instance), so
+# sums and counts give the same figure with one replica or three. Per-replica HTTP metrics, `up` and
+# the recording rules (`dgbv:`, already one answer) are left as they are.
+SHARED_FIGURE = re.compile(r"\b(?<![:\w])(dgbv_(?!http_)\w+)(\{[^}]*\})?(?!\w|\s*\[|\{)")
+RANGE_OF_SHARED_FIGURE = re.compile(r"\b(increase|rate)\((dgbv_(?!http_)\w+(?:\{[^}]*\})?\[\w+\])\)")
+
+
+def one_answer(expr: str) -> str:
+    """`expr` with each shared figure read once, however many replicas serve it."""
+    expr = SHARED_FIGURE.sub(lambda m: f"max without (instance) ({m.group(0)})", expr)
+    return RANGE_OF_SHARED_FIGURE.sub(lambda m: f"max without (instance) ({m.group(0)})", expr)
+
+
 def target(expr: str, legend: str = "", instant: bool = False) -> dict:
-    query = {"datasource": DATASOURCE, "expr": expr, "legendFormat": legend}
+    query = {"datasource": DATASOURCE, "expr": one_answer(expr), "legendFormat": legend}
     if instant:
         query.update(instant=True, range=False, format="table")
     return query

@@ -21,7 +21,8 @@ cli = service_cli("kpi", create_app, SERVICE_DIR, scheduler=True)
 
 @cli.command("scheduler")
 def scheduler_command():
-    """Production: the one process that syncs from intake and recomputes the snapshot."""
+    """Production: sync from intake and recompute the snapshot; of several such processes on
+    PostgreSQL one leads and the others stand by (shared/leadership.py)."""
     scheduler.run_scheduler(_app())
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared import introspection
+from shared import introspection, leadership
 from shared.settings import REQUIRED, Setting, common, number, text, url, whole
 
 SETTINGS = (
@@ -16,6 +16,8 @@ SETTINGS = (
     Setting("SYNC_TIMEOUT_SECONDS", number(0.1), 10.0),
     Setting("SYNC_RETRIES", whole(0), 3),
     Setting("SYNC_BACKOFF_SECONDS", number(0), 0.5),
+    # How soon a standby scheduler takes over from one that died (shared/leadership.py).
+    *leadership.SETTINGS,
     # How long a token check by intake is taken, and while intake is away (shared/introspection.py).
     *introspection.SETTINGS,
 )

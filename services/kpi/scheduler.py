@@ -1,7 +1,8 @@
 """The scheduler process: sync from intake, then recompute the snapshot, every interval.
 
-Exactly one such process runs per deployment; web workers never sync or compute. Its job
-store is in memory: nothing is shared with any other process.
+Any number of such processes may run on PostgreSQL: one leads and runs the cycles, the others
+stand by and take over when it is gone (shared/leadership.py). Web workers never sync or compute.
+The job store is in memory: nothing is shared with any other process.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from flask import Flask
 
 from services.kpi import snapshot, sync
 from services.kpi.intake_client import IntakeFeed
+from shared import leadership
 from shared.db import log_failure
 from shared.server import parent_is_gone
 
@@ -51,30 +53,43 @@ def _cycle_job(app: Flask, feed: IntakeFeed) -> None:
 
 
 def run_scheduler(app: Flask) -> None:
-    """Run until SIGTERM/SIGINT (or, under `run`, until the parent process is gone)."""
+    """Run until SIGTERM/SIGINT (or, under `run`, until the parent process is gone): wait to lead
+    (shared/leadership.py), then sync and recompute every interval while leading."""
     interval = app.config["SYNC_INTERVAL_SECONDS"]
-    feed = IntakeFeed.from_config(app.config)
-    scheduler = BackgroundScheduler(timezone=dt.UTC)
-    scheduler.add_job(
-        _cycle_job,
-        "interval",
-        seconds=interval,
-        args=[app, feed],
-        id="sync",
-        next_run_time=dt.datetime.now(dt.UTC),
-        max_instances=1,
-        coalesce=True,
-        misfire_grace_time=max(1, int(interval)),
-    )
+
+    def start_jobs() -> tuple[BackgroundScheduler, IntakeFeed]:
+        feed = IntakeFeed.from_config(app.config)
+        scheduler = BackgroundScheduler(timezone=dt.UTC)
+        scheduler.add_job(
+            _cycle_job,
+            "interval",
+            seconds=interval,
+            args=[app, feed],
+            id="sync",
+            next_run_time=dt.datetime.now(dt.UTC),
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=max(1, int(interval)),
+        )
+        log.info("scheduler: syncing from %s every %ss", app.config["INTAKE_URL"], interval)
+        scheduler.start()
+        return scheduler, feed
+
+    def stop_jobs(running: tuple[BackgroundScheduler, IntakeFeed]) -> None:
+        scheduler, feed = running
+        scheduler.shutdown(wait=True)  # a cycle under way finishes
+        feed.close()
+
     # The handlers only raise a flag: shutting the scheduler down inside a handler can deadlock
     # on the executor's lock that the interrupted main thread holds.
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     signal.signal(signal.SIGINT, lambda *_: stopping.set())
-    log.info("scheduler: syncing from %s every %ss", app.config["INTAKE_URL"], interval)
-    scheduler.start()
-    while not stopping.wait(1.0):
-        if parent_is_gone():  # started by `run`, whose web server has died
-            break
-    scheduler.shutdown(wait=True)
-    feed.close()
+    leadership.lead(
+        leadership.Election(app.config["DATABASE_URL"], "kpi-scheduler"),
+        start=start_jobs,
+        stop=stop_jobs,
+        stopping=stopping,
+        retry_seconds=app.config["LEADER_RETRY_SECONDS"],
+        should_stop=parent_is_gone,  # started by `run`, whose web server has died
+    )

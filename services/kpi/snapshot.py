@@ -20,6 +20,7 @@ Sections (each row is one section and key; numbers are JSON numbers, rounded as 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections import defaultdict
 from decimal import Decimal
 
@@ -42,6 +43,8 @@ from shared.db import Database
 from shared.demo_marks import DEMO_REF_PREFIX
 from shared.errors import DomainError, NotFound
 from shared.periods import Quarter
+
+log = logging.getLogger(__name__)
 
 
 class NotReady(DomainError):
@@ -178,14 +181,33 @@ def recompute(database: Database, catalog: Catalog, *, now: dt.datetime) -> int:
             is not None,
         )
     with database.transaction() as session:
+        # The version row is locked first, so replacements take turns, and a slower computation
+        # finishing after a newer one (a standby that took over, a `sync-once`) changes nothing.
+        state = session.scalar(select(SyncState).where(SyncState.id == 1).with_for_update())
+        if is_older(cursor, now, state.snapshot_cursor, state.snapshot_at):
+            log.info(
+                "kept the stored snapshot (cursor %s): it is newer than this one (cursor %s)",
+                state.snapshot_cursor,
+                cursor,
+            )
+            return state.snapshot_cursor
         session.execute(delete(SnapshotItem))
         session.execute(
             insert(SnapshotItem),
             [{"section": section, "key": key, "data": data} for (section, key), data in sections.items()],
         )
-        state = session.scalar(select(SyncState).where(SyncState.id == 1).with_for_update())
         state.snapshot_at, state.snapshot_cursor = now, cursor
     return cursor
+
+
+def is_older(cursor: int, at: dt.datetime, stored_cursor: int | None, stored_at: dt.datetime | None) -> bool:
+    """Whether a snapshot computed at `at` from the feed up to `cursor` is older than the stored one.
+
+    The feed cursor is the version; of two snapshots of one cursor the later computed is newer
+    (figures such as days overdue move with the clock)."""
+    if stored_cursor is None:
+        return False
+    return (cursor, at) < (stored_cursor, stored_at or at)
 
 
 def first_quarter(session: Session) -> Quarter | None:

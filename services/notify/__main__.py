@@ -2,8 +2,9 @@
 
 Development: `python -m services.notify` migrates, then runs the web server and,
 in a child process of its own, the scheduler. Production runs them apart:
-`python -m services.notify migrate`, `python -m services.notify scheduler` (one
-process) and `gunicorn 'services.notify:create_app()'` (any number of workers).
+`python -m services.notify migrate`, `python -m services.notify scheduler` (any number
+on PostgreSQL: one leads, the others stand by) and `gunicorn 'services.notify:create_app()'`
+(any number of workers and replicas).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import click
 
-from services.notify import SERVICE_DIR, catcher, create_app
+from services.notify import SERVICE_DIR, create_app
 from services.notify.delivery import deliver
 from services.notify.evaluation import EvaluationFailed, evaluate
 from shared import settings
@@ -35,8 +36,8 @@ cli = service_cli("notify", create_app, SERVICE_DIR, scheduler=True)
 
 @cli.command()
 def scheduler():
-    """Run the daily evaluation, the follower of intake's changes and the sender (exactly one such
-    process per database)."""
+    """Run the daily evaluation, the follower of intake's changes and the sender while this process
+    leads (shared/leadership.py); on SQLite run exactly one."""
     from services.notify.scheduler import run_forever
 
     app = _app()
@@ -101,6 +102,9 @@ def send_command():
 @click.option("--dir", "folder", default=None, help="Where to keep the messages (default: var/mail).")
 def catcher_command(host, port, folder):
     """Run the development SMTP catcher: every message is kept as a .eml file."""
+    # aiosmtpd is a development extra (`pip install .[dev]`), not in the production image.
+    from services.notify import catcher
+
     target = Path(folder or settings.var_dir(os.environ) / "mail").resolve()
     controller = catcher.start(target, host, port)
     click.echo(f"mail catcher: smtp://{host}:{port} -> {target}", err=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared import introspection
+from shared import introspection, leadership, settings
 from shared.settings import REQUIRED, Setting, choice, common, flag, number, text, url, utc_now, whole, words
 
 SETTINGS = (
@@ -35,9 +35,11 @@ SETTINGS = (
     Setting("FOLLOW_INTERVAL_SECONDS", whole(1), 10),
     # Also evaluate once when the scheduler starts (make run sets it, so var/mail fills at once).
     Setting("EVALUATE_ON_START", flag, False),
+    # How soon a standby scheduler takes over from one that died (shared/leadership.py).
+    *leadership.SETTINGS,
     # -- messages ----------------------------------------------------------------
-    # The bureaus' report form is intake's web page /reports/{bureau}/{year}/{quarter}.
-    Setting("REPORT_FORM_BASE_URL", url, "http://127.0.0.1:8001"),
+    # Every link in an e-mail starts here (the address people reach: the reverse proxy's).
+    settings.public_base_url(),
     Setting("PLAN_SHORT_NAME", text, "數位性別暴力防治方案"),
     # Writes every message to the outbox as `dry_run`; nothing is sent.
     Setting("DRY_RUN", flag, False, env="NOTIFY_DRY_RUN"),

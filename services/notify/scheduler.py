@@ -4,7 +4,9 @@ process of its own.
 Jobs live in the notify database (APScheduler's SQLAlchemy job store), so a run
 missed while the process was down is remembered: restarted within the misfire
 grace time, the scheduler runs it once (coalesce). That store must never be
-shared by two schedulers, hence one scheduler process per deployment.
+shared by two running schedulers: any number of scheduler processes may run on
+PostgreSQL, but only the leader starts one (shared/leadership.py); the others
+stand by and take over, with the stored job times, when it is gone.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from services.notify.follower import follow
 from services.notify.models import Evaluation
 from services.notify.service import Notifier
 from services.notify.sources import SourceUnavailable
+from shared import leadership
 from shared.changes import ContractError
 from shared.periods import TAIPEI
 from shared.server import parent_is_gone
@@ -217,15 +220,27 @@ def problems(notifier: Notifier, max_age: float) -> list[str]:
 
 
 def run_forever(notifier: Notifier) -> None:
-    """The `scheduler` command: run the jobs until SIGTERM or SIGINT."""
+    """The `scheduler` command: wait to lead (shared/leadership.py), run the jobs while leading,
+    until SIGTERM or SIGINT."""
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # not a line per delivery run
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     signal.signal(signal.SIGINT, lambda *_: stopping.set())
-    scheduler = build_scheduler(notifier)
-    start(scheduler, notifier.config)
-    while not stopping.wait(1.0):
-        if parent_is_gone():  # started by `run`, whose web server has died
-            break
-    log.info("scheduler stopping")
-    stop(scheduler)  # a running delivery finishes its batch
+
+    def start_jobs() -> BackgroundScheduler:
+        scheduler = build_scheduler(notifier)
+        start(scheduler, notifier.config)
+        return scheduler
+
+    def stop_jobs(scheduler: BackgroundScheduler) -> None:
+        log.info("scheduler stopping")
+        stop(scheduler)  # a running delivery finishes its batch
+
+    leadership.lead(
+        leadership.Election(notifier.config["DATABASE_URL"], "notify-scheduler"),
+        start=start_jobs,
+        stop=stop_jobs,
+        stopping=stopping,
+        retry_seconds=notifier.config["LEADER_RETRY_SECONDS"],
+        should_stop=parent_is_gone,  # started by `run`, whose web server has died
+    )

@@ -113,7 +113,7 @@ class Notifier:
         self.catalog = catalog or default_catalog()
         self.thresholds = Thresholds.from_config(config)
         self.renderer = Renderer(
-            config["PLAN_SHORT_NAME"], config["REPORT_FORM_BASE_URL"], f"{self.catalog.plan.city}政府"
+            config["PLAN_SHORT_NAME"], config["PUBLIC_BASE_URL"], f"{self.catalog.plan.city}政府"
         )
         check_rules(RULES, self.renderer)
         self.rules = RULES

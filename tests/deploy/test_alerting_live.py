@@ -120,7 +120,7 @@ def test_an_alert_fired_by_prometheus_reaches_its_audience_by_e_mail_in_chinese_
     with MailCatcher() as mail:
         alertmanager = start_alertmanager(tmp_path, mail.port)
         try:
-            links = {"REPORT_FORM_BASE_URL": INTAKE_URL, "GRAFANA_URL": GRAFANA_URL}
+            links = {"PUBLIC_BASE_URL": INTAKE_URL, "GRAFANA_URL": GRAFANA_URL}
             prometheus = start_prometheus(tmp_path, targets, alertmanager.url.removeprefix("http://"), links)
             try:
                 coordinators = mail.wait_for(ADDRESSES["coordinators"], timeout=120)
@@ -194,7 +194,7 @@ def test_the_real_services_gaps_delays_and_indicators_reach_their_readers_with_l
     with MailCatcher() as mail:
         alertmanager = start_alertmanager(tmp_path, mail.port)
         try:
-            links = {"REPORT_FORM_BASE_URL": intake.url, "GRAFANA_URL": GRAFANA_URL}
+            links = {"PUBLIC_BASE_URL": intake.url, "GRAFANA_URL": GRAFANA_URL}
             prometheus = start_prometheus(tmp_path, targets, alertmanager.url.removeprefix("http://"), links)
             try:
                 deadline = time.monotonic() + 150

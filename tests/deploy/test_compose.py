@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -67,15 +70,17 @@ def test_services_wait_for_what_they_need(compose):
     assert "intake" in services["kpi"]["depends_on"]
 
 
-def test_prometheus_scrapes_the_compose_services_on_their_ports(compose):
+def test_prometheus_finds_every_replica_of_the_compose_services_on_their_ports(compose):
     config = yaml.safe_load((ROOT / "deploy/prometheus/prometheus.yml").read_text())
-    targets = {
-        t for job in config["scrape_configs"] for group in job["static_configs"] for t in group["targets"]
-    }
-    assert targets == {"intake:8001", "kpi:8002", "notify:8003"}
-    for target in targets:
-        name, port = target.split(":")
-        assert environment(compose["services"][name])["PORT"] == port
+    found = {}
+    for job in config["scrape_configs"]:
+        assert "static_configs" not in job, f"{job['job_name']}: a static target is one random replica"
+        (discovery,) = job["dns_sd_configs"]
+        assert discovery["type"] == "A"
+        found[job["job_name"]] = (discovery["names"], discovery["port"])
+    assert found == {"intake": (["intake"], 8001), "kpi": (["kpi"], 8002), "notify": (["notify"], 8003)}
+    for name, (_, port) in found.items():
+        assert environment(compose["services"][name])["PORT"] == str(port)
     mounts = compose["services"]["prometheus"]["volumes"]
     assert "./deploy/prometheus:/etc/prometheus:ro" in mounts
 
@@ -121,15 +126,15 @@ def test_prometheus_sends_its_alerts_to_the_alertmanager_service(compose):
 
 def test_the_alerts_links_come_from_the_environment_prometheus_is_given(compose):
     prometheus = compose["services"]["prometheus"]
-    # Without this flag Prometheus would keep "${REPORT_FORM_BASE_URL}" literally in every link.
+    # Without this flag Prometheus would keep "${PUBLIC_BASE_URL}" literally in every link.
     assert "--enable-feature=expand-external-labels" in prometheus["command"]
     config = yaml.safe_load((ROOT / "deploy/prometheus/prometheus.yml").read_text())
     named = set(VARIABLE.findall(" ".join(config["global"]["external_labels"].values())))
-    assert named == {"REPORT_FORM_BASE_URL", "GRAFANA_URL"}
+    assert named == {"PUBLIC_BASE_URL", "GRAFANA_URL"}
     assert named <= set(environment(prometheus))
-    # The alerts link to the same intake pages as notify's e-mails.
+    # The alerts link to the same public address as notify's e-mails.
     notify = environment(compose["services"]["notify"])
-    assert environment(prometheus)["REPORT_FORM_BASE_URL"] == notify["REPORT_FORM_BASE_URL"]
+    assert environment(prometheus)["PUBLIC_BASE_URL"] == notify["PUBLIC_BASE_URL"]
 
 
 def test_alertmanager_runs_the_shipped_configuration_with_notify_s_mail_server(compose):
@@ -168,7 +173,7 @@ def test_every_container_of_the_services_has_a_memory_limit_that_holds_its_worke
         if service.get("build") is None:
             continue
         env = environment(service)
-        limit = megabytes(default(service["mem_limit"]))
+        limit = megabytes(default(service["deploy"]["resources"]["limits"]["memory"]))
         if service["command"][1] == "web":
             ceiling = int(default(env["WEB_MEMORY_LIMIT_MB"]))
             assert ceiling == defaults["WEB_MEMORY_LIMIT_MB"]
@@ -176,3 +181,49 @@ def test_every_container_of_the_services_has_a_memory_limit_that_holds_its_worke
             assert limit >= int(default(env["WEB_WORKERS"])) * ceiling + 256, name
         else:
             assert limit >= 256, name
+
+
+def test_the_file_validates_against_the_compose_specification():
+    checker = shutil.which("check-jsonschema", path=str(Path(sys.executable).parent))
+    result = subprocess.run(
+        [checker, "--builtin-schema", "vendor.compose-spec", str(ROOT / "docker-compose.yml")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_services_publish_no_port_so_they_scale_and_people_reach_them_through_the_proxy(compose):
+    services = compose["services"]
+    for name in ("intake", "kpi", "notify", "kpi-scheduler", "notify-scheduler"):
+        assert "ports" not in services[name], f"{name} has a fixed host port: --scale would fail"
+    proxy = services["proxy"]
+    assert sorted(proxy["ports"]) == ["443:443", "80:80"]
+    assert "./deploy/caddy/Caddyfile:/etc/caddy/Caddyfile:ro" in proxy["volumes"]
+    assert "./deploy/certs:/etc/caddy/certs:ro" in proxy["volumes"]
+    assert environment(services["intake"])["TRUSTED_PROXIES"] == "1"
+    # Every e-mail link starts with the public address, which a deployment must give.
+    assert environment(services["notify"])["PUBLIC_BASE_URL"].startswith("${PUBLIC_BASE_URL:?")
+
+
+def test_every_container_has_a_memory_limit(compose):
+    for name, service in compose["services"].items():
+        assert service.get("deploy", {}).get("resources", {}).get("limits", {}).get("memory"), name
+
+
+def test_the_schedulers_run_with_a_standby(compose):
+    for name in ("kpi-scheduler", "notify-scheduler"):
+        assert compose["services"][name]["deploy"]["replicas"] >= 2, name
+
+
+def test_the_image_is_pinned_by_digest_holds_no_development_package_and_no_secret():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    (base,) = re.findall(r"^FROM (\S+)", dockerfile, re.M)
+    assert re.fullmatch(r"[^@\s]+:[^@\s]+@sha256:[0-9a-f]{64}", base), base
+    locked = (ROOT / "requirements.lock").read_text().lower()
+    assert "aiosmtpd" not in locked  # the development mail catcher
+    # The code is copied once, not installed a second time as a package.
+    assert "pip install --no-deps ." not in dockerfile
+    ignored = (ROOT / ".dockerignore").read_text().splitlines()
+    assert ".env" in ignored and "deploy/certs" in ignored

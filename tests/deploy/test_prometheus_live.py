@@ -173,7 +173,7 @@ def prometheus(services, tmp_path):
         f"--web.listen-address=127.0.0.1:{port}",
         *compose_features(),
     ]
-    env = {"REPORT_FORM_BASE_URL": services["intake"].url, "GRAFANA_URL": "http://127.0.0.1:3000"}
+    env = {"PUBLIC_BASE_URL": services["intake"].url, "GRAFANA_URL": "http://127.0.0.1:3000"}
     process = ServiceProcess(["prometheus"], env, port, tmp_path / "prometheus.log", command=command)
     process.start(wait_path="/-/ready", timeout=60)
     try:

@@ -20,14 +20,15 @@ TOKEN_FILE = "/run/secrets/metrics_token"
 
 def shipped_config(
     folder: Path,
-    targets: dict[str, str] | None = None,
+    targets: dict[str, str | list[str]] | None = None,
     interval: str | None = None,
     alertmanager: str | None = None,
 ) -> Path:
     """The shipped configuration written into `folder`, changed only where this machine differs
     from the compose deployment: the token file (holding the tests' METRICS_TOKEN), the rule
-    files' directory and, if given, each job's target (`targets`, by job name), the intervals and
-    the Alertmanager (host:port; without one, alerts are sent nowhere)."""
+    files' directory and, if given, each job's replicas (`targets`, by job name: what Docker's DNS
+    would answer for the service name), the intervals and the Alertmanager (host:port; without
+    one, alerts are sent nowhere)."""
     config = yaml.safe_load((DEPLOY / "prometheus.yml").read_text())
     token = folder / "metrics_token"
     token.write_text(METRICS_TOKEN)
@@ -36,7 +37,9 @@ def shipped_config(
         assert job["authorization"] == {"type": "Bearer", "credentials_file": TOKEN_FILE}, job["job_name"]
         job["authorization"] = {"type": "Bearer", "credentials_file": str(token)}
         if targets is not None:
-            job["static_configs"] = [{"targets": [targets[job["job_name"]]]}]
+            replicas = targets[job["job_name"]]
+            del job["dns_sd_configs"]
+            job["static_configs"] = [{"targets": [replicas] if isinstance(replicas, str) else replicas}]
     if interval is not None:
         config["global"].update(scrape_interval=interval, evaluation_interval=interval)
     if alertmanager is None:
@@ -65,7 +68,7 @@ def start_prometheus(
     links: dict[str, str] | None = None,
 ) -> ServiceProcess:
     """A real Prometheus on 127.0.0.1 with the shipped configuration (scraping every second), the
-    flags docker-compose.yml gives it, and `links` (REPORT_FORM_BASE_URL, GRAFANA_URL) as its
+    flags docker-compose.yml gives it, and `links` (PUBLIC_BASE_URL, GRAFANA_URL) as its
     environment, from which the alerts' links are built."""
     binary = shutil.which("prometheus")
     if binary is None:

@@ -342,7 +342,7 @@ def notify_settings(world: World, database_url: str, smtp_port: int, clock, **ov
         "SMTP_SECURITY": "none",
         "SMTP_FROM": "dgbv-notify@ntpc.example.tw",
         "SMTP_TIMEOUT": 5,
-        "REPORT_FORM_BASE_URL": "https://dgbv.ntpc.example.tw",
+        "PUBLIC_BASE_URL": "https://dgbv.ntpc.example.tw",
         "COMMITTEE_EMAILS": ["committee-a@ntpc.example.tw", "committee-b@ntpc.example.tw"],
         **overrides,
     }

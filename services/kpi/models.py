@@ -94,6 +94,36 @@ class CaseRow(Base):
     types: Mapped[list]
 
 
+class CaseCellRow(Base):
+    """How many case records share these attributes (cells.py keeps it up to date)."""
+
+    __tablename__ = "case_cells"
+
+    key: Mapped[str] = mapped_column(String(400), primary_key=True)  # the attributes, as JSON
+    year: Mapped[int]
+    category: Mapped[str] = mapped_column(String(40))
+    role: Mapped[str] = mapped_column(String(10))
+    sex: Mapped[str] = mapped_column(String(10))
+    age_band: Mapped[str] = mapped_column(String(10))
+    cause: Mapped[str | None] = mapped_column(String(40))
+    relationship: Mapped[str | None] = mapped_column(String(40))
+    count: Mapped[int]
+
+
+class TypeCellRow(Base):
+    """How many case records of these attributes fall under one type."""
+
+    __tablename__ = "type_cells"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)  # the attributes, as JSON
+    year: Mapped[int]
+    category: Mapped[str] = mapped_column(String(40))
+    role: Mapped[str] = mapped_column(String(10))
+    sex: Mapped[str] = mapped_column(String(10))
+    type: Mapped[int]
+    count: Mapped[int]
+
+
 class SnapshotItem(Base):
     """One part of the computed snapshot (a section and a key), replaced whole at each recompute."""
 
@@ -115,4 +145,5 @@ class InstallationRow(Base):
     first_quarter: Mapped[str] = mapped_column(String(7))
 
 
-READ_MODEL = (ReportRow, TargetRow, OutcomeRow, CaseRow, InstallationRow)
+# What the feed's changes are applied to (sync.py), and so what a rebuild forgets.
+READ_MODEL = (ReportRow, TargetRow, OutcomeRow, CaseRow, InstallationRow, CaseCellRow, TypeCellRow)

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, BigInteger, Boolean, Date, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Date, Index, Integer, String, Text, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import UtcDateTime
+from shared.demo_marks import DEMO_REF_PREFIX
+
+# A literal, not a parameter: only then can the database use the partial index below.
+DEMO_REFS = text(f"key LIKE '{DEMO_REF_PREFIX}%'")
 
 
 class Base(DeclarativeBase):
@@ -79,6 +83,8 @@ class CaseRow(Base):
     """An anonymous case record, with its year kept apart for grouping."""
 
     __tablename__ = "cases"
+    # Whether any record is demo data, found without reading every ref (snapshot.recompute).
+    __table_args__ = (Index("ix_cases_demo", "id", sqlite_where=DEMO_REFS, postgresql_where=DEMO_REFS),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(120), unique=True)  # the record's ref

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from services.kpi import cells, compliance, disclosure, progress, tables
 from services.kpi.models import (
+    DEMO_REFS,
     CaseRow,
     InstallationRow,
     OutcomeRow,
@@ -39,7 +40,6 @@ from services.kpi.models import (
 from shared import rules
 from shared.catalog import Catalog
 from shared.db import Database
-from shared.demo_marks import DEMO_REF_PREFIX
 from shared.errors import DomainError, NotFound
 from shared.periods import Quarter
 
@@ -147,10 +147,7 @@ def recompute(database: Database, catalog: Catalog, *, now: dt.datetime) -> int:
             case_cells=cells.read(session),
             now=now,
             first_quarter=first_quarter(session),
-            demo_data=session.scalar(
-                select(CaseRow.id).where(CaseRow.key.startswith(DEMO_REF_PREFIX)).limit(1)
-            )
-            is not None,
+            demo_data=session.scalar(select(CaseRow.id).where(DEMO_REFS).limit(1)) is not None,
         )
     with database.transaction() as session:
         session.execute(delete(SnapshotItem))

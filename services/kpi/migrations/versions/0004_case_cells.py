@@ -1,4 +1,4 @@
-"""case records counted into cells that the sync keeps up to date
+"""case records counted into cells that the sync keeps up to date; demo records found by an index
 
 Revision ID: 0004
 Revises: 0003
@@ -50,6 +50,9 @@ def upgrade() -> None:
         sa.Column("count", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("key"),
     )
+    # Whether any record is demo data, found without reading every ref.
+    demo = sa.text("key LIKE 'DEMO-%'")
+    op.create_index("ix_cases_demo", "cases", ["id"], sqlite_where=demo, postgresql_where=demo)
     cells: Counter = Counter()
     types: Counter = Counter()
     rows = op.get_bind().execute(
@@ -76,5 +79,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_cases_demo", table_name="cases")
     op.drop_table("type_cells")
     op.drop_table("case_cells")

@@ -110,6 +110,7 @@ def run_scheduler(app: Flask) -> None:
         seconds=interval,
         args=[lock, run_cycle, app, feed],
         id="sync",
+        name="sync",
         next_run_time=dt.datetime.now(dt.UTC),
         max_instances=1,
         coalesce=True,
@@ -121,6 +122,7 @@ def run_scheduler(app: Flask) -> None:
         seconds=app.config["RECOUNT_INTERVAL_SECONDS"],
         args=[lock, recount, app],
         id="recount",
+        name="recount",
         max_instances=1,
         coalesce=True,
     )

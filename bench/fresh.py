@@ -33,7 +33,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select, text, update
 
 from bench.harness import Context, Figure, Served, bulk_load, gunicorn, percentile, ratio, scratch_database
-from bench.kpi import CATALOG, FIRST, LAST, _records
+from bench.kpi import CATALOG, FIRST, LAST, METRICS_TOKEN, _records
 from services.intake import SERVICE_DIR as INTAKE_DIR
 from services.intake import tokens
 from services.intake.cases import STORED, case_change, check_record
@@ -158,8 +158,7 @@ def write_to_metric(ctx: Context, count: int) -> dict:
         started = time.monotonic()
         secrets, templates = _load(ctx, intake_url, kpi_url, count)
         ctx.log(f"  {count:>9,} records loaded in {time.monotonic() - started:.0f} s")
-        metrics_token = "bench-metrics-token-" + "x" * 24
-        scrape = {"Authorization": f"Bearer {metrics_token}"}
+        scrape = {"Authorization": f"Bearer {METRICS_TOKEN}"}
         intake = gunicorn(
             "services.intake:create_app()", {"DATABASE_URL": intake_url}, ctx.folder / "f-intake.log"
         )
@@ -167,7 +166,7 @@ def write_to_metric(ctx: Context, count: int) -> dict:
             "DATABASE_URL": kpi_url,
             "INTAKE_URL": intake.url,
             "INTAKE_TOKEN": secrets["service"],
-            "METRICS_TOKEN": metrics_token,
+            "METRICS_TOKEN": METRICS_TOKEN,
         }
         kpi_web = scheduler_process = None
         try:

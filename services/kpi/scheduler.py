@@ -76,14 +76,19 @@ def follow_once(app: Flask, feed: IntakeFeed, lock: threading.Lock | None = None
         return run_cycle(app, feed, first_page=(after, page))
 
 
+# How long the follower waits before asking intake again after a failure: a restart of intake
+# cuts the long poll, and kpi should be back on it within seconds, not at the next interval.
+RETRY_SECONDS = 5.0
+
+
 def _follow(app: Flask, feed: IntakeFeed, lock: threading.Lock, stopping: threading.Event) -> None:
-    pause = app.config["SYNC_INTERVAL_SECONDS"]
+    pause = min(RETRY_SECONDS, app.config["SYNC_INTERVAL_SECONDS"])
     while not stopping.is_set():
         try:
             follow_once(app, feed, lock)
         except SourceUnavailable as error:
-            # The interval's cycle records the outage; wait as long as it does before asking again.
-            log.info("follower: %s; trying again in %ss", error, pause)
+            # The interval's cycle records the outage in the sync state; here it is only retried.
+            log.debug("follower: %s; trying again in %ss", error, pause)
             stopping.wait(pause)
         except Exception as error:  # noqa: BLE001 - the follower must outlive one failed cycle
             log_failure(log, "follower cycle failed", error)

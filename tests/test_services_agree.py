@@ -174,6 +174,7 @@ class Deployment:
             "INTAKE_TOKEN": self.secrets["service"],
             "METRICS_TOKEN": METRICS_TOKEN,
             "SYNC_INTERVAL_SECONDS": "3600",  # its own first cycle at start; the tests' cycles by sync()
+            "SYNC_WAIT_SECONDS": "0",  # not on each commit either: the tests' cycles run on their clock
         }
         self.kpi = ServiceProcess(
             ["services.kpi", "run"], self.kpi_env, free_port(), self.folder / "kpi.log"

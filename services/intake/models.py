@@ -9,12 +9,10 @@ from sqlalchemy import (
     BigInteger,
     Date,
     ForeignKey,
-    Index,
     Integer,
     String,
     Text,
     UniqueConstraint,
-    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -173,25 +171,12 @@ class CaseRecord(Base):
 
 
 class Change(Base):
-    """One entry of the change feed.
-
-    Rows are written without a position; the feed assigns positions to committed
-    rows in one serialised step, so positions follow commit order even when
-    transactions commit in a different order than they started.
-    """
+    """One entry of the change feed, numbered in commit order when it is written (feed.py)."""
 
     __tablename__ = "changes"
-    __table_args__ = (
-        Index(
-            "ix_changes_unpositioned",
-            "id",
-            postgresql_where=text("position IS NULL"),
-            sqlite_where=text("position IS NULL"),
-        ),
-    )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    position: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    position: Mapped[int] = mapped_column(BigInteger, unique=True)
     entity: Mapped[str] = mapped_column(String(20))
     key: Mapped[str] = mapped_column(String(120))
     data: Mapped[dict]

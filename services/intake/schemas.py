@@ -374,9 +374,18 @@ class CaseQuerySchema(StrictSchema):
 
 
 # -- change feed -------------------------------------------------------------
+# Long enough to save most polls, short enough for proxies' idle timeouts (often 60 s).
+MAX_FEED_WAIT_SECONDS = 30
+
+
 class ChangeQuerySchema(StrictSchema):
     after = ma.fields.Integer(load_default=0, validate=ma.validate.Range(min=0, max=2**62))
     limit = ma.fields.Integer(load_default=500, validate=ma.validate.Range(min=1, max=5000))
+    wait = ma.fields.Integer(
+        load_default=0,
+        validate=ma.validate.Range(min=0, max=MAX_FEED_WAIT_SECONDS),
+        metadata={"description": "Seconds to wait for a change when there is none yet (a long poll)."},
+    )
 
 
 class ChangeSchema(ma.Schema):

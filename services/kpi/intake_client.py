@@ -21,7 +21,7 @@ class Page:
 
 
 class IntakeFeed:
-    """Reads `GET /api/v1/changes?after=<cursor>&limit=<n>` from intake."""
+    """Reads `GET /api/v1/changes?after=<cursor>&limit=<n>[&wait=<seconds>]` from intake."""
 
     def __init__(
         self,
@@ -62,14 +62,16 @@ class IntakeFeed:
             backoff=config["SYNC_BACKOFF_SECONDS"],
         )
 
-    def page(self, after: int) -> Page:
-        """The changes after the cursor, oldest first."""
+    def page(self, after: int, wait: int = 0) -> Page:
+        """The changes after the cursor, oldest first; with `wait`, intake holds an empty answer
+        for up to that many seconds, until a change commits (a long poll)."""
+        params = {"after": after, "limit": self.page_size}
+        if wait:
+            params["wait"] = wait
+        connect, read = self.timeout
         try:
             response = self._http.get(
-                self.url,
-                params={"after": after, "limit": self.page_size},
-                headers=self._headers,
-                timeout=self.timeout,
+                self.url, params=params, headers=self._headers, timeout=(connect, read + wait)
             )
         except requests.RequestException as error:
             raise SourceUnavailable(f"intake cannot be reached ({type(error).__name__})") from None

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, BigInteger, Boolean, Date, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Date, Index, Integer, String, Text, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import UtcDateTime
+from shared.demo_marks import DEMO_REF_PREFIX
+
+# A literal, not a parameter: only then can the database use the partial index below.
+DEMO_REFS = text(f"key LIKE '{DEMO_REF_PREFIX}%'")
 
 
 class Base(DeclarativeBase):
@@ -81,6 +85,8 @@ class CaseRow(Base):
     """An anonymous case record, with its year kept apart for grouping."""
 
     __tablename__ = "cases"
+    # Whether any record is demo data, found without reading every ref (snapshot.recompute).
+    __table_args__ = (Index("ix_cases_demo", "id", sqlite_where=DEMO_REFS, postgresql_where=DEMO_REFS),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(120), unique=True)  # the record's ref
@@ -94,6 +100,36 @@ class CaseRow(Base):
     relationship: Mapped[str | None] = mapped_column(String(40))
     district: Mapped[str | None] = mapped_column(String(40))
     types: Mapped[list]
+
+
+class CaseCellRow(Base):
+    """How many case records share these attributes (cells.py keeps it up to date)."""
+
+    __tablename__ = "case_cells"
+
+    key: Mapped[str] = mapped_column(String(400), primary_key=True)  # the attributes, as JSON
+    year: Mapped[int]
+    category: Mapped[str] = mapped_column(String(40))
+    role: Mapped[str] = mapped_column(String(10))
+    sex: Mapped[str] = mapped_column(String(10))
+    age_band: Mapped[str] = mapped_column(String(10))
+    cause: Mapped[str | None] = mapped_column(String(40))
+    relationship: Mapped[str | None] = mapped_column(String(40))
+    count: Mapped[int]
+
+
+class TypeCellRow(Base):
+    """How many case records of these attributes fall under one type."""
+
+    __tablename__ = "type_cells"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)  # the attributes, as JSON
+    year: Mapped[int]
+    category: Mapped[str] = mapped_column(String(40))
+    role: Mapped[str] = mapped_column(String(10))
+    sex: Mapped[str] = mapped_column(String(10))
+    type: Mapped[int]
+    count: Mapped[int]
 
 
 class SnapshotItem(Base):
@@ -117,4 +153,5 @@ class InstallationRow(Base):
     first_quarter: Mapped[str] = mapped_column(String(7))
 
 
-READ_MODEL = (ReportRow, TargetRow, OutcomeRow, CaseRow, InstallationRow)
+# What the feed's changes are applied to (sync.py), and so what a rebuild forgets.
+READ_MODEL = (ReportRow, TargetRow, OutcomeRow, CaseRow, InstallationRow, CaseCellRow, TypeCellRow)

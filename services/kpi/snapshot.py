@@ -1,7 +1,9 @@
 """The computed snapshot: every figure the API and /metrics serve, stored in the kpi database.
 
 Only the scheduler computes it (after each sync); web workers and scrapes only read it, so
-every worker and replica answers alike and a scrape never scans the records.
+every worker and replica answers alike and a scrape never scans the records. Computing it never
+reads the case records either: their counts are kept per cell as the records arrive (cells.py),
+so a cycle costs the same at a thousand records as at a million.
 
 Sections (each row is one section and key; numbers are JSON numbers, rounded as documented):
 - `summary`/`current`: the years and quarters the other sections hold, and the current period
@@ -10,7 +12,7 @@ Sections (each row is one section and key; numbers are JSON numbers, rounded as 
 - `outcomes`/<indicator>: the quarterly counts;
 - `compliance`/<2022Q2>: report compliance of a quarter;
 - `progress`/<2022Q2>: activity progress at a quarter, judged (behind or not) once it is due;
-- `cases`/<category>: the case records counted into cells, for the tables;
+- `cases`/<category>: the case records counted into cells (cells.py), for the tables;
 - `case_years`/<category>: case records per role, sex and year, for the trends;
 - `gbv_types`/`all`: records per type, role, sex and year, for /metrics, under the small-cell rule;
 - `trends`/<indicator>: the indicator's trend over the default span (services/kpi/trends.py), for
@@ -27,8 +29,9 @@ from decimal import Decimal
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
-from services.kpi import compliance, disclosure, progress, tables, trends
+from services.kpi import cells, compliance, disclosure, progress, tables, trends
 from services.kpi.models import (
+    DEMO_REFS,
     CaseRow,
     InstallationRow,
     OutcomeRow,
@@ -40,7 +43,6 @@ from services.kpi.models import (
 from shared import rules
 from shared.catalog import Catalog
 from shared.db import Database
-from shared.demo_marks import DEMO_REF_PREFIX
 from shared.errors import DomainError, NotFound
 from shared.periods import Quarter
 
@@ -64,8 +66,7 @@ def jsonable(value):
     return value
 
 
-def _case_sections(catalog: Catalog, records) -> dict[tuple[str, str], dict]:
-    cells, type_cells = tables.count_cells(records)
+def _case_sections(catalog: Catalog, cells: list, type_cells: list) -> dict[tuple[str, str], dict]:
     by_category: dict[str, dict] = defaultdict(lambda: {"cells": [], "types": []})
     years: dict[str, dict] = defaultdict(lambda: defaultdict(lambda: defaultdict(dict)))
     for cell in cells:
@@ -87,7 +88,7 @@ def compute(
     reports: list,
     targets: list,
     outcomes: list,
-    cases: list,
+    case_cells: tuple[list[tables.CaseCell], list[tables.TypeCell]],
     now: dt.datetime,
     first_quarter: Quarter | None = None,
     demo_data: bool = False,
@@ -121,7 +122,7 @@ def compute(
             catalog, quarter, rows, sections[("compliance", key)]["due_passed"]
         )
 
-    sections.update(_case_sections(catalog, cases))
+    sections.update(_case_sections(catalog, *case_cells))
     # The trends /metrics publishes: the API's default span, under the small-cell rule.
     from_year, to_year = trends.default_span(catalog, current_year)
     for indicator in catalog.indicators:
@@ -140,8 +141,8 @@ def compute(
         "current_year": current_year,
         "indicator_years": indicator_years,
         "quarters": [str(q) for q in quarters],
-        "case_categories": sorted({row.category for row in cases}),
-        "case_years": sorted({row.year for row in cases}),
+        "case_categories": sorted({cell.category for cell in case_cells[0]}),
+        "case_years": sorted({cell.year for cell in case_cells[0]}),
         "demo_data": demo_data,
     }
     return {key: jsonable(value) for key, value in sections.items()}
@@ -159,26 +160,10 @@ def recompute(database: Database, catalog: Catalog, *, now: dt.datetime) -> int:
             reports=list(session.scalars(select(ReportRow))),
             targets=list(session.scalars(select(TargetRow))),
             outcomes=list(session.scalars(select(OutcomeRow))),
-            cases=list(
-                session.execute(
-                    select(
-                        CaseRow.year,
-                        CaseRow.category,
-                        CaseRow.role,
-                        CaseRow.sex,
-                        CaseRow.age_band,
-                        CaseRow.cause,
-                        CaseRow.relationship,
-                        CaseRow.types,
-                    )
-                )
-            ),
+            case_cells=cells.read(session),
             now=now,
             first_quarter=first_quarter(session),
-            demo_data=session.scalar(
-                select(CaseRow.id).where(CaseRow.key.startswith(DEMO_REF_PREFIX)).limit(1)
-            )
-            is not None,
+            demo_data=session.scalar(select(CaseRow.id).where(DEMO_REFS).limit(1)) is not None,
         )
     with database.transaction() as session:
         # The version row is locked first, so replacements take turns, and a slower computation

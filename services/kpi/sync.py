@@ -12,10 +12,12 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
+from services.kpi import cells
 from services.kpi.intake_client import IntakeFeed, Page, SourceUnavailable
 from services.kpi.models import (
     READ_MODEL,
@@ -124,17 +126,25 @@ def apply_changes(session: Session, page_changes: list[dict]) -> None:
         latest.setdefault(change["entity"], {})[change["key"]] = change["data"]
     for entity, items in latest.items():
         model, columns_of = ENTITIES[entity]
+        counted = model is CaseRow  # case records also move their cells' counts (cells.py)
+        delta = cells.Delta()
 
         keys = list(items)
         existing: dict[str, int] = {}
         for start in range(0, len(keys), _CHUNK):
             chunk = keys[start : start + _CHUNK]
-            existing.update(session.execute(select(model.key, model.id).where(model.key.in_(chunk))).all())
+            stored = select(model.key, model.id, *(cells.RECORD_COLUMNS if counted else ()))
+            for row in session.execute(stored.where(model.key.in_(chunk))):
+                existing[row.key] = row.id
+                if counted:
+                    delta.remove(row)
         # Core statements, one executemany each, not one ORM object per row: a page of 500
         # records is written several times faster (bench/README.md, benchmark 4).
         inserts, updates = [], []
         for key, data in items.items():
             columns = columns_of(changes.read(entity, data))
+            if counted:
+                delta.add(SimpleNamespace(**columns))
             if key in existing:
                 updates.append({"row_id": existing[key], **columns})
             else:
@@ -150,6 +160,8 @@ def apply_changes(session: Session, page_changes: list[dict]) -> None:
                 .values({name: bindparam(name) for name in names})
             )
             session.execute(statement, updates)
+        if counted:
+            cells.apply(session, delta)
 
 
 def _locked_state(session: Session) -> SyncState:
@@ -185,8 +197,16 @@ def _record_attempt(database: Database, at: dt.datetime, error: str | None, sour
             state.last_success_at = at
 
 
-def sync(database: Database, feed: IntakeFeed, now: dt.datetime, max_pages: int | None = None) -> SyncResult:
+def sync(
+    database: Database,
+    feed: IntakeFeed,
+    now: dt.datetime,
+    max_pages: int | None = None,
+    first_page: tuple[int, Page] | None = None,
+) -> SyncResult:
     """Read the feed from the stored cursor until it has no more (or `max_pages` pages).
+    `first_page` is a page already read (after which cursor, and the page): it is applied if the
+    cursor is still there, instead of being read again.
 
     Failures are recorded in the sync state, not raised: intake being down is not an error here.
     """
@@ -194,7 +214,9 @@ def sync(database: Database, feed: IntakeFeed, now: dt.datetime, max_pages: int 
     try:
         while max_pages is None or pages < max_pages:
             after = current_cursor(database)
-            page = feed.page(after)
+            already_read = first_page is not None and first_page[0] == after
+            page = first_page[1] if already_read else feed.page(after)
+            first_page = None
             if page.changes and not apply_page(database, after, page):
                 continue  # another process applied this page: read on from its cursor
             pages += 1

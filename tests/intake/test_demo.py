@@ -60,7 +60,6 @@ def change_feed(url: str) -> list[tuple]:
     """The whole change feed as a consumer reads it."""
     database = Database(url)
     try:
-        feed.assign_positions(database)
         with database.session(write=False) as session:
             return [
                 (c.position, c.entity, c.key, c.data, c.recorded_at.isoformat())

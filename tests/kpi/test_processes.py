@@ -170,3 +170,46 @@ def test_in_production_the_scheduler_computes_and_every_gunicorn_worker_serves_t
     finally:
         scheduler.stop()
         web.stop()
+
+
+def test_a_write_to_intake_reaches_kpi_as_it_commits_not_at_the_next_poll(
+    intake_process, kpi_db_url, tmp_path
+):
+    """The scheduler polls only every 300 s here; a count saved in intake still reaches kpi's API
+    and /metrics long before that, because kpi waits on intake's feed and is answered at the commit."""
+    service, statistics, viewer = (mint(intake_process, role) for role in ("service", "statistics", "viewer"))
+    kpi = ServiceProcess(
+        ["services.kpi"],
+        {
+            "DATABASE_URL": kpi_db_url,
+            "INTAKE_URL": intake_process.url,
+            "INTAKE_TOKEN": service,
+            "METRICS_TOKEN": METRICS_TOKEN,
+            "SYNC_INTERVAL_SECONDS": "300",
+            "DGBV_VAR_DIR": str(tmp_path),
+        },
+        free_port(),
+        tmp_path / "kpi.log",
+    )
+    as_viewer = {"Authorization": f"Bearer {viewer}"}
+
+    def indicator_2022():
+        response = requests.get(kpi.url + "/api/v1/indicators?year=2022", headers=as_viewer, timeout=5)
+        return response.json()[0]["ytd_actual"] if response.status_code == 200 else "no snapshot yet"
+
+    try:
+        kpi.start()
+        eventually(lambda: indicator_2022() != "no snapshot yet", message="kpi's first snapshot")
+        for count in (40, 41):  # the second write comes after the follower has applied the first
+            posted = requests.put(
+                f"{intake_process.url}/api/v1/outcomes/{MALE}/2022/1",
+                json={"count": count},
+                headers={"Authorization": f"Bearer {statistics}"},
+                timeout=10,
+            )
+            assert posted.status_code == 200, posted.text
+            eventually(lambda c=count: indicator_2022() == c, timeout=60, message=f"count {count} in kpi")
+        metric = f'dgbv_indicator_ytd{{indicator="{MALE}",year="2022"}} 41.0'
+        assert metric in requests.get(kpi.url + "/metrics", headers=SCRAPE_HEADERS, timeout=5).text
+    finally:
+        kpi.stop()

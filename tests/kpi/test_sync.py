@@ -127,8 +127,9 @@ def test_a_restart_resumes_at_the_stored_cursor_and_a_rebuild_reaches_the_same_s
     # A new process resumes from position 4, not from zero.
     assert run_cli(["services.kpi", "sync-once"], env).strip() == "11"
     resumed, resumed_snapshot = read_model(database), stored_snapshot(database)
-    # reports, targets, outcomes, cases; no installation recorded: the plan's whole history
-    assert [len(rows) for rows in resumed.values()] == [1, 1, 6, 1, 0]
+    # reports, targets, outcomes, cases; no installation recorded: the plan's whole history;
+    # the one case record counted in its cell and under its type
+    assert [len(rows) for rows in resumed.values()] == [1, 1, 6, 1, 0, 1, 1]
     assert {r["key"]: r["count"] for r in resumed["outcomes"]}[f"{MALE}/2022/1"] == 45
     assert resumed["reports"][0]["status"] == "submitted"
 

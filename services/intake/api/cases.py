@@ -109,10 +109,16 @@ class Changes(MethodView):
         commit order. Start with `after=0` and pass `next_cursor` back as `after`.
         The cursor only grows: a consumer that stores it resumes without gaps or repeats.
         `last_position` is the newest position: a consumer that wants only what happens from
-        now on starts there.
+        now on starts there. With `wait=<seconds>` an empty page is answered only when a change
+        commits or the seconds have passed, whichever comes first (a long poll).
         """
-        feed.assign_positions(get_database())
-        changes = feed.read(get_session(), query["after"], query["limit"] + 1)
+        session = get_session()
+
+        def read_page():
+            session.rollback()  # a new transaction, so each read sees the latest commits
+            return feed.read(session, query["after"], query["limit"] + 1)
+
+        changes = feed.wait_for_changes(get_database(), read_page, query["wait"])
         page = changes[: query["limit"]]
         return {
             "changes": page,

@@ -5,7 +5,8 @@ every panel's query, run by a real Prometheus against the real services with dem
 the series the panel means to show, with Chinese names (tests/deploy/test_dashboard_panels.py).
 
 People read names, never codes: legends, columns and rows use kpi's `*_name` labels (README, "KPI
-metrics"), years are ROC years, and thresholds come from the catalog (shared/catalog).
+metrics"), notify's `rule_name` and the services' names (service_named), years are ROC years, and
+thresholds come from the catalog (shared/catalog).
 """
 
 from __future__ import annotations

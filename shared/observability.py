@@ -32,6 +32,11 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 # that match no route as "unmatched".
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
+# The name a person reads for each service, the `service` label of the HTTP metrics and the `job`
+# Prometheus scrapes it as: the operations dashboard names its series with these (generate.py), and
+# the alerts say the same (deploy/prometheus/rules/dgbv.yml, checked by tests/deploy).
+SERVICE_NAMES = {"intake": "填報系統", "kpi": "指標服務", "notify": "通知服務"}
+
 HTTP_REQUESTS = Counter(
     "dgbv_http_requests_total",
     "HTTP requests answered, by service, endpoint, method and status.",

@@ -5,7 +5,8 @@ every panel's query, run by a real Prometheus against the real services with dem
 the series the panel means to show, with Chinese names (tests/deploy/test_dashboard_panels.py).
 
 People read names, never codes: legends, columns and rows use kpi's `*_name` labels (README, "KPI
-metrics"), years are ROC years, and thresholds come from the catalog (shared/catalog).
+metrics"), notify's `rule_name` and the services' names (service_named), years are ROC years, and
+thresholds come from the catalog (shared/catalog).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
 from shared.catalog import Catalog, default_catalog  # noqa: E402
+from shared.observability import SERVICE_NAMES  # noqa: E402
 from shared.rules import CASE_ROLE_NAMES  # noqa: E402
 
 DASHBOARDS = Path(__file__).resolve().parent / "dashboards"
@@ -675,7 +677,18 @@ def committee(catalog: Catalog | None = None) -> dict:
     )
 
 
+def service_named(expr: str, label: str) -> str:
+    """`expr` with a `service_name` label, the service's name (shared.observability.SERVICE_NAMES)
+    for its code in `label` (`job` or `service`): Prometheus' `job` cannot carry it from the source."""
+    for code, name in SERVICE_NAMES.items():
+        expr = f'label_replace({expr}, "service_name", "{name}", "{label}", "{code}")'
+    return expr
+
+
 def operations() -> dict:
+    jobs = "|".join(SERVICE_NAMES)
+    up = service_named(f'up{{job=~"{jobs}"}}', "job")
+    by_rule = "sum by (rule_name) (increase({metric}[1h]))"
     return dashboard(
         "dgbv-operations",
         "數位性別暴力防治方案：系統維運",
@@ -684,8 +697,14 @@ def operations() -> dict:
             panel(
                 "stat",
                 "服務是否運作",
-                [target('up{job=~"intake|kpi|notify"}', "{{job}}")],
+                [
+                    target(
+                        f"min by (service_name) ({up})",
+                        "{{service_name}}",
+                    )
+                ],
                 (0, 0, 8, 5),
+                description="任一副本無法連線即顯示停止。",
                 **field_config(
                     [{"color": "red", "value": None}, {"color": "green", "value": 1}],
                     mappings=[{"type": "value", "options": {"0": {"text": "停止"}, "1": {"text": "運作中"}}}],
@@ -694,14 +713,14 @@ def operations() -> dict:
             panel(
                 "timeseries",
                 "每秒請求數",
-                [target("dgbv:http_requests:rate5m", "{{service}}")],
+                [target(service_named("dgbv:http_requests:rate5m", "service"), "{{service_name}}")],
                 (8, 0, 8, 8),
                 **field_config([{"color": "blue", "value": None}], unit="reqps"),
             ),
             panel(
                 "timeseries",
                 "錯誤率（5xx）",
-                [target("dgbv:http_errors:ratio5m", "{{service}}")],
+                [target(service_named("dgbv:http_errors:ratio5m", "service"), "{{service_name}}")],
                 (16, 0, 8, 8),
                 **field_config(
                     [{"color": "green", "value": None}, {"color": "red", "value": 0.01}], unit="percentunit"
@@ -710,7 +729,7 @@ def operations() -> dict:
             panel(
                 "timeseries",
                 "延遲 p95",
-                [target("dgbv:http_latency_seconds:p95_5m", "{{service}}")],
+                [target(service_named("dgbv:http_latency_seconds:p95_5m", "service"), "{{service_name}}")],
                 (0, 8, 8, 8),
                 **field_config(
                     [{"color": "green", "value": None}, {"color": "orange", "value": 1}], unit="s"
@@ -719,7 +738,10 @@ def operations() -> dict:
             panel(
                 "stat",
                 "KPI 資料距上次同步",
-                [target("dgbv:sync_age_seconds", "同步延遲"), target("dgbv_sync_source_up", "可連線 intake")],
+                [
+                    target("dgbv:sync_age_seconds", "同步延遲"),
+                    target("dgbv_sync_source_up", "可連線填報系統"),
+                ],
                 (8, 8, 8, 8),
                 **field_config([{"color": "green", "value": None}, {"color": "red", "value": 600}], unit="s"),
             ),
@@ -735,13 +757,14 @@ def operations() -> dict:
             ),
             panel(
                 "timeseries",
-                "信件：建立、寄出、失敗（每小時）",
+                "信件：建立、寄出、失敗（每小時，依信件類別）",
                 [
-                    target("sum by (rule) (increase(dgbv_notifications_created_total[1h]))", "建立 {{rule}}"),
-                    target("sum by (rule) (increase(dgbv_notifications_sent_total[1h]))", "寄出 {{rule}}"),
-                    target("sum by (rule) (increase(dgbv_notifications_failed_total[1h]))", "失敗 {{rule}}"),
+                    target(by_rule.format(metric="dgbv_notifications_created_total"), "建立：{{rule_name}}"),
+                    target(by_rule.format(metric="dgbv_notifications_sent_total"), "寄出：{{rule_name}}"),
+                    target(by_rule.format(metric="dgbv_notifications_failed_total"), "失敗：{{rule_name}}"),
                 ],
                 (0, 16, 16, 8),
+                description="信件類別與信件主旨開頭的【】相同（例如【提醒】、【逾期】）。",
                 **field_config([{"color": "blue", "value": None}]),
             ),
             panel(

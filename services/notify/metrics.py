@@ -7,24 +7,28 @@ import logging
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from sqlalchemy import func, select
 
-from services.notify.models import PENDING, RULES, SENDING, Evaluation, Notification
+from services.notify.models import PENDING, RULE_NAMES, RULES, SENDING, Evaluation, Notification
 from shared.db import Database
 
 log = logging.getLogger(__name__)
 
 
+# The rule's code (silences, the API) and the words of its e-mails (dashboards, alerts).
+LABELS = ["rule", "rule_name"]
+
+
 def _families():
     return (
         CounterMetricFamily(
-            "dgbv_notifications_created", "Notifications written to the outbox, by rule.", labels=["rule"]
+            "dgbv_notifications_created", "Notifications written to the outbox, by rule.", labels=LABELS
         ),
         CounterMetricFamily(
-            "dgbv_notifications_sent", "Notifications accepted by the mail server, by rule.", labels=["rule"]
+            "dgbv_notifications_sent", "Notifications accepted by the mail server, by rule.", labels=LABELS
         ),
         CounterMetricFamily(
             "dgbv_notifications_failed",
             "Notifications marked failed (refused with 5xx, or retried too often), by rule.",
-            labels=["rule"],
+            labels=LABELS,
         ),
         GaugeMetricFamily("dgbv_outbox_pending", "Notifications waiting to be sent (pending or sending)."),
         GaugeMetricFamily(
@@ -68,9 +72,10 @@ class OutboxCollector:
             )
         for rule in RULES:
             made, delivered, refused = per_rule.get(rule, (0, 0, 0))
-            created.add_metric([rule], made)
-            sent.add_metric([rule], delivered)
-            failed.add_metric([rule], refused)
+            labels = [rule, RULE_NAMES[rule]]
+            created.add_metric(labels, made)
+            sent.add_metric(labels, delivered)
+            failed.add_metric(labels, refused)
         pending.add_metric([], waiting)
         if first is not None and first.tzinfo is None:
             first = first.replace(tzinfo=self.clock().tzinfo)

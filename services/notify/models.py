@@ -10,6 +10,18 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from shared.db import UtcDateTime
 
 RULES = ("reminder", "overdue", "returned", "reopened", "accepted", "behind", "committee", "locked")
+# The word a person reads for each rule: the tag its e-mails' subjects start with (【提醒】…, the
+# templates) and the `rule_name` label of notify's metrics, which the dashboard and alerts show.
+RULE_NAMES = {
+    "reminder": "提醒",
+    "overdue": "逾期",
+    "returned": "退回",
+    "reopened": "重新開放",
+    "accepted": "已核定",
+    "behind": "進度落後",
+    "committee": "指標警示",
+    "locked": "待重新開放",
+}
 BUREAU_RULES = ("reminder", "overdue", "returned", "reopened", "accepted", "behind")
 
 # pending -> sending -> sent | failed | cancelled; pending -> cancelled; dry_run is never sent.

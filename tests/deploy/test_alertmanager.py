@@ -169,7 +169,7 @@ def inhibited_by(alertmanager, wanted: set[str], timeout: float = 10) -> dict[st
                 alert("DGBVIndicatorAtRisk", "committee", year="2026"),
                 alert("DGBVKpiSyncStale", "operations", job="kpi"),
             ],
-            [alert("DGBVOutboxFailing", "operations", job="notify", rule="reminder")],
+            [alert("DGBVOutboxFailing", "operations", job="notify", rule="reminder", rule_name="提醒")],
         ),
         # kpi cannot read intake: that is why the sync is stale and the figures are old.
         (

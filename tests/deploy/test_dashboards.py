@@ -112,6 +112,25 @@ def test_people_read_names_never_codes():
                 assert field.split("\\")[0] not in codes, (item["title"], field)
 
 
+def test_the_operations_legends_name_services_and_rules_never_their_codes():
+    """`job`, `service` and `rule` are codes: the legends read `service_name` (shared.observability's
+    SERVICE_NAMES, put on by the query) and `rule_name` (notify's metrics, the e-mails' words)."""
+    board = json.loads((ROOT / "deploy/grafana/dashboards/operations.json").read_text(encoding="utf-8"))
+    legends = [t["legendFormat"] for item in board["panels"] for t in item.get("targets", [])]
+    labels = {label for legend in legends for label in re.findall(r"\{\{\s*(\w+)\s*\}\}", legend)}
+    assert labels == {"service_name", "rule_name"}
+    for legend in legends:
+        assert not re.search(r"[A-Za-z]", re.sub(r"\{\{\s*\w+_name\s*\}\}", "", legend)), legend
+
+
+def test_the_down_alerts_name_the_services_as_the_operations_dashboard_does():
+    from shared.observability import SERVICE_NAMES
+
+    rules = (ROOT / "deploy/prometheus/rules/dgbv.yml").read_text(encoding="utf-8")
+    for code, name in SERVICE_NAMES.items():
+        assert f'summary: "{name}（{code}）已連續' in rules, code
+
+
 def test_thresholds_come_from_the_catalog():
     module = generator()
     catalog = default_catalog()

@@ -12,7 +12,9 @@ import pytest
 import requests
 import yaml
 
+from services.notify.models import RULE_NAMES
 from shared.catalog import default_catalog
+from shared.observability import SERVICE_NAMES
 from shared.periods import Quarter
 from tests.deploy.test_dashboards import dashboard_expressions
 from tests.helpers import dashboards
@@ -219,6 +221,24 @@ def test_every_dashboard_query_and_every_rule_returns_series_from_the_real_servi
         if missing:
             time.sleep(1)
     assert not missing, "queries without series:\n" + "\n".join(f"{name}: {expr}" for name, expr in missing)
+    # The operations dashboard as a person reads it: services and e-mail kinds by name, never a code.
+    operations = {
+        p["title"]: dashboards.render(p, lambda expr: query(prometheus, expr), {})
+        for p in dashboards.data_panels(dashboards.board("operations.json"))
+    }
+    for title, found in operations.items():
+        assert found.series, title
+        for name in found.series:
+            assert dashboards.has_chinese(name) and not re.search(r"[A-Za-z]", name), (title, name)
+    services_by_name = set(SERVICE_NAMES.values())
+    assert set(operations["服務是否運作"].series) == services_by_name
+    assert set(operations["服務是否運作"].series.values()) == {"運作中"}
+    for title in ("每秒請求數", "錯誤率（5xx）", "延遲 p95"):  # the services that answered requests
+        assert set(operations[title].series) <= services_by_name, title
+    mail = operations["信件：建立、寄出、失敗（每小時，依信件類別）"].series
+    assert set(mail) == {
+        f"{kind}：{name}" for kind in ("建立", "寄出", "失敗") for name in RULE_NAMES.values()
+    }
     # The operations dashboard and every rule answer from this small plan. The committee's
     # dashboard is proven panel by panel on the demo data (test_dashboard_panels.py); here its
     # queries, with the variables at their defaults, must still be valid PromQL.

@@ -153,7 +153,10 @@ def test_metrics_are_read_from_the_outbox(world, period, notify, smtp, clock):
     notify.evaluate()
     waiting = metrics(notify)
     reminders = len(notify.rows(rule="reminder"))
-    assert waiting[("dgbv_notifications_created_total", (("rule", "reminder"),))] == reminders
+    assert (
+        waiting[("dgbv_notifications_created_total", (("rule", "reminder"), ("rule_name", "提醒")))]
+        == reminders
+    )
     assert waiting[("dgbv_outbox_pending", ())] == reminders
     assert waiting[("dgbv_notify_last_evaluation_timestamp_seconds", ())] == clock().timestamp()
     clock.advance(minutes=10)
@@ -162,11 +165,16 @@ def test_metrics_are_read_from_the_outbox(world, period, notify, smtp, clock):
     smtp.mailbox.answers = ["550 5.1.1 No such user"]
     notify.deliver()
     after = metrics(notify)
-    assert after[("dgbv_notifications_sent_total", (("rule", "reminder"),))] == reminders - 1
-    assert after[("dgbv_notifications_failed_total", (("rule", "reminder"),))] == 1
+    assert (
+        after[("dgbv_notifications_sent_total", (("rule", "reminder"), ("rule_name", "提醒")))]
+        == reminders - 1
+    )
+    assert after[("dgbv_notifications_failed_total", (("rule", "reminder"), ("rule_name", "提醒")))] == 1
     assert after[("dgbv_outbox_pending", ())] == 0
     assert after[("dgbv_outbox_oldest_pending_age_seconds", ())] == 0
-    assert after[("dgbv_notifications_created_total", (("rule", "committee"),))] == 0
+    assert (
+        after[("dgbv_notifications_created_total", (("rule", "committee"), ("rule_name", "指標警示")))] == 0
+    )
 
 
 def test_an_evaluation_that_cannot_reach_kpi_answers_503_and_is_recorded(world, make_notify, clock):

@@ -236,7 +236,7 @@ def test_one_message_that_cannot_be_prepared_fails_alone_and_the_batch_goes_on(
     shown = notify.api("coordinator", "GET", f"/api/v1/notifications/{unbuildable.id}").json
     assert shown["status"] == "failed"
     assert shown["last_error"].startswith("building the message failed: ValueError: ")
-    assert metric(notify, "dgbv_notifications_failed_total", rule="reminder") == 2
+    assert metric(notify, "dgbv_notifications_failed_total", rule="reminder", rule_name="提醒") == 2
     clock.advance(seconds=301)  # past any lease: failed rows are not claimed again
     assert not notify.deliver()
 
@@ -267,7 +267,7 @@ def test_a_message_that_cannot_be_rendered_is_written_failed_and_rendered_again_
     assert broken.last_error == "rendering failed: UndefinedError: 'contact_person' is undefined"
     notify.deliver()
     assert sorted(smtp.delivered()) == reminder_keys(period, [b for b in MISSING if b != "labor"])
-    assert metric(notify, "dgbv_notifications_failed_total", rule="reminder") == 1
+    assert metric(notify, "dgbv_notifications_failed_total", rule="reminder", rule_name="提醒") == 1
 
     path = f"/api/v1/notifications/{broken.id}/resend"
     refused = notify.api("coordinator", "POST", path)

@@ -12,6 +12,7 @@ from types import SimpleNamespace
 import pytest
 
 from services.notify.messages import TEMPLATES, Renderer, build_message, new_message_id
+from services.notify.models import RULE_NAMES
 from services.notify.rules import RULES
 from tests.notify.test_rules import (
     ACCEPTED,
@@ -88,6 +89,15 @@ URL = re.compile(r"https?://[^\s\"<]+")
 
 def test_every_rule_has_an_email_here():
     assert {name.split(":")[0] for name in EVERY_RULE} == set(RULES)
+
+
+@pytest.mark.parametrize("name", sorted(EVERY_RULE))
+def test_the_subject_starts_with_the_rules_name_that_the_dashboard_and_alerts_show(name):
+    """RULE_NAMES is the `rule_name` label of notify's metrics: the operations dashboard's legends
+    and the DGBVOutboxFailing alert say what the e-mails' subjects say."""
+    candidate = EVERY_RULE[name]
+    assert set(RULE_NAMES) == set(RULES)
+    assert render(candidate).subject.startswith(f"【{RULE_NAMES[candidate.rule]}】")
 
 
 @pytest.mark.parametrize("name", sorted(EVERY_RULE))

@@ -118,7 +118,10 @@ def test_the_dev_stack_keeps_every_message_under_var_mail(world, period, tmp_pat
             timeout=10,
         ).json()
         assert [(n["dedup_key"], n["status"]) for n in listed] == [(message["X-DGBV-Notification"], "sent")]
-        assert 'dgbv_notifications_sent_total{rule="overdue"} 1.0' in requests.get(web.url + "/metrics").text
+        assert (
+            'dgbv_notifications_sent_total{rule="overdue",rule_name="逾期"} 1.0'
+            in requests.get(web.url + "/metrics").text
+        )
     finally:
         web.stop()
         catcher.stop()

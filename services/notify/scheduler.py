@@ -110,9 +110,8 @@ def _follow_and_deliver(notifier: Notifier, stopping: threading.Event | None = N
     with _following:
         if stopping is not None and stopping.is_set():  # stop() has returned: act no more
             return
-        followed = follow(notifier)
-    if followed.created:
-        deliver(notifier)
+        if follow(notifier).created:
+            deliver(notifier)
 
 
 def _follow_as_changes_commit(notifier: Notifier, sources: Sources, stopping: threading.Event) -> None:
@@ -161,7 +160,7 @@ def _stop_follower() -> None:
         return
     _, stopping = _follower
     stopping.set()
-    with _following:  # a run under way finishes; the thread acts on nothing after this
+    with _following:  # a run under way (and its delivery) finishes; the thread acts on nothing after
         pass
     _follower = None
 

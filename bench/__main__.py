@@ -1,7 +1,7 @@
 """`python -m bench` (make bench): run the benchmarks, write bench/results.json and bench/README.md's table.
 
 python -m bench                       # everything, on PostgreSQL if it answers, else SQLite
-python -m bench --only notify         # one group: intake (1, 2), kpi (3, 4, 5), notify (6), fresh (7)
+python -m bench --only notify         # one group: intake (1, 2), kpi (3, 4, 5), notify (6), fresh (7), floors (8)
 python -m bench --tiny --results x.json --readme ''   # the smoke test's sizes
 """
 
@@ -16,11 +16,17 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import fresh, intake, kpi, notify
+from bench import floors, fresh, intake, kpi, notify
 from bench.harness import Context, machine, postgres_server
 
 HERE = Path(__file__).resolve().parent
-GROUPS = {"intake": intake.run, "kpi": kpi.run, "notify": notify.run, "fresh": fresh.run}
+GROUPS = {
+    "intake": intake.run,
+    "kpi": kpi.run,
+    "notify": notify.run,
+    "fresh": fresh.run,
+    "floors": floors.run,
+}
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 
 

@@ -80,36 +80,42 @@ def _report_body(bureau: str) -> bytes:
     return json.dumps(body, ensure_ascii=False).encode()
 
 
-def report_saves(ctx: Context, server, secrets: dict[str, str]) -> list[Figure]:
-    """16 clients each save their own bureau's report of their own quarter, over and over; each
-    report is created first, so every timed save is a conditional write (If-Match: *)."""
-    clients_count, warmup, duration, rounds = (4, 0.2, 1.0, 1) if ctx.tiny else (16, 2.0, 12.0, 2)
+def load_sizes(ctx: Context) -> tuple[int, float, float, int]:
+    """Clients, warm-up seconds, measured seconds per round, rounds."""
+    return (4, 0.2, 1.0, 1) if ctx.tiny else (16, 2.0, 12.0, 2)
+
+
+def saving_clients(port: int, secrets: dict[str, str], count: int) -> list[load.Client]:
+    """`count` clients each saving their own bureau's report of their own quarter, over and over;
+    each report is created first, so every timed save is a conditional write (If-Match: *)."""
     today = dt.datetime.now(TAIPEI).date()
     quarters, quarter = [], CATALOG.reporting.first_quarter
     while quarter.start <= today:
         quarters.append(quarter)
         quarter = quarter.next()
     bureaus = [b.id for b in CATALOG.bureaus]
-    saves, echoes = [], []
-    for index in range(clients_count):
+    clients = []
+    for index in range(count):
         bureau, quarter = bureaus[index % len(bureaus)], quarters[-1 - index // len(bureaus)]
         body = _report_body(bureau)
         headers = {"Content-Type": "application/json", "Authorization": f"Bearer {secrets[bureau]}"}
         path = f"/api/v1/reports/{bureau}/{quarter.year}/{quarter.quarter}"
         created = requests.put(
-            f"http://127.0.0.1:{server.port}{path}",
-            data=body.replace(b"%N%", b"0"),
-            headers=headers,
-            timeout=60,
+            f"http://127.0.0.1:{port}{path}", data=body.replace(b"%N%", b"0"), headers=headers, timeout=60
         )
         if created.status_code != 200:
             raise RuntimeError(f"creating {path} failed: {created.status_code} {created.text[:300]}")
-        saves.append(load.Client("PUT", path, {**headers, "If-Match": "*"}, body))
-        echoes.append(load.Client("PUT", "/bench/echo", {"Content-Type": "application/json"}, body))
-    outcome = {"saves": [], "echo": []}
-    cpu = {"saves": 0.0, "echo": 0.0}  # the workers' CPU seconds, warm-up included
-    for _ in range(rounds):  # alternate, so that a slow spell of the machine hits both
-        for name, clients in (("echo", echoes), ("saves", saves)):
+        clients.append(load.Client("PUT", path, {**headers, "If-Match": "*"}, body))
+    return clients
+
+
+def alternate(ctx: Context, loads: dict[str, tuple], warmup: float, duration: float, rounds: int) -> dict:
+    """Run each load ({name: (server, clients)}) in turn, `rounds` times, so that a slow spell of
+    the machine hits them all; per load: rps, p50 and p99 (ms), errors, and the workers' CPU."""
+    outcome = {name: [] for name in loads}
+    cpu = dict.fromkeys(loads, 0.0)  # the workers' CPU seconds, warm-up included
+    for _ in range(rounds):
+        for name, (server, clients) in loads.items():
             before = server.cpu_seconds()
             outcome[name].append(load.run(server.port, clients, warmup, duration))
             cpu[name] += server.cpu_seconds() - before
@@ -126,6 +132,15 @@ def report_saves(ctx: Context, server, secrets: dict[str, str]) -> list[Figure]:
             "worker_cpu_ms_per_request": round(cpu[name] / sent * 1000, 2) if sent else None,
         }
         ctx.log(f"  {name}: {merged[name]}")
+    return merged
+
+
+def report_saves(ctx: Context, server, secrets: dict[str, str]) -> list[Figure]:
+    """16 clients save reports (saving_clients), against the same bodies echoed by the same server."""
+    clients_count, warmup, duration, rounds = load_sizes(ctx)
+    saves = saving_clients(server.port, secrets, clients_count)
+    echoes = [load.Client("PUT", "/bench/echo", {"Content-Type": "application/json"}, c.body) for c in saves]
+    merged = alternate(ctx, {"echo": (server, echoes), "saves": (server, saves)}, warmup, duration, rounds)
     if merged["saves"]["errors"] or not merged["saves"]["requests"]:
         raise RuntimeError(f"report saves failed: {merged['saves']}")
     details = {"clients": clients_count, "seconds_each": duration * rounds, "workers": 2}
@@ -197,9 +212,8 @@ def _csv(records: list[dict]) -> str:
     return buffer.getvalue()
 
 
-def case_upload(ctx: Context, port: int, url: str, secrets: dict[str, str]) -> list[Figure]:
-    """The same rows: first with one executemany (then removed again), then through the CSV endpoint."""
-    count, batch = (2_000, 1_000) if ctx.tiny else (100_000, 10_000)
+def case_rows(count: int) -> tuple[list[dict], list[dict]]:
+    """`count` case records drawn from the demo data's distributions, and the rows intake stores."""
     drawer = demo.CaseDrawer(demo.load_distributions(CATALOG), seed=8)
     records = list(drawer.sample(count, Quarter(2016, 1), Quarter(2025, 4)))
     now = dt.datetime.now(dt.UTC)
@@ -212,6 +226,30 @@ def case_upload(ctx: Context, port: int, url: str, secrets: dict[str, str]) -> l
         }
         for r in records
     ]
+    return records, rows
+
+
+def csv_bodies(records: list[dict], batch: int) -> list[bytes]:
+    """The records as CSV uploads of `batch` records each."""
+    return [_csv(records[i : i + batch]).encode() for i in range(0, len(records), batch)]
+
+
+def upload_csv(port: int, token: str, bodies: list[bytes], batch: int) -> None:
+    """The bodies (csv_bodies) through `POST /api/v1/cases/csv`, one request each."""
+    headers = {"Content-Type": "text/csv", "Authorization": f"Bearer {token}"}
+    with requests.Session() as http:
+        for body in bodies:
+            response = http.post(
+                f"http://127.0.0.1:{port}/api/v1/cases/csv", data=body, headers=headers, timeout=600
+            )
+            if response.status_code != 200 or response.json()["created"] != batch:
+                raise RuntimeError(f"upload failed: {response.status_code} {response.text[:300]}")
+
+
+def case_upload(ctx: Context, port: int, url: str, secrets: dict[str, str]) -> list[Figure]:
+    """The same rows: first with one executemany (then removed again), then through the CSV endpoint."""
+    count, batch = (2_000, 1_000) if ctx.tiny else (100_000, 10_000)
+    records, rows = case_rows(count)
     database = Database(url)
     table = CaseRecord.__table__
 
@@ -225,20 +263,8 @@ def case_upload(ctx: Context, port: int, url: str, secrets: dict[str, str]) -> l
     database.dispose()
     ctx.log(f"  executemany: {count} rows in {baseline_seconds:.2f} s")
 
-    bodies = [_csv(records[i : i + batch]).encode() for i in range(0, count, batch)]
-    http = requests.Session()
-    headers = {"Content-Type": "text/csv", "Authorization": f"Bearer {secrets['statistics']}"}
-
-    def upload():
-        for body in bodies:
-            response = http.post(
-                f"http://127.0.0.1:{port}/api/v1/cases/csv", data=body, headers=headers, timeout=600
-            )
-            if response.status_code != 200 or response.json()["created"] != batch:
-                raise RuntimeError(f"upload failed: {response.status_code} {response.text[:300]}")
-
-    upload_seconds, _ = timed(upload)
-    http.close()
+    bodies = csv_bodies(records, batch)
+    upload_seconds, _ = timed(upload_csv, port, secrets["statistics"], bodies, batch)
     ctx.log(f"  CSV upload: {count} records in {upload_seconds:.2f} s")
     value, baseline = count / upload_seconds, count / baseline_seconds
     share = ratio(value, baseline)

@@ -31,7 +31,10 @@ SETTINGS = (
     # A scheduler restarted this long after a missed run still runs it (once).
     Setting("MISFIRE_GRACE_SECONDS", whole(1), 12 * 3600),
     Setting("SEND_INTERVAL_SECONDS", whole(1), 30),
-    # How often the scheduler follows intake's change feed (returned, reopened, accepted reports).
+    # How long one wait on intake's change feed lasts: the follower is answered as soon as a change
+    # commits (returned, reopened, accepted reports). 0: no waiting, only the interval below.
+    Setting("FOLLOW_WAIT_SECONDS", whole(0, 30), 25),
+    # How often the scheduler follows intake's change feed regardless (the fallback).
     Setting("FOLLOW_INTERVAL_SECONDS", whole(1), 10),
     # Also evaluate once when the scheduler starts (make run sets it, so var/mail fills at once).
     Setting("EVALUATE_ON_START", flag, False),

@@ -1,6 +1,10 @@
 """The scheduler: the daily evaluation, the follower of intake's changes and the sender, in one
 process of its own.
 
+The follower is a thread that waits on intake's change feed (FOLLOW_WAIT_SECONDS, a long poll
+intake answers as soon as a change commits), so a report returned, reopened or accepted is acted
+on at once; the follow job, every FOLLOW_INTERVAL_SECONDS, is the fallback should the wait fail.
+
 Jobs live in the notify database (APScheduler's SQLAlchemy job store), so a run
 missed while the process was down is remembered: restarted within the misfire
 grace time, the scheduler runs it once (coalesce). That store must never be
@@ -27,10 +31,10 @@ from sqlalchemy import func, select, text
 
 from services.notify.delivery import deliver
 from services.notify.evaluation import EvaluationFailed, evaluate
-from services.notify.follower import follow
+from services.notify.follower import follow, stored_cursor
 from services.notify.models import Evaluation
 from services.notify.service import Notifier
-from services.notify.sources import SourceUnavailable
+from services.notify.sources import Sources, SourceUnavailable
 from shared import leadership
 from shared.changes import ContractError
 from shared.periods import TAIPEI
@@ -49,6 +53,12 @@ ON_START_ATTEMPTS = 30  # five minutes for intake and kpi to come up beside noti
 
 _notifier: Notifier | None = None  # the jobs below run in this process only
 _scheduler: BackgroundScheduler | None = None
+# The follower thread and the follow job act one at a time; neither holds it while waiting.
+_following = threading.Lock()
+_follower: tuple[threading.Thread, threading.Event] | None = None
+# How long the follower waits before asking intake again after a failure: a restart of intake
+# cuts the long poll, and notify should be back on it within seconds, not at the next interval.
+RETRY_SECONDS = 5.0
 
 
 def evaluate_job() -> None:
@@ -91,12 +101,68 @@ def deliver_job() -> None:
 def follow_job() -> None:
     """Answer intake's latest changes, and send what they asked for at once."""
     try:
-        followed = follow(_notifier)
+        _follow_and_deliver(_notifier)
     except (SourceUnavailable, ContractError) as error:  # the next run, seconds away, tries again
         log.warning("following intake's changes failed: %s", error)
+
+
+def _follow_and_deliver(notifier: Notifier, stopping: threading.Event | None = None) -> None:
+    with _following:
+        if stopping is not None and stopping.is_set():  # stop() has returned: act no more
+            return
+        if follow(notifier).created:
+            deliver(notifier)
+
+
+def _follow_as_changes_commit(notifier: Notifier, sources: Sources, stopping: threading.Event) -> None:
+    """The follower thread: wait on the feed after notify's cursor, then follow what came."""
+    wait = int(notifier.config["FOLLOW_WAIT_SECONDS"])
+    pause = min(RETRY_SECONDS, float(notifier.config["FOLLOW_INTERVAL_SECONDS"]))
+    while not stopping.is_set():
+        try:
+            cursor = stored_cursor(notifier)
+            # Only a wake-up call (one change is enough): follow() reads the pages itself.
+            if cursor is not None and not sources.changes(cursor, 1, wait=wait)["changes"]:
+                continue
+            _follow_and_deliver(notifier, stopping)
+        except (SourceUnavailable, ContractError) as error:  # the follow job records it in the log
+            log.debug("follower: %s; trying again in %ss", error, pause)
+            stopping.wait(pause)
+        except Exception:  # the follower must outlive one failed run; the follow job is still there
+            log.exception("the follower failed; trying again in %ss", pause)
+            stopping.wait(pause)
+
+
+def _start_follower(notifier: Notifier) -> None:
+    global _follower
+    if not notifier.config["FOLLOW_WAIT_SECONDS"]:
         return
-    if followed.created:
-        deliver(_notifier)
+    # Its own HTTP client: a requests session is not shared between threads. A daemon thread: on
+    # stop its long poll is abandoned, and it acts on nothing after (_follow_and_deliver).
+    config = notifier.config
+    sources = Sources(
+        config["INTAKE_URL"], config["KPI_URL"], config["INTAKE_TOKEN"], float(config["SOURCE_TIMEOUT"])
+    )
+    stopping = threading.Event()
+    thread = threading.Thread(
+        target=_follow_as_changes_commit,
+        args=(notifier, sources, stopping),
+        name="notify-follower",
+        daemon=True,
+    )
+    thread.start()
+    _follower = (thread, stopping)
+
+
+def _stop_follower() -> None:
+    global _follower
+    if _follower is None:
+        return
+    _, stopping = _follower
+    stopping.set()
+    with _following:  # a run under way (and its delivery) finishes; the thread acts on nothing after
+        pass
+    _follower = None
 
 
 def build_scheduler(notifier: Notifier) -> BackgroundScheduler:
@@ -176,6 +242,7 @@ def start(scheduler: BackgroundScheduler, config, paused: bool = False) -> None:
         _schedule_on_start(scheduler, 1, 0)
     if not paused:
         scheduler.resume()
+        _start_follower(_notifier)
 
 
 def stop(scheduler: BackgroundScheduler, wait: bool = True) -> None:
@@ -185,6 +252,7 @@ def stop(scheduler: BackgroundScheduler, wait: bool = True) -> None:
     executor no longer accepts them: the run would be marked done without running.
     Detaching the job store first leaves it for the next start.
     """
+    _stop_follower()
     scheduler.pause()
     scheduler.remove_jobstore("default", shutdown=True)
     scheduler.shutdown(wait=wait)

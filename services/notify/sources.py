@@ -24,10 +24,17 @@ class Sources:
         self._http = requests.Session()
         self._http.headers["Authorization"] = f"Bearer {token}"
 
-    def _get(self, base: str, path: str, params: dict | None = None, missing_ok: bool = False):
+    def _get(
+        self,
+        base: str,
+        path: str,
+        params: dict | None = None,
+        missing_ok: bool = False,
+        extra_time: float = 0,
+    ):
         url = f"{base}/api/v1{path}"
         try:
-            response = self._http.get(url, params=params, timeout=self.timeout)
+            response = self._http.get(url, params=params, timeout=self.timeout + extra_time)
         except requests.RequestException as error:
             raise SourceUnavailable(f"GET {url}: {type(error).__name__}: {error}") from None
         if missing_ok and response.status_code == 404:
@@ -52,9 +59,13 @@ class Sources:
         """A report with its history, or None if the bureau has not started it."""
         return self._get(self.intake_url, f"/reports/{bureau}/{year}/{quarter}", missing_ok=True)
 
-    def changes(self, after: int, limit: int) -> dict:
-        """A page of intake's change feed: {"changes": [...], "next_cursor", "has_more"}."""
-        return self._get(self.intake_url, "/changes", {"after": after, "limit": limit})
+    def changes(self, after: int, limit: int, wait: int = 0) -> dict:
+        """A page of intake's change feed: {"changes": [...], "next_cursor", "has_more"}. With `wait`,
+        intake holds an empty answer up to that many seconds, until a change commits (a long poll)."""
+        params = {"after": after, "limit": limit}
+        if wait:
+            params["wait"] = wait
+        return self._get(self.intake_url, "/changes", params, extra_time=wait)
 
     # -- kpi ---------------------------------------------------------------------
     def compliance(self, year: int, quarter: int) -> dict | None:

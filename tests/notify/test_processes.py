@@ -13,6 +13,7 @@ from pathlib import Path
 
 import requests
 
+from services.notify.follower import stored_cursor
 from tests.helpers.processes import ROOT, ServiceProcess, free_port, run_cli
 from tests.notify.world import BUREAUS, after_lock
 
@@ -126,3 +127,40 @@ def test_the_dev_stack_keeps_every_message_under_var_mail(world, period, tmp_pat
         web.stop()
         catcher.stop()
     assert Path(files[0]).read_bytes().startswith(b"X-Envelope-From: dgbv-notify@ntpc.example.tw")
+
+
+def test_a_return_reaches_the_mail_server_as_it_commits_not_at_the_next_follow(
+    world, period, make_notify, notify_db_url, smtp
+):
+    """notify's scheduler follows the feed only every 300 s here (and sends only every hour); a
+    coordinator's return still reaches the bureau's mailbox within seconds, because the scheduler
+    waits on intake's feed and intake answers it at the commit."""
+    q = period
+    world.submit("social", q.year, q.quarter)
+    env = notify_env(
+        world,
+        notify_db_url,
+        smtp.port,
+        FOLLOW_INTERVAL_SECONDS="300",
+        SEND_INTERVAL_SECONDS="3600",
+        EVALUATION_CRON="0 9 1 1 *",
+    )
+    web = ServiceProcess(["services.notify"], env, free_port(), world.folder / "notify-follow.log")
+    watcher = make_notify()  # reads the scheduler's database
+    returned = f"returned:social:{q.year}Q{q.quarter}:3"
+    try:
+        web.start()
+        deadline = time.monotonic() + 60
+        while stored_cursor(watcher.notifier) is None:  # the follower's first wait: the feed's end
+            assert time.monotonic() < deadline, web.log()
+            time.sleep(0.1)
+        started = time.monotonic()
+        world.return_report("social", q.year, q.quarter, "請補附宣導活動照片。")
+        while returned not in smtp.delivered():
+            assert time.monotonic() - started < 60, f"no e-mail within 60 s:\n{web.log()}"
+            time.sleep(0.05)
+        print(f"\nreturn to e-mail, following every 300 s: {time.monotonic() - started:.1f} s")
+        assert returned in {row.dedup_key for row in watcher.rows()}
+    finally:
+        web.stop()
+    world.submit("social", q.year, q.quarter)  # leave nothing returned for the other tests

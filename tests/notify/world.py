@@ -345,6 +345,9 @@ def notify_settings(world: World, database_url: str, smtp_port: int, clock, **ov
         "SMTP_TIMEOUT": 5,
         "PUBLIC_BASE_URL": "https://dgbv.ntpc.example.tw",
         "COMMITTEE_EMAILS": ["committee-a@ntpc.example.tw", "committee-b@ntpc.example.tw"],
+        # In-process schedulers follow at the interval: a long poll left behind by each stopped one
+        # would hold one of the module's intake threads for up to its wait.
+        "FOLLOW_WAIT_SECONDS": 0,
         **overrides,
     }
 

@@ -689,6 +689,7 @@ def operations() -> dict:
     jobs = "|".join(SERVICE_NAMES)
     up = service_named(f'up{{job=~"{jobs}"}}', "job")
     by_rule = "sum by (rule_name) (increase({metric}[1h]))"
+    every_rule = "sum (increase({metric}[1h]))"
     return dashboard(
         "dgbv-operations",
         "數位性別暴力防治方案：系統維運",
@@ -757,15 +758,22 @@ def operations() -> dict:
             ),
             panel(
                 "timeseries",
-                "信件：建立、寄出、失敗（每小時，依信件類別）",
+                "信件：建立、寄出、失敗（每小時）",
                 [
-                    target(by_rule.format(metric="dgbv_notifications_created_total"), "建立：{{rule_name}}"),
-                    target(by_rule.format(metric="dgbv_notifications_sent_total"), "寄出：{{rule_name}}"),
-                    target(by_rule.format(metric="dgbv_notifications_failed_total"), "失敗：{{rule_name}}"),
+                    target(every_rule.format(metric="dgbv_notifications_created_total"), "建立"),
+                    target(every_rule.format(metric="dgbv_notifications_sent_total"), "寄出"),
+                    target(every_rule.format(metric="dgbv_notifications_failed_total"), "失敗"),
                 ],
-                (0, 16, 16, 8),
-                description="信件類別與信件主旨開頭的【】相同（例如【提醒】、【逾期】）。",
+                (0, 16, 8, 8),
                 **field_config([{"color": "blue", "value": None}]),
+            ),
+            panel(
+                "timeseries",
+                "寄送失敗的信件（每小時，依信件類別）",
+                [target(by_rule.format(metric="dgbv_notifications_failed_total"), "{{rule_name}}")],
+                (8, 16, 8, 8),
+                description="信件類別與信件主旨開頭的【】相同（例如【提醒】、【逾期】）。",
+                **field_config([{"color": "green", "value": None}, {"color": "red", "value": 1}]),
             ),
             panel(
                 "stat",
